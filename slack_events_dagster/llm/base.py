@@ -1,0 +1,77 @@
+"""The extractor contract: candidates in, event drafts and per-candidate outcomes out.
+
+Both extractors (rules and LLM) implement :class:`Extractor`; the pipeline does
+not know which one it talks to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from slack_events_dagster.domain.models import (
+    CandidateStatus,
+    EventCandidate,
+    EventDraft,
+    SlackMessage,
+    SourceRef,
+)
+
+
+@dataclass(frozen=True)
+class ExtractionInput:
+    """One candidate with everything needed to read it as a person would."""
+
+    candidate: EventCandidate
+    message: SlackMessage
+    channel_name: str
+    # IANA zone in which relative dates ("next Tuesday at 3pm") are meant.
+    timezone: str
+    # For a reply: the thread's parent message (what "moved to Thursday" refers to).
+    thread_parent: SlackMessage | None = None
+
+    @property
+    def key(self) -> SourceRef:
+        return SourceRef(channel_id=self.candidate.channel_id, ts=self.candidate.ts)
+
+
+@dataclass(frozen=True)
+class CandidateOutcome:
+    """How extraction ended for one candidate."""
+
+    status: CandidateStatus
+    error: str | None = None
+    raw_answer: str | None = None
+
+
+@dataclass
+class ExtractionResult:
+    drafts: list[EventDraft] = field(default_factory=list)
+    outcomes: dict[tuple[str, str], CandidateOutcome] = field(default_factory=dict)
+    llm_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    # True when the daily budget stopped calls; the deferred candidates are in outcomes.
+    budget_reached: bool = False
+
+    def merge(self, other: ExtractionResult) -> None:
+        self.drafts.extend(other.drafts)
+        self.outcomes.update(other.outcomes)
+        self.llm_calls += other.llm_calls
+        self.cache_hits += other.cache_hits
+        self.prompt_tokens += other.prompt_tokens
+        self.completion_tokens += other.completion_tokens
+        self.cost_usd += other.cost_usd
+        self.budget_reached = self.budget_reached or other.budget_reached
+
+
+class Extractor(Protocol):
+    """Turns candidates into event drafts. Never raises for a bad answer about one
+    candidate: that candidate's outcome is ``failed`` with the reason."""
+
+    name: str
+
+    def extract(self, items: Sequence[ExtractionInput]) -> ExtractionResult: ...

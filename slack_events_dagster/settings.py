@@ -1,0 +1,222 @@
+"""Settings of the whole product, read from one YAML file and the environment.
+
+Precedence, highest first: values passed to :func:`load_settings`, environment
+variables ``SLACK_EVENTS_<SECTION>__<KEY>`` (also from a ``.env`` file), the YAML
+file (``--config PATH``, else ``SLACK_EVENTS_CONFIG``, else ``config.yaml`` in the
+working directory when it exists), then the defaults below. The defaults are the
+embedded set-up: SQLite, the bundled sample workspace, the rule extractor, no
+posting to Slack.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+import datetime as dt
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SLACK_EVENTS_"
+CONFIG_ENV_VAR = "SLACK_EVENTS_CONFIG"
+DEFAULT_CONFIG_FILE = Path("config.yaml")
+SAMPLE_WORKSPACE = Path(__file__).parent / "sample" / "workspace"
+
+_config_path: ContextVar[Path | None] = ContextVar("slack_events_config_path", default=None)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or wrong; the message names the key and how to fix it."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def _check_timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from exc
+    return value
+
+
+TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
+
+
+class PostgresSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(5432, ge=1, le=65535)
+    database: str = "slack_events"
+    user: str = "postgres"
+    password: SecretStr = SecretStr("")
+    sslmode: str | None = None
+
+
+class PoolSettings(_Section):
+    size: int = Field(5, ge=1, le=200)
+    max_overflow: int = Field(10, ge=0, le=500)
+    timeout_s: float = Field(30.0, gt=0)
+    recycle_s: int = Field(1800, ge=-1)
+
+
+class DatabaseSettings(_Section):
+    type: Literal["sqlite", "postgres"] = "sqlite"
+    path: Path = Path("data/slack_events.db")
+    postgres: PostgresSettings = PostgresSettings()
+    pool: PoolSettings = PoolSettings()
+    sqlite_busy_timeout_s: float = Field(30.0, gt=0)
+    batch_size: int = Field(2000, ge=1, le=100_000)
+
+
+class SlackSettings(_Section):
+    source: Literal["api", "export"] = "export"
+    # None means the sample workspace bundled with the package.
+    export_path: Path | None = None
+    # What to do with an unreadable file inside an export: skip it and go on, or stop.
+    export_errors: Literal["skip", "stop"] = "skip"
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://slack.com/api/"
+    channels: list[str] = []
+    exclude_channels: list[str] = []
+    channel_types: list[Literal["public_channel", "private_channel", "mpim", "im"]] = [
+        "public_channel"
+    ]
+    join_public_channels: bool = False
+    lookback_days: int = Field(7, ge=0, le=365)
+    page_size: int = Field(200, ge=1, le=1000)
+    max_retries: int = Field(5, ge=0, le=20)
+    timeout_s: float = Field(30.0, gt=0)
+    workspace_url: str | None = None
+
+    def resolved_export_path(self) -> Path:
+        return self.export_path if self.export_path is not None else SAMPLE_WORKSPACE
+
+
+class ModelPrice(_Section):
+    input_per_million: float = Field(ge=0)
+    output_per_million: float = Field(ge=0)
+
+
+class LLMSettings(_Section):
+    provider: Literal["rules", "openai"] = "rules"
+    base_url: str | None = None
+    api_key: SecretStr = SecretStr("")
+    model: str = "gpt-4o-mini"
+    batch_size: int = Field(8, ge=1, le=50)
+    concurrency: int = Field(4, ge=1, le=64)
+    timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(3, ge=0, le=10)
+    daily_budget_usd: float = Field(5.0, ge=0)
+    max_failure_rate: float = Field(0.2, ge=0, le=1)
+    temperature: float = Field(0.0, ge=0, le=2)
+    prices: dict[str, ModelPrice] = {
+        "gpt-4o-mini": ModelPrice(input_per_million=0.15, output_per_million=0.60),
+        "gpt-4o": ModelPrice(input_per_million=2.50, output_per_million=10.00),
+        "gpt-4.1-mini": ModelPrice(input_per_million=0.40, output_per_million=1.60),
+    }
+
+
+class PipelineSettings(_Section):
+    start_date: date = date(2024, 1, 1)
+    timezone: TimeZoneName = "UTC"
+    candidate_threshold: float = Field(0.5, ge=0, le=1)
+    channel_weights: dict[str, float] = {}
+    sensor_interval_s: int = Field(300, ge=30)
+    freshness_hours: float = Field(72.0, gt=0)
+    max_candidate_rate: float = Field(0.5, ge=0, le=1)
+
+
+class DigestSettings(_Section):
+    post: bool = False
+    channel: str | None = None
+    alert_channel: str | None = None
+    output_dir: Path = Path("output")
+    lookahead_days: int = Field(7, ge=1, le=90)
+    time: dt.time = dt.time(8, 0)
+    timezone: TimeZoneName = "UTC"
+    calendar_path: Path = Path("output/events.ics")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    slack: SlackSettings = SlackSettings()
+    llm: LLMSettings = LLMSettings()
+    pipeline: PipelineSettings = PipelineSettings()
+    digest: DigestSettings = DigestSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        path = _config_path.get()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+
+def resolve_config_path(config_path: str | Path | None = None) -> Path | None:
+    """The YAML file to read: the argument, else $SLACK_EVENTS_CONFIG, else ./config.yaml."""
+    if config_path is not None:
+        path = Path(config_path)
+        if not path.is_file():
+            raise ConfigError(f"config file {path} does not exist; pass an existing file")
+        return path
+    from_env = os.environ.get(CONFIG_ENV_VAR)
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError(
+                f"config file {path} (from ${CONFIG_ENV_VAR}) does not exist; "
+                f"fix or unset {CONFIG_ENV_VAR}"
+            )
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
+def _describe(error: Any) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    env_name = ENV_PREFIX + "__".join(str(part) for part in error["loc"]).upper()
+    got = error.get("input")
+    secret = any(word in key for word in ("password", "token", "api_key"))
+    got_text = "" if secret or isinstance(got, dict) else f" (got {got!r})"
+    return f"{key}: {error['msg']}{got_text}; set it in the config file or as {env_name}"
+
+
+def load_settings(config_path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read the settings; a bad value raises one :class:`ConfigError` naming every bad key."""
+    path = resolve_config_path(config_path)
+    token = _config_path.set(path)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        lines = "\n  ".join(_describe(error) for error in exc.errors())
+        raise ConfigError(f"invalid settings{where}:\n  {lines}") from None
+    finally:
+        _config_path.reset(token)

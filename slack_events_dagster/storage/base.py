@@ -1,0 +1,206 @@
+"""The repository contract: every read and write the pipeline makes, and nothing else.
+
+Assets, sensors and the CLI depend on this protocol, never on SQL. One
+implementation (:class:`~slack_events_dagster.storage.repository.SqlRepository`)
+serves SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from slack_events_dagster.domain.models import (
+    CandidateStatus,
+    Digest,
+    Event,
+    EventCandidate,
+    IngestionState,
+    LLMCall,
+    SlackChannel,
+    SlackMessage,
+    SlackUser,
+    SourceRef,
+)
+
+
+class RepositoryError(RuntimeError):
+    """A database operation failed; the message names the operation, never credentials."""
+
+    def __init__(self, operation: str, detail: str) -> None:
+        super().__init__(f"repository operation {operation!r} failed: {detail}")
+        self.operation = operation
+
+
+class RepositoryUnavailableError(RepositoryError):
+    """The database could not be reached (server down, wrong host or port, bad credentials)."""
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What a bulk upsert did: rows new, rows changed, rows already as given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+    @property
+    def total(self) -> int:
+        return self.inserted + self.updated + self.unchanged
+
+
+class Repository(Protocol):
+    # -- lifecycle ---------------------------------------------------------
+    def close(self) -> None: ...
+
+    # -- messages ----------------------------------------------------------
+    def upsert_messages(
+        self,
+        messages: Iterable[SlackMessage],
+        *,
+        watermarks: dict[str, str] | None = None,
+    ) -> UpsertCounts:
+        """Insert new messages, update changed ones (an edit keeps the previous text and
+        edited ts in the message's edit history), skip unchanged ones. ``watermarks``
+        (channel id -> ts) advance in the same transaction, only forward."""
+        ...
+
+    def mark_messages_deleted(self, channel_id: str, ts_values: Sequence[str]) -> int:
+        """Flag stored messages as deleted (their text is kept); returns how many changed."""
+        ...
+
+    def get_messages(
+        self,
+        channel_id: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> list[SlackMessage]:
+        """Messages of a channel posted in ``[start, end)`` (replies included), oldest first."""
+        ...
+
+    def get_messages_by_keys(self, keys: Sequence[SourceRef]) -> list[SlackMessage]: ...
+
+    def get_thread_replies(self, channel_id: str, thread_ts: str) -> list[SlackMessage]:
+        """Every stored reply of a thread (not the parent), oldest first."""
+        ...
+
+    def get_thread_latest_replies(self, channel_id: str, since_ts: str) -> dict[str, str | None]:
+        """For thread parents posted at or after ``since_ts``: thread ts -> stored latest_reply."""
+        ...
+
+    def get_message_ts_between(self, channel_id: str, oldest_ts: str, latest_ts: str) -> set[str]:
+        """The ts of stored, not deleted top-level messages in ``[oldest_ts, latest_ts]``."""
+        ...
+
+    def count_messages(self, channel_id: str | None = None) -> int: ...
+
+    def newest_message_ts(self, channel_id: str) -> str | None: ...
+
+    # -- watermarks and ingestion state --------------------------------------
+    def get_watermark(self, channel_id: str) -> str | None: ...
+
+    def get_watermarks(self) -> dict[str, str]: ...
+
+    def advance_watermark(self, channel_id: str, ts: str) -> bool:
+        """Move the watermark to ``ts`` if that is newer; returns whether it moved."""
+        ...
+
+    def record_ingestion(self, state: IngestionState) -> None: ...
+
+    def get_ingestion_states(self) -> dict[str, IngestionState]: ...
+
+    # -- channels and users --------------------------------------------------
+    def upsert_channels(self, channels: Iterable[SlackChannel]) -> UpsertCounts: ...
+
+    def get_channels(self, *, include_archived: bool = False) -> list[SlackChannel]: ...
+
+    def upsert_users(self, users: Iterable[SlackUser]) -> UpsertCounts: ...
+
+    def get_users(self) -> dict[str, SlackUser]: ...
+
+    # -- candidates --------------------------------------------------------
+    def upsert_candidates(self, candidates: Iterable[EventCandidate]) -> UpsertCounts:
+        """Store scores; a candidate whose score and reasons are unchanged keeps its status."""
+        ...
+
+    def set_candidate_status(
+        self,
+        keys: Sequence[SourceRef],
+        status: CandidateStatus,
+        *,
+        error: str | None = None,
+        raw_answer: str | None = None,
+    ) -> int: ...
+
+    def get_candidates(
+        self,
+        *,
+        statuses: Sequence[CandidateStatus] | None = None,
+        channel_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[EventCandidate]: ...
+
+    # -- events ------------------------------------------------------------
+    def upsert_events(self, events: Iterable[Event]) -> UpsertCounts:
+        """Write events by dedup key, replacing their sources with the given ones."""
+        ...
+
+    def get_event(self, event_id: str) -> Event | None: ...
+
+    def get_event_by_dedup_key(self, dedup_key: str) -> Event | None: ...
+
+    def get_events(
+        self,
+        *,
+        start_date: date | None = None,
+        end_date: date | None = None,
+    ) -> list[Event]:
+        """Events whose start date lies in ``[start_date, end_date]``, by start."""
+        ...
+
+    def get_events_updated_since(self, since: datetime) -> list[Event]: ...
+
+    def get_events_for_sources(self, sources: Sequence[SourceRef]) -> list[Event]:
+        """Events that have any of these messages among their sources."""
+        ...
+
+    def count_events(self) -> int: ...
+
+    # -- LLM calls ---------------------------------------------------------
+    def record_llm_call(self, call: LLMCall) -> None:
+        """Store a call by prompt hash; a later call with the same hash replaces it."""
+        ...
+
+    def get_llm_call(self, prompt_hash: str) -> LLMCall | None: ...
+
+    def llm_spend_usd(self, start: datetime, end: datetime) -> float:
+        """Cost of calls made in ``[start, end)``."""
+        ...
+
+    def llm_call_counts(self, start: datetime, end: datetime) -> dict[str, int]:
+        """Calls made in ``[start, end)`` by status."""
+        ...
+
+    # -- digests -----------------------------------------------------------
+    def save_digest(self, digest: Digest) -> None:
+        """Store the digest of a day; a posted ts already stored is kept unless given."""
+        ...
+
+    def get_digest(self, day: date) -> Digest | None: ...
+
+    def mark_digest_posted(
+        self, day: date, channel_id: str, posted_ts: str, posted_at: datetime
+    ) -> None: ...
