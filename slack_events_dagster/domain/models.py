@@ -186,8 +186,8 @@ class _EventFields(_Record):
     title: str = Field(min_length=1, max_length=300)
     category: EventCategory = EventCategory.OTHER
     # An aware datetime for a timed event, a date for an all-day event.
-    start: datetime | date
-    end: datetime | date | None = None
+    start: AwareDatetime | date
+    end: AwareDatetime | date | None = None
     timezone: str = "UTC"
     location: str | None = None
     url: str | None = None
@@ -241,8 +241,8 @@ class EventChange(_Record):
 
     changed_at: AwareDatetime
     status: EventStatus
-    start: datetime | date
-    end: datetime | date | None = None
+    start: AwareDatetime | date
+    end: AwareDatetime | date | None = None
     source: SourceRef | None = None
 
 
