@@ -490,8 +490,9 @@ def _short_day(value: date) -> str:
     return f"{value:%a} {value.day} {value:%b}"
 
 
-def _long_day(value: date) -> str:
-    return f"{value:%A} {value.day} {value:%B} {value.year}"
+def _long_day(value: date, *, year: bool = True) -> str:
+    text = f"{value:%A} {value.day} {value:%B}"
+    return f"{text} {value.year}" if year else text
 
 
 def _zone_or(name: str, fallback: tzinfo) -> tzinfo:
@@ -523,11 +524,12 @@ class _TimeFormatter:
         return event.start, max(event.start, end)
 
     def day_label(self, value: date) -> str:
+        label = _long_day(value, year=value.year != self.today.year)
         if value == self.today:
-            return f"Today · {_long_day(value)}"
+            return f"Today · {label}"
         if value == self.today + timedelta(days=1):
-            return f"Tomorrow · {_long_day(value)}"
-        return _long_day(value)
+            return f"Tomorrow · {label}"
+        return label
 
     def _day(self, value: date) -> str:
         text = _short_day(value)
@@ -573,6 +575,8 @@ class _Line:
     text: str
     # How many events this line shows (0 for headings), to say how many were left out.
     events: int = 0
+    # A day heading: bold in Slack, a Markdown heading of its own.
+    heading: str | None = None
 
 
 class _Syntax:
@@ -714,7 +718,7 @@ class _Section:
 def _sections(content: DigestContent, syntax: _Syntax) -> list[_Section]:
     coming: list[_Line] = []
     for group in content.coming_up:
-        coming.append(_Line(syntax.bold(group.label)))
+        coming.append(_Line(syntax.bold(group.label), heading=group.label))
         coming.extend(_upcoming_line(item, syntax) for item in group.items)
     if not coming:
         coming.append(_Line(f"No events in the next {_days(content.lookahead_days)}."))
@@ -879,11 +883,12 @@ def render_markdown(content: DigestContent) -> str:
     for section in _sections(content, syntax):
         out.extend([f"## {section.heading}", ""])
         for line in section.lines:
-            if line.events:
+            if line.heading is not None:
+                out.extend(["", f"### {line.heading}", ""])
+            elif line.events:
                 out.append("- " + line.text.removeprefix("• "))
             else:
-                # Day headings; a blank line keeps list items of different days apart.
-                out.extend(["", f"### {line.text.strip('*')}", ""])
+                out.append(line.text)
         out.append("")
     out.extend(["---", "", _footer(content), ""])
     return _tidy_blank_lines(out)
