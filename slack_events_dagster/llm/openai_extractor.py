@@ -1,0 +1,703 @@
+"""The LLM extractor: candidate messages to event drafts through any OpenAI-compatible API.
+
+Works against OpenAI, Azure OpenAI, vLLM, Ollama and LM Studio through the
+official ``openai`` client, whose own retries (with backoff, honouring
+``retry-after``) absorb 429s, 5xx and timeouts.
+
+Per run:
+
+1. candidates are sorted, de-duplicated and cut into batches of
+   ``llm.batch_size``; each batch is one request whose answer names every
+   candidate by id;
+2. each batch's prompt hash (model, ``PROMPT_VERSION``, temperature and the exact
+   quoted inputs) is looked up in ``llm_calls``: a stored good answer is parsed
+   again instead of paying for a second call (across runs and processes), a
+   stored failure is tried again;
+3. the remaining batches go to the model with ``llm.concurrency`` calls in
+   flight, gated by the daily budget;
+4. every answer is validated (:func:`~slack_events_dagster.llm.prompt.parse_answer`),
+   every call is recorded with tokens, cost, latency and status, and every
+   candidate ends ``extracted``, ``no_event``, ``failed`` (with the reason and the
+   raw answer) or ``deferred`` (budget). A bad answer never stops the run.
+
+Structured outputs first (``response_format`` ``json_schema``, strict); a server
+that rejects it gets ``json_object`` with the schema described in the prompt,
+then plain text; the downgrade is remembered by the extractor instance.
+
+The API key goes to the client and nowhere else: every error text that is
+stored or logged passes through :func:`redact`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import openai
+from openai import OpenAI
+
+from slack_events_dagster.domain.models import (
+    CandidateStatus,
+    EventDraft,
+    LLMCall,
+    LLMCallStatus,
+    SourceRef,
+    ts_sort_key,
+)
+from slack_events_dagster.llm.base import CandidateOutcome, ExtractionInput, ExtractionResult
+from slack_events_dagster.llm.prompt import (
+    MAX_TEXT_CHARS,
+    PROMPT_VERSION,
+    AnswerEvent,
+    CandidateAnswer,
+    ParsedAnswer,
+    json_schema_response_format,
+    parse_answer,
+    system_prompt,
+    truncate_raw_answer,
+    user_message,
+)
+from slack_events_dagster.settings import ConfigError, LLMSettings
+from slack_events_dagster.storage.base import Repository
+
+ResponseMode = Literal["json_schema", "json_object", "text"]
+_MODE_ORDER: tuple[ResponseMode, ...] = ("json_schema", "json_object", "text")
+
+# Words in a 400/422 that show the server refused the response_format rather
+# than the request as a whole (OpenAI, vLLM, LM Studio and Ollama phrasings).
+_FORMAT_REJECTION_WORDS = ("response_format", "json_schema", "structured output", "guided")
+
+# Key-shaped strings: OpenAI-style secret keys and bearer tokens.
+_KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*")
+
+# Completion tokens reserved per candidate when estimating a call's cost for the
+# budget (a generous answer is ~100 tokens per event).
+_ESTIMATED_COMPLETION_TOKENS_PER_CANDIDATE = 300
+_ESTIMATED_COMPLETION_TOKENS_BASE = 50
+# Dates further from the message than this are treated as hallucinated.
+_PLAUSIBLE_PAST = timedelta(days=366)
+_PLAUSIBLE_FUTURE = timedelta(days=5 * 366)
+# Dollar amounts below this are rounding noise when comparing spend with the budget.
+_BUDGET_EPSILON = 1e-9
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+
+
+def redact(text: str, secrets: Sequence[str] = ()) -> str:
+    """``text`` without the given secrets and without anything shaped like an API key."""
+    for secret in secrets:
+        # Short "keys" (placeholders like "x") would shred ordinary text.
+        if secret and len(secret) >= 6:
+            text = text.replace(secret, "***REDACTED***")
+    return _KEY_LIKE.sub("***REDACTED***", text)
+
+
+def candidate_id(item: ExtractionInput) -> str:
+    """The id a candidate has in the prompt; the model copies it into its answer."""
+    return f"{item.candidate.channel_id}:{item.candidate.ts}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + " [...]"
+
+
+def _message_text(item: ExtractionInput) -> str:
+    text = item.message.text
+    if not text.strip():
+        # Bot posts often carry their content in attachments only.
+        parts = [
+            str(att.get("text") or att.get("fallback") or "")
+            for att in item.message.attachments
+            if isinstance(att, dict)
+        ]
+        text = "\n".join(part for part in parts if part)
+    return _clip(text)
+
+
+def prompt_item(item: ExtractionInput) -> dict[str, Any]:
+    """How one candidate is quoted to the model (data, never instructions)."""
+    zone = _zone(item.timezone)
+    parent = item.thread_parent
+    return {
+        "id": candidate_id(item),
+        "channel": f"#{item.channel_name}",
+        "posted_at": item.message.posted_at.astimezone(zone).isoformat(timespec="seconds"),
+        "timezone": item.timezone,
+        "thread_parent_text": _clip(parent.text) if parent is not None else None,
+        "text": _message_text(item),
+    }
+
+
+# ---------------------------------------------------------------------------
+# Answer -> EventDraft
+
+
+def _clean(text: str | None, *, single_line: bool = False) -> str | None:
+    if text is None:
+        return None
+    cleaned = _CONTROL_CHARS.sub(" ", text)
+    if single_line:
+        cleaned = _SPACES.sub(" ", cleaned)
+    cleaned = cleaned.strip()
+    return cleaned or None
+
+
+def _safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) link; anything else (javascript:, data:) is dropped."""
+    if url is None:
+        return None
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    if any(char.isspace() or ord(char) < 32 for char in url):
+        return None
+    return url
+
+
+def _parse_moment(value: str, zone: ZoneInfo, *, name: str) -> datetime | date:
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            return date.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(f"{name} {value!r} is not a date: {exc}") from None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{name} {value!r} is not a date-time: {exc}") from None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
+
+
+def drafts_from_answer(answer: CandidateAnswer, item: ExtractionInput) -> list[EventDraft]:
+    """Event drafts for one candidate's answer; ``ValueError`` names the first bad event."""
+    drafts = []
+    posted_at = item.message.posted_at
+    for index, event in enumerate(answer.events):
+        try:
+            drafts.append(_draft(event, item, posted_at))
+        except ValueError as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(f"event {index} ({event.title[:60]!r}): {reason}") from None
+    return drafts
+
+
+def _draft(event: AnswerEvent, item: ExtractionInput, posted_at: datetime) -> EventDraft:
+    zone_name = event.timezone.strip() if event.timezone else item.timezone
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"timezone {zone_name!r} is not an IANA time zone") from None
+    start = _parse_moment(event.start, zone, name="start")
+    end = _parse_moment(event.end, zone, name="end") if event.end else None
+    if event.all_day and isinstance(start, datetime):
+        raise ValueError(f"all_day is true but start {event.start!r} has a time of day")
+    start_day = start.date() if isinstance(start, datetime) else start
+    posted_day = posted_at.astimezone(zone).date()
+    if not posted_day - _PLAUSIBLE_PAST <= start_day <= posted_day + _PLAUSIBLE_FUTURE:
+        raise ValueError(
+            f"start {event.start!r} is implausibly far from the message date {posted_day}"
+        )
+    title = _clean(event.title, single_line=True)
+    if not title:
+        raise ValueError("title is blank")
+    thread_ts = item.message.thread_ts if item.message.is_reply else None
+    # EventDraft checks the rest (aware datetimes, end not before start, kinds match).
+    return EventDraft(
+        title=title,
+        category=event.category,
+        start=start,
+        end=end,
+        timezone=zone_name,
+        location=_clean(event.location, single_line=True),
+        url=_safe_url(event.url),
+        summary=_clean(event.summary),
+        confidence=event.confidence,
+        status=event.status,
+        source=SourceRef(channel_id=item.candidate.channel_id, ts=item.candidate.ts),
+        thread_ts=thread_ts,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Budget
+
+
+class _BudgetGate:
+    """Lets a call start only while the day's spend is below the budget.
+
+    A call reserves an estimate of its cost before it starts, and the estimate
+    is replaced by the actual cost when it ends. A call may start only while
+    committed spend plus in-flight reservations is below the budget; if that sum
+    has reached it but calls are still in flight, it waits for them (they may
+    cost less than reserved). So concurrent runs stop at the same point a
+    sequential run would: a call starts only when everything spent before it is
+    below the budget, and spend exceeds the budget by at most the last call.
+    """
+
+    def __init__(self, budget_usd: float, spent_usd: float) -> None:
+        self.budget_usd = budget_usd
+        self.spent_usd = spent_usd
+        self._reservations: dict[int, float] = {}
+        self._next_ticket = 0
+        self._condition = threading.Condition()
+
+    def _reached(self, amount: float) -> bool:
+        return amount + _BUDGET_EPSILON >= self.budget_usd
+
+    def reserve(self, estimate_usd: float) -> int | None:
+        """A ticket for one call, or ``None`` when the budget is reached."""
+        with self._condition:
+            while True:
+                if self._reached(self.spent_usd):
+                    return None
+                in_flight = sum(self._reservations.values())
+                if not self._reservations or not self._reached(self.spent_usd + in_flight):
+                    self._next_ticket += 1
+                    self._reservations[self._next_ticket] = estimate_usd
+                    return self._next_ticket
+                self._condition.wait()
+
+    def settle(self, ticket: int, actual_usd: float) -> None:
+        with self._condition:
+            self._reservations.pop(ticket, None)
+            self.spent_usd += actual_usd
+            self._condition.notify_all()
+
+
+# ---------------------------------------------------------------------------
+# The extractor
+
+
+@dataclass(frozen=True)
+class _Batch:
+    items: tuple[ExtractionInput, ...]
+    ids: tuple[str, ...]
+    data: list[dict[str, Any]]
+    prompt_hash: str
+
+
+@dataclass
+class _CallResult:
+    batch: _Batch
+    deferred: bool = False
+    text: str | None = None
+    error: str | None = None
+    mode: ResponseMode | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_ms: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class OpenAIExtractor:
+    """The :class:`~slack_events_dagster.llm.base.Extractor` over an OpenAI-compatible API."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        settings: LLMSettings,
+        repository: Repository,
+        logger: logging.Logger | None = None,
+        *,
+        client: OpenAI | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.settings = settings
+        self.repository = repository
+        self.log = logger or logging.getLogger(__name__)
+        self._clock = clock
+        self._api_key = settings.api_key.get_secret_value()
+        if client is None:
+            if not self._api_key and settings.base_url is None:
+                raise ConfigError(
+                    "llm.api_key is empty but llm.base_url is the OpenAI API; set "
+                    "SLACK_EVENTS_LLM__API_KEY, or set llm.base_url to a local server"
+                )
+            client = OpenAI(
+                base_url=settings.base_url,
+                # Local servers (Ollama, vLLM, LM Studio) take no key, but the client
+                # insists on one.
+                api_key=self._api_key or "no-key-required",
+                timeout=settings.timeout_s,
+                max_retries=settings.max_retries,
+            )
+            self._owns_client = True
+        else:
+            self._owns_client = False
+        self._client = client
+        self._mode: ResponseMode = "json_schema"
+        self._mode_lock = threading.Lock()
+        price = settings.prices.get(settings.model)
+        if price is None:
+            self.log.warning(
+                "no price configured for model %r (llm.prices); its calls are counted as "
+                "costing $0 and the daily budget cannot limit them",
+                settings.model,
+            )
+        self._price = price
+
+    # -- public --------------------------------------------------------------
+    @property
+    def response_mode(self) -> ResponseMode:
+        """The response format this extractor currently asks for."""
+        return self._mode
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> OpenAIExtractor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAIExtractor(model={self.settings.model!r}, base_url={self.settings.base_url!r})"
+        )
+
+    def extract(self, items: Sequence[ExtractionInput]) -> ExtractionResult:
+        result = ExtractionResult()
+        batches = self._batches(items)
+        pending: list[_Batch] = []
+        for batch in batches:
+            cached = self.repository.get_llm_call(batch.prompt_hash)
+            if cached is not None and self._use_cached(cached, batch, result):
+                continue
+            pending.append(batch)
+        if not pending:
+            return result
+
+        now = self._clock()
+        day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
+        spent_today = self.repository.llm_spend_usd(day_start, day_start + timedelta(days=1))
+        gate = _BudgetGate(self.settings.daily_budget_usd, spent_today)
+        workers = max(1, min(self.settings.concurrency, len(pending)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+            futures: list[Future[_CallResult]] = [
+                pool.submit(self._run_batch, batch, gate) for batch in pending
+            ]
+            # Results are recorded on this thread only: the repository is not
+            # required to be shared across threads.
+            for future in as_completed(futures):
+                self._record(future.result(), result, gate)
+        return result
+
+    # -- batching and caching ----------------------------------------------------
+    def _batches(self, items: Sequence[ExtractionInput]) -> list[_Batch]:
+        unique: dict[tuple[str, str], ExtractionInput] = {}
+        for item in items:
+            unique.setdefault((item.candidate.channel_id, item.candidate.ts), item)
+        # A stable order makes the same candidates form the same batches (and
+        # prompt hashes) in every run.
+        ordered = sorted(
+            unique.values(), key=lambda i: (i.candidate.channel_id, ts_sort_key(i.candidate.ts))
+        )
+        size = self.settings.batch_size
+        batches = []
+        for start in range(0, len(ordered), size):
+            chunk = tuple(ordered[start : start + size])
+            data = [prompt_item(item) for item in chunk]
+            batches.append(
+                _Batch(
+                    items=chunk,
+                    ids=tuple(candidate_id(item) for item in chunk),
+                    data=data,
+                    prompt_hash=self.prompt_hash(data),
+                )
+            )
+        return batches
+
+    def prompt_hash(self, data: Sequence[dict[str, Any]]) -> str:
+        """sha256 of everything that shapes the answer: model, prompt version, inputs."""
+        material = {
+            "model": self.settings.model,
+            "prompt_version": PROMPT_VERSION,
+            "temperature": self.settings.temperature,
+            "items": list(data),
+        }
+        encoded = json.dumps(material, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+    def _use_cached(self, cached: LLMCall, batch: _Batch, result: ExtractionResult) -> bool:
+        if cached.status != LLMCallStatus.OK or cached.response_text is None:
+            return False
+        parsed = parse_answer(cached.response_text, batch.ids)
+        if parsed.error is not None:
+            return False
+        result.cache_hits += 1
+        self._apply(batch, parsed, cached.response_text, result)
+        return True
+
+    # -- calling ---------------------------------------------------------------
+    def _estimate_cost(self, batch: _Batch) -> float:
+        prompt_chars = len(system_prompt(describe_schema=True)) + len(user_message(batch.data))
+        # Three characters per token over-estimates the usual four: a reservation
+        # should not be smaller than the call.
+        prompt_tokens = math.ceil(prompt_chars / 3)
+        completion_tokens = (
+            _ESTIMATED_COMPLETION_TOKENS_BASE
+            + _ESTIMATED_COMPLETION_TOKENS_PER_CANDIDATE * len(batch.items)
+        )
+        return self._cost(prompt_tokens, completion_tokens)
+
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        if self._price is None:
+            return 0.0
+        return (
+            prompt_tokens * self._price.input_per_million
+            + completion_tokens * self._price.output_per_million
+        ) / 1_000_000
+
+    def _run_batch(self, batch: _Batch, gate: _BudgetGate) -> _CallResult:
+        ticket = gate.reserve(self._estimate_cost(batch))
+        if ticket is None:
+            return _CallResult(batch=batch, deferred=True)
+        call = _CallResult(batch=batch)
+        try:
+            self._call(batch, call)
+        finally:
+            gate.settle(ticket, call.cost_usd)
+        return call
+
+    def _messages(self, batch: _Batch, mode: ResponseMode) -> list[dict[str, str]]:
+        return [
+            {"role": "system", "content": system_prompt(describe_schema=mode != "json_schema")},
+            {"role": "user", "content": user_message(batch.data)},
+        ]
+
+    def _call(self, batch: _Batch, call: _CallResult) -> None:
+        """One model call for a batch; fills ``call``, never raises."""
+        started = time.perf_counter()
+        mode = self._mode
+        try:
+            while True:
+                call.mode = mode
+                extra: dict[str, Any] = {}
+                if mode == "json_schema":
+                    extra["response_format"] = json_schema_response_format()
+                elif mode == "json_object":
+                    extra["response_format"] = {"type": "json_object"}
+                try:
+                    response = self._client.chat.completions.create(
+                        model=self.settings.model,
+                        messages=self._messages(batch, mode),  # type: ignore[arg-type]
+                        temperature=self.settings.temperature,
+                        **extra,
+                    )
+                    break
+                except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                    fallback = self._fallback_after(mode, exc)
+                    if fallback is None:
+                        raise
+                    mode = fallback
+            choice = response.choices[0] if response.choices else None
+            message = choice.message if choice is not None else None
+            call.text = message.content if message is not None else None
+            refusal = getattr(message, "refusal", None)
+            if refusal:
+                call.notes.append(f"the model refused: {refusal}")
+            if choice is not None and choice.finish_reason == "length":
+                call.notes.append("the answer was cut off at the token limit")
+            usage = response.usage
+            if usage is not None:
+                call.prompt_tokens = usage.prompt_tokens
+                call.completion_tokens = usage.completion_tokens
+            else:
+                # Some local servers report no usage; an estimate keeps the budget honest.
+                call.prompt_tokens = math.ceil(
+                    sum(len(m["content"]) for m in self._messages(batch, mode)) / 4
+                )
+                call.completion_tokens = math.ceil(len(call.text or "") / 4)
+                call.notes.append("the server reported no token usage; tokens are estimated")
+            call.cost_usd = self._cost(call.prompt_tokens, call.completion_tokens)
+        except Exception as exc:
+            # Anything the client raises after its own retries (timeouts, 4xx/5xx,
+            # a body that is not JSON) fails this batch, not the run.
+            call.error = self._redact(f"{type(exc).__name__}: {exc}")
+        finally:
+            call.latency_ms = round((time.perf_counter() - started) * 1000)
+
+    def _fallback_after(
+        self, mode: ResponseMode, exc: openai.APIStatusError
+    ) -> ResponseMode | None:
+        """The next response mode if ``exc`` says the server refused ``mode``'s format."""
+        if mode == "text":
+            return None
+        detail = f"{exc} {exc.body}".lower()
+        if not any(word in detail for word in _FORMAT_REJECTION_WORDS):
+            return None
+        next_mode = _MODE_ORDER[_MODE_ORDER.index(mode) + 1]
+        with self._mode_lock:
+            if _MODE_ORDER.index(self._mode) < _MODE_ORDER.index(next_mode):
+                self._mode = next_mode
+                self.log.warning(
+                    "the LLM server refused response_format %s (%s); using %s from now on",
+                    mode,
+                    self._redact(str(exc))[:300],
+                    next_mode,
+                )
+        return next_mode
+
+    # -- results -----------------------------------------------------------------
+    def _redact(self, text: str) -> str:
+        return redact(text, [self._api_key])
+
+    def _record(self, call: _CallResult, result: ExtractionResult, gate: _BudgetGate) -> None:
+        batch = call.batch
+        if call.deferred:
+            result.budget_reached = True
+            reason = (
+                f"daily LLM budget of ${self.settings.daily_budget_usd:.4f} reached "
+                f"(${gate.spent_usd:.4f} spent today); deferred to a later run"
+            )
+            for item in batch.items:
+                result.outcomes[(item.candidate.channel_id, item.candidate.ts)] = CandidateOutcome(
+                    status=CandidateStatus.DEFERRED, error=reason
+                )
+            return
+
+        result.llm_calls += 1
+        result.prompt_tokens += call.prompt_tokens
+        result.completion_tokens += call.completion_tokens
+        result.cost_usd += call.cost_usd
+        text = self._redact(call.text) if call.text is not None else None
+        if call.error is not None:
+            parsed = ParsedAnswer(error=call.error, errors=dict.fromkeys(batch.ids, call.error))
+        else:
+            parsed = parse_answer(text, batch.ids)
+            if parsed.error is not None and call.notes:
+                parsed.error = f"{parsed.error} ({'; '.join(call.notes)})"
+                parsed.errors = dict.fromkeys(batch.ids, parsed.error)
+        self._apply(batch, parsed, text, result)
+
+        failed = [
+            cid
+            for cid in batch.ids
+            if result.outcomes[self._key(cid, batch)].status == CandidateStatus.FAILED
+        ]
+        error: str | None
+        if parsed.error is not None:
+            status, error = LLMCallStatus.FAILED, parsed.error
+        else:
+            status = LLMCallStatus.OK
+            error = (
+                f"{len(failed)} of {len(batch.ids)} candidates unusable: "
+                f"{result.outcomes[self._key(failed[0], batch)].error}"
+                if failed
+                else None
+            )
+        self.repository.record_llm_call(
+            LLMCall(
+                prompt_hash=batch.prompt_hash,
+                model=self.settings.model,
+                prompt_version=PROMPT_VERSION,
+                candidate_keys=[
+                    SourceRef(channel_id=i.candidate.channel_id, ts=i.candidate.ts)
+                    for i in batch.items
+                ],
+                request=self._request_record(batch, call.mode),
+                response_text=text,
+                status=status,
+                error=self._redact(error)[:2000] if error else None,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=call.completion_tokens,
+                cost_usd=call.cost_usd,
+                latency_ms=call.latency_ms,
+                created_at=self._clock(),
+            )
+        )
+        log = self.log.warning if status == LLMCallStatus.FAILED or failed else self.log.info
+        log(
+            "LLM call %s: %d candidates, %d failed, %d+%d tokens, $%.6f, %d ms%s",
+            batch.prompt_hash[:12],
+            len(batch.ids),
+            len(failed),
+            call.prompt_tokens,
+            call.completion_tokens,
+            call.cost_usd,
+            call.latency_ms,
+            f": {self._redact(error)[:300]}" if error else "",
+        )
+
+    @staticmethod
+    def _key(cid: str, batch: _Batch) -> tuple[str, str]:
+        item = batch.items[batch.ids.index(cid)]
+        return (item.candidate.channel_id, item.candidate.ts)
+
+    def _request_record(self, batch: _Batch, mode: ResponseMode | None) -> dict[str, Any]:
+        """What was asked, for the call record: inputs and options, never credentials."""
+        record = {
+            "model": self.settings.model,
+            "prompt_version": PROMPT_VERSION,
+            "temperature": self.settings.temperature,
+            "response_mode": mode,
+            "items": batch.data,
+        }
+        encoded = json.dumps(record, ensure_ascii=False)
+        redacted = self._redact(encoded)
+        if redacted == encoded:
+            return record
+        restored: dict[str, Any] = json.loads(redacted)
+        return restored
+
+    def _apply(
+        self, batch: _Batch, parsed: ParsedAnswer, text: str | None, result: ExtractionResult
+    ) -> None:
+        """Turn a parsed answer into drafts and one outcome per candidate of the batch."""
+        for cid, item in zip(batch.ids, batch.items, strict=True):
+            key = (item.candidate.channel_id, item.candidate.ts)
+            raw = parsed.raw_entries.get(cid, text)
+            if cid in parsed.errors:
+                result.outcomes[key] = CandidateOutcome(
+                    status=CandidateStatus.FAILED,
+                    error=self._redact(parsed.errors[cid]),
+                    raw_answer=truncate_raw_answer(raw),
+                )
+                continue
+            answer = parsed.answers[cid]
+            try:
+                drafts = drafts_from_answer(answer, item)
+            except ValueError as exc:
+                result.outcomes[key] = CandidateOutcome(
+                    status=CandidateStatus.FAILED,
+                    error=self._redact(f"unusable event in the model's answer: {exc}"),
+                    raw_answer=truncate_raw_answer(raw),
+                )
+                continue
+            result.drafts.extend(drafts)
+            result.outcomes[key] = CandidateOutcome(
+                status=CandidateStatus.EXTRACTED if drafts else CandidateStatus.NO_EVENT
+            )
