@@ -1,0 +1,95 @@
+"""The contract every Slack message source (Web API, export) fulfils for ingestion.
+
+``fetch`` yields :class:`MessagePage` batches. A page is a list of messages with a
+little context: whether it came from the channel history or from one thread's replies,
+and whether it is the last history page (after which the channel window is complete).
+
+Order matters and every source keeps it: the replies of a thread come *before* the
+history page that holds the thread's parent. The parent carries ``latest_reply``; once
+it is stored, the next run believes the thread is up to date. Writing the replies first
+means a run that dies half-way re-fetches the thread next time instead of losing replies.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Literal, Protocol, runtime_checkable
+
+from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
+
+PageKind = Literal["history", "replies"]
+
+
+class MessagePage(list[SlackMessage]):
+    """One batch of messages as one API page (or one export day file) delivered it."""
+
+    def __init__(
+        self,
+        messages: Iterable[SlackMessage] = (),
+        *,
+        kind: PageKind = "history",
+        thread_ts: str | None = None,
+        last: bool = False,
+    ) -> None:
+        super().__init__(messages)
+        self.kind: PageKind = kind
+        # The thread these replies belong to (replies pages only).
+        self.thread_ts = thread_ts
+        # True on the final history page: everything in the requested window was seen.
+        self.last = last
+
+
+class CallCounter(Counter[str]):
+    """API calls (or files read) per method, for reports and benchmarks."""
+
+
+@runtime_checkable
+class MessageSource(Protocol):
+    """Where messages come from: the Slack Web API or a Slack export."""
+
+    name: str
+    calls: CallCounter
+
+    def list_channels(self) -> list[SlackChannel]:
+        """The conversations to ingest (include/exclude lists applied)."""
+        ...
+
+    def list_users(self) -> list[SlackUser]: ...
+
+    def fetch(
+        self,
+        channel: SlackChannel,
+        oldest_ts: str | None,
+        latest_ts: str | None,
+        known_threads: Mapping[str, str | None],
+        *,
+        page_size: int | None = None,
+    ) -> Iterator[MessagePage]:
+        """Top-level messages posted in ``[oldest_ts, latest_ts]`` (both inclusive, None is
+        open), newest page first, plus the replies of every thread parent among them whose
+        ``latest_reply`` differs from ``known_threads`` (thread ts -> stored latest_reply).
+
+        Raises ChannelSkipped when the channel cannot be read, SlackAuthError when the
+        credentials are refused.
+        """
+        ...
+
+
+def needs_replies(message: SlackMessage, known_threads: Mapping[str, str | None]) -> bool:
+    """Whether a history message is a thread parent whose replies changed since stored.
+
+    "Changed" rather than "newer": when the last reply is deleted, ``latest_reply`` moves
+    back, and re-reading the thread is how that deletion is seen.
+    """
+    if message.is_reply or message.latest_reply is None:
+        return False
+    return known_threads.get(message.ts) != message.latest_reply
+
+
+def in_window(ts: str, oldest_ts: str | None, latest_ts: str | None) -> bool:
+    """Whether ``ts`` lies in ``[oldest_ts, latest_ts]`` (None is open)."""
+    key = ts_sort_key(ts)
+    if oldest_ts is not None and key < ts_sort_key(oldest_ts):
+        return False
+    return latest_ts is None or key <= ts_sort_key(latest_ts)
