@@ -8,8 +8,6 @@ messages cannot collide. The only dialect switch is :meth:`SqlRepository._insert
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -24,7 +22,6 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
-    bindparam,
     delete,
     func,
     inspect,
@@ -58,6 +55,13 @@ from slack_events_dagster.storage.base import (
     RepositoryUnavailableError,
     UpsertCounts,
 )
+from slack_events_dagster.storage.bulk import (
+    HASH_INDEX,
+    DialectFormat,
+    dumps_json,
+    insert_new_messages,
+    message_content_hash,
+)
 from slack_events_dagster.storage.engine import create_db_engine, redact_url, url_from_settings
 from slack_events_dagster.storage.schema import (
     channel_watermarks,
@@ -80,25 +84,6 @@ T = TypeVar("T")
 # Parameters per statement stay well below SQLite's and PostgreSQL's limits.
 _KEY_CHUNK = 900
 
-_MESSAGE_HASHED_FIELDS = (
-    "thread_ts",
-    "user",
-    "bot_id",
-    "username",
-    "subtype",
-    "text",
-    "blocks",
-    "attachments",
-    "files",
-    "reactions",
-    "reply_count",
-    "latest_reply",
-    "edited_ts",
-    "is_deleted",
-    "is_content",
-    "permalink",
-)
-
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -113,44 +98,6 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
 def ts_to_micros(ts: str) -> int:
     whole, frac = ts_sort_key(ts)
     return whole * 1_000_000 + frac
-
-
-def message_content_hash(fields: dict[str, Any]) -> str:
-    payload = json.dumps(
-        [fields[name] for name in _MESSAGE_HASHED_FIELDS],
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha1(payload.encode(), usedforsecurity=False).hexdigest()
-
-
-def _message_row(message: SlackMessage, now: datetime) -> dict[str, Any]:
-    fields = message.__dict__
-    return {
-        "channel_id": message.channel_id,
-        "ts": message.ts,
-        "posted_at": ts_to_datetime(message.ts),
-        "thread_ts": message.thread_ts,
-        "user_id": message.user,
-        "bot_id": message.bot_id,
-        "username": message.username,
-        "subtype": message.subtype,
-        "text": message.text,
-        "blocks": message.blocks or None,
-        "attachments": message.attachments or None,
-        "files": message.files or None,
-        "reactions": message.reactions or None,
-        "reply_count": message.reply_count,
-        "latest_reply": message.latest_reply,
-        "edited_ts": message.edited_ts,
-        "edit_history": None,
-        "is_deleted": message.is_deleted,
-        "is_content": message.is_content,
-        "permalink": message.permalink,
-        "content_hash": message_content_hash(fields),
-        "ingested_at": now,
-        "updated_at": now,
-    }
 
 
 def _message_from_row(row: Any) -> SlackMessage:
@@ -288,6 +235,7 @@ class SqlRepository:
         self.engine = engine
         self.batch_size = batch_size
         self.dialect = engine.dialect.name
+        self._format = DialectFormat(self.dialect, engine.dialect.paramstyle)
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -432,64 +380,74 @@ class SqlRepository:
     def _upsert_message_batch(
         self, conn: Connection, batch: list[SlackMessage], now: datetime
     ) -> UpsertCounts:
+        fmt = self._format
+        now_value = fmt.timestamp(now)
         # The last version of a message in one batch wins, as it would in sequence.
-        rows_by_key = {(m.channel_id, m.ts): _message_row(m, now) for m in batch}
-        by_channel: dict[str, list[str]] = defaultdict(list)
-        for channel_id, ts in rows_by_key:
-            by_channel[channel_id].append(ts)
-        stored: dict[tuple[str, str], Any] = {}
+        prepared = {(m.channel_id, m.ts): m for m in batch}
+        rows = {key: fmt.message_values(m, now_value) for key, m in prepared.items()}
+        stored_hashes = self._stored_hashes(conn, list(rows))
+
+        new_rows = [row for key, row in rows.items() if key not in stored_hashes]
+        changed = [
+            key
+            for key, row in rows.items()
+            if key in stored_hashes and stored_hashes[key] != row[HASH_INDEX]
+        ]
+        inserted = 0
+        if new_rows:
+            inserted = insert_new_messages(conn, fmt, new_rows)
+        if changed:
+            updates = [
+                fmt.update_values(self._edited_row(old, prepared[key], now_value))
+                for key, old in self._stored_messages(conn, changed).items()
+            ]
+            conn.exec_driver_sql(fmt.update_messages_sql(), updates)
+        return UpsertCounts(inserted, len(changed), len(batch) - inserted - len(changed))
+
+    def _stored_hashes(
+        self, conn: Connection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
         t = raw_slack_messages
+        by_channel: dict[str, list[str]] = defaultdict(list)
+        for channel_id, ts in keys:
+            by_channel[channel_id].append(ts)
+        found: dict[tuple[str, str], str] = {}
         for channel_id, ts_values in by_channel.items():
             for chunk in _chunks(ts_values, _KEY_CHUNK):
-                query = select(
-                    t.c.channel_id,
-                    t.c.ts,
-                    t.c.content_hash,
-                    t.c.edited_ts,
-                    t.c.text,
-                    t.c.blocks,
-                    t.c.edit_history,
-                    t.c.ingested_at,
-                ).where(t.c.channel_id == channel_id, t.c.ts.in_(chunk))
+                query = select(t.c.ts, t.c.content_hash).where(
+                    t.c.channel_id == channel_id, t.c.ts.in_(chunk)
+                )
                 if self.dialect == "postgresql":
                     # Concurrent writers of the same messages update them one at a time.
                     query = query.with_for_update()
-                for found in conn.execute(query):
-                    stored[(found.channel_id, found.ts)] = found
+                for ts, content_hash in conn.execute(query):
+                    found[(channel_id, ts)] = content_hash
+        return found
 
-        new_rows: list[dict[str, Any]] = []
-        changed_rows: list[dict[str, Any]] = []
-        for key, row in rows_by_key.items():
-            old = stored.get(key)
-            if old is None:
-                new_rows.append(row)
-                continue
-            if old.content_hash == row["content_hash"]:
-                continue
-            history = list(old.edit_history or [])
-            if row["is_deleted"] and not row["text"]:
-                # A deletion notice carries no text: keep what the message said.
-                row["text"], row["blocks"] = old.text, old.blocks
-            elif row["text"] != old.text or row["edited_ts"] != old.edited_ts:
-                history.append({"edited_ts": old.edited_ts, "text": old.text})
-            row["edit_history"] = history or None
-            row["ingested_at"] = old.ingested_at
-            changed_rows.append(row)
+    def _stored_messages(
+        self, conn: Connection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Any]:
+        t = raw_slack_messages
+        found: dict[tuple[str, str], Any] = {}
+        for chunk in _chunks(keys, _KEY_CHUNK):
+            query = select(
+                t.c.channel_id, t.c.ts, t.c.text, t.c.blocks, t.c.edited_ts, t.c.edit_history
+            ).where(tuple_(t.c.channel_id, t.c.ts).in_(chunk))
+            for row in conn.execute(query):
+                found[(row.channel_id, row.ts)] = row
+        return found
 
-        inserted = 0
-        if new_rows:
-            insert = self._insert(t).on_conflict_do_nothing(index_elements=["channel_id", "ts"])
-            inserted = self._count_written(conn, insert, t, new_rows)
-        if changed_rows:
-            columns = [c for c in changed_rows[0] if c not in ("channel_id", "ts")]
-            replace = (
-                update(t)
-                .where(t.c.channel_id == bindparam("b_channel_id"), t.c.ts == bindparam("b_ts"))
-                .values({c: bindparam(f"b_{c}") for c in columns})
-            )
-            conn.execute(replace, [{f"b_{k}": v for k, v in row.items()} for row in changed_rows])
-        updated = len(changed_rows)
-        return UpsertCounts(inserted, updated, len(batch) - inserted - updated)
+    def _edited_row(self, old: Any, message: SlackMessage, now_value: Any) -> tuple[Any, ...]:
+        history = list(old.edit_history or [])
+        stored = message
+        if message.is_deleted and not message.text:
+            # A deletion notice carries no text: keep what the message said.
+            stored = message.model_copy(update={"text": old.text, "blocks": old.blocks or []})
+        elif message.text != old.text or message.edited_ts != old.edited_ts:
+            history.append({"edited_ts": old.edited_ts, "text": old.text})
+        row = self._format.message_values(stored, now_value, dumps_json(history))
+        # The hash stays that of what Slack sent, so the same notice again is a no-op.
+        return (*row[:HASH_INDEX], message_content_hash(message), *row[HASH_INDEX + 1 :])
 
     def mark_messages_deleted(self, channel_id: str, ts_values: Sequence[str]) -> int:
         if not ts_values:
@@ -504,13 +462,13 @@ class SqlRepository:
                     )
                 ).all()
                 for row in rows:
-                    fields = dict(_message_from_row(row).__dict__, is_deleted=True)
+                    deleted = _message_from_row(row).model_copy(update={"is_deleted": True})
                     conn.execute(
                         update(t)
                         .where(t.c.channel_id == channel_id, t.c.ts == row.ts)
                         .values(
                             is_deleted=True,
-                            content_hash=message_content_hash(fields),
+                            content_hash=message_content_hash(deleted),
                             updated_at=_utcnow(),
                         )
                     )

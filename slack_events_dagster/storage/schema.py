@@ -44,7 +44,8 @@ NAMING_CONVENTION = {
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
-JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# Empty documents are SQL NULL, never the JSON text 'null' (the bulk writer agrees).
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
