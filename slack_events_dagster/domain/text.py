@@ -16,7 +16,10 @@ import re
 
 # One <...> span: what comes before an optional "|label".
 _SPAN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
-_EMOJI = re.compile(r":[a-z0-9_+'-]+(?:::skin-tone-\d)?:", re.IGNORECASE)
+# A shortcode has a letter in it and does not follow a digit, so "02:00-04:00" stays.
+_EMOJI = re.compile(
+    r"(?<![0-9]):(?=[a-z0-9_+'-]*[a-z_])[a-z0-9_+'-]+:(?::skin-tone-\d:)?", re.IGNORECASE
+)
 _SPACES = re.compile(r"[ \t\u00a0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # URLs as they appear in text that was already plain (pasted without Slack markup).
