@@ -247,15 +247,20 @@ def build(events: list[Event], **overrides: Any) -> DigestContent:
     return build_digest(DAY, events, **arguments)
 
 
-def assert_golden(name: str, actual: str) -> None:
+def assert_golden(name: str, actual: str | bytes) -> None:
+    """Compare with ``golden/<name>`` byte for byte (or rewrite it when asked to)."""
     path = GOLDEN_DIR / name
+    data = actual.encode("utf-8") if isinstance(actual, str) else actual
     if UPDATE_GOLDEN:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
+        path.write_bytes(data)
         return
     assert path.exists(), f"{path} is missing; run with SLACK_EVENTS_UPDATE_GOLDEN=1 to create it"
-    expected = path.read_text(encoding="utf-8")
-    assert actual == expected, f"{name} differs from its golden file (SLACK_EVENTS_UPDATE_GOLDEN=1)"
+    expected = path.read_bytes()
+    if isinstance(actual, str):
+        assert actual == expected.decode("utf-8"), f"{name} differs from its golden file"
+    else:
+        assert actual == expected, f"{name} differs from its golden file"
 
 
 # --------------------------------------------------------------------------- golden
