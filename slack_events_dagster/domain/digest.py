@@ -343,7 +343,7 @@ def build_digest(
             continue
         group_day = max(first_day, day)
         item = _item(event, fmt.when(event, with_date=False), fmt, links)
-        groups.setdefault(group_day, []).append((_sort_key(event), item))
+        groups.setdefault(group_day, []).append((_sort_key(event, fmt), item))
     coming_up = [
         DigestDay(
             day=group_day,
@@ -359,12 +359,12 @@ def build_digest(
         first_seen = event.first_seen_at
         if first_seen is not None and since < first_seen <= now:
             new.append(
-                (_sort_key(event), _item(event, fmt.when(event, with_date=True), fmt, links))
+                (_sort_key(event, fmt), _item(event, fmt.when(event, with_date=True), fmt, links))
             )
             continue
         change = _change(event, since, now, fmt, links)
         if change is not None:
-            changed.append((_sort_key(event), change))
+            changed.append((_sort_key(event, fmt), change))
 
     return DigestContent(
         day=day,
@@ -390,14 +390,18 @@ def digest_content_hash(content: DigestContent) -> str:
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-def _sort_key(event: Event) -> tuple[Any, ...]:
-    # All-day events first on their day, then by start instant; ties by title and id
-    # so the order never depends on the order events came from storage.
-    if isinstance(event.start, datetime):
-        start_key = (event.start_date, 1, event.start.timestamp())
-    else:
-        start_key = (event.start, 0, 0.0)
-    return (*start_key, event.title.casefold(), event.event_id)
+def _sort_key(event: Event, fmt: _TimeFormatter) -> tuple[Any, ...]:
+    # By the day in the digest's zone, all-day events first, then by start instant;
+    # ties by title and id so the order never depends on the order of the input.
+    first_day, _ = fmt.local_days(event)
+    instant = event.start.timestamp() if isinstance(event.start, datetime) else 0.0
+    return (
+        first_day,
+        isinstance(event.start, datetime),
+        instant,
+        event.title.casefold(),
+        event.event_id,
+    )
 
 
 def _item(event: Event, when: str, fmt: _TimeFormatter, links: _Linker) -> DigestItem:
@@ -562,8 +566,12 @@ class _TimeFormatter:
             return None
         own_zone = _zone_or(event.timezone, self.zone)
         local = event.start.astimezone(own_zone)
-        if local.utcoffset() == event.start.astimezone(self.zone).utcoffset():
+        here = event.start.astimezone(self.zone)
+        if local.utcoffset() == here.utcoffset():
             return None
+        if local.date() != here.date():
+            # Otherwise "20:30 (01:00 IST)" hides that it is already the next day there.
+            return f"{self._day(local.date())} {local:%H:%M} {local:%Z}"
         return f"{local:%H:%M} {local:%Z}"
 
 

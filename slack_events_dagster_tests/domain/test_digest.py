@@ -332,6 +332,28 @@ def test_times_all_day_multi_day_and_other_zones_are_worded() -> None:
     assert items["ev-offsite"].local_when == "10:00 IST"
 
 
+def test_events_from_other_zones_sort_by_instant_within_the_digest_day() -> None:
+    # 01:00 on the 13th in Kolkata is 20:30 on the 12th in Berlin: before 21:00 Berlin.
+    india = event(
+        "ev-india",
+        title="A",
+        start=datetime(2026, 3, 13, 1, 0, tzinfo=KOLKATA),
+        timezone="Asia/Kolkata",
+    )
+    berlin = event(
+        "ev-berlin",
+        title="B",
+        start=datetime(2026, 3, 12, 21, 0, tzinfo=BERLIN),
+        timezone="Europe/Berlin",
+    )
+    all_day = event("ev-all-day", title="C", start=date(2026, 3, 12))
+    (group,) = build([berlin, india, all_day]).coming_up
+    assert group.day == date(2026, 3, 12)
+    assert [item.event_id for item in group.items] == ["ev-all-day", "ev-india", "ev-berlin"]
+    assert group.items[1].when == "20:30"
+    assert group.items[1].local_when == "Fri 13 Mar 01:00 IST"
+
+
 def test_several_sources_link_the_first_permalink_and_count_the_rest() -> None:
     items = {item.event_id: item for group in golden_content().coming_up for item in group.items}
     release = items["ev-release"]
