@@ -1,7 +1,7 @@
 """Engines for the two backends: pooled PostgreSQL and SQLite in WAL mode.
 
 Everything dialect-specific about *connecting* is here; everything about *SQL*
-is in ``schema.py`` (types) and ``repository.py`` (``_insert``).
+is in ``schema.py`` (types) and ``repository.py`` (``dialect_insert``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Writes are bulk and idempotent. Messages are compared with what is stored by a
 content hash, so a re-run reads one batch of hashes and writes nothing; new rows
 are inserted with ``ON CONFLICT DO NOTHING`` so concurrent writers of the same
-messages cannot collide. The only dialect switch is :meth:`SqlRepository._insert`.
+messages cannot collide. The only dialect switch is :meth:`SqlRepository.dialect_insert`.
 """
 
 from __future__ import annotations
@@ -291,7 +291,7 @@ class SqlRepository:
         with self._errors(operation), self.engine.begin() as conn:
             yield conn
 
-    def _insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
+    def dialect_insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that supports ``on_conflict_do_*`` on the current dialect."""
         if self.dialect == "postgresql":
             return postgresql.insert(table)
@@ -312,7 +312,7 @@ class SqlRepository:
         if update_columns is None:
             update_columns = [c for c in rows[0] if c not in key_columns and c != "updated_at"]
         existing = self._existing_keys(conn, table, key_columns, rows)
-        statement = self._insert(table)
+        statement = self.dialect_insert(table)
         changed = or_(*(table.c[c].is_distinct_from(statement.excluded[c]) for c in update_columns))
         set_ = {c: statement.excluded[c] for c in update_columns}
         if "updated_at" in rows[0]:
@@ -577,7 +577,7 @@ class SqlRepository:
 
     def _advance_watermark(self, conn: Connection, channel_id: str, ts: str, now: datetime) -> bool:
         w = channel_watermarks
-        statement = self._insert(w).values(
+        statement = self.dialect_insert(w).values(
             channel_id=channel_id, ts=ts, ts_micros=ts_to_micros(ts), updated_at=now
         )
         statement = statement.on_conflict_do_update(
@@ -595,7 +595,7 @@ class SqlRepository:
         row = state.model_dump()
         row["outcome"] = state.outcome.value
         with self._transaction("record_ingestion") as conn:
-            statement = self._insert(ingestion_state).values(row)
+            statement = self.dialect_insert(ingestion_state).values(row)
             statement = statement.on_conflict_do_update(
                 index_elements=["channel_id"],
                 set_={k: statement.excluded[k] for k in row if k != "channel_id"},
@@ -669,7 +669,7 @@ class SqlRepository:
 
     def _upsert_candidate_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> UpsertCounts:
         t = event_candidates
-        statement = self._insert(t)
+        statement = self.dialect_insert(t)
         score_changed = or_(
             t.c.score.is_distinct_from(statement.excluded.score),
             t.c.parent_ts.is_distinct_from(statement.excluded.parent_ts),
@@ -756,7 +756,7 @@ class SqlRepository:
             if not changed:
                 return UpsertCounts(unchanged=len(batch))
             rows = [_event_row(e, now) for e in changed]
-            statement = self._insert(events)
+            statement = self.dialect_insert(events)
             statement = statement.on_conflict_do_update(
                 index_elements=["event_id"],
                 set_={
@@ -777,7 +777,7 @@ class SqlRepository:
                     for i, (ch, ts) in enumerate(unique)
                 )
             if source_rows:
-                conn.execute(self._insert(event_sources), source_rows)
+                conn.execute(self.dialect_insert(event_sources), source_rows)
         inserted = sum(1 for e in changed if e.event_id not in stored)
         return UpsertCounts(inserted, len(changed) - inserted, len(batch) - len(changed))
 
@@ -849,7 +849,7 @@ class SqlRepository:
         row = call.model_dump(mode="json")
         row["created_at"] = call.created_at
         with self._transaction("record_llm_call") as conn:
-            statement = self._insert(llm_calls).values(row)
+            statement = self.dialect_insert(llm_calls).values(row)
             statement = statement.on_conflict_do_update(
                 index_elements=["prompt_hash"],
                 set_={k: statement.excluded[k] for k in row if k != "prompt_hash"},
@@ -884,7 +884,7 @@ class SqlRepository:
     def save_digest(self, digest: Digest) -> None:
         row = digest.model_dump()
         with self._transaction("save_digest") as conn:
-            statement = self._insert(digests).values(row)
+            statement = self.dialect_insert(digests).values(row)
             set_: dict[str, Any] = {
                 k: statement.excluded[k]
                 for k in row

@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-dev lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Runs the main job on the embedded default: SQLite, the sample workspace, the rule extractor.
+demo: install
+	$(BIN)/slack-events demo
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -e .
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -e ".[dev]"
+
+# The whole test suite, PostgreSQL cases included (they skip without a server
+# unless SLACK_EVENTS_REQUIRE_POSTGRES=1, as in CI).
+test: install-dev
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: install-dev
+	$(BIN)/python bench/storage.py
+
+clean:
+	rm -rf $(VENV) data output .pytest_cache .mypy_cache .ruff_cache

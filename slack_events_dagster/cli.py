@@ -1,0 +1,163 @@
+"""The ``slack-events`` command.
+
+    slack-events migrate                 upgrade the configured database to the newest schema
+    slack-events copy-db --source URL --target URL
+                                         copy every table (e.g. SQLite -> PostgreSQL), resumable
+    slack-events run [--from D] [--to D] [--channel ID ...]
+                                         run the pipeline for a range of days
+    slack-events demo                    run it on the bundled sample workspace (SQLite, rules)
+
+Every command takes ``--config PATH`` (else $SLACK_EVENTS_CONFIG, else ./config.yaml).
+Errors a user can cause end in one line naming the problem and the fix, exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from slack_events_dagster.settings import ConfigError, Settings, load_settings
+from slack_events_dagster.storage.base import RepositoryError
+from slack_events_dagster.storage.engine import redact_url, url_from_settings
+
+log = logging.getLogger("slack_events_dagster")
+
+
+class UsageError(RuntimeError):
+    """Something the user can fix; printed as one line, exit code 2."""
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-03-02") from None
+
+
+def _database_url(settings: Settings, override: str | None) -> str:
+    if override:
+        return override
+    return url_from_settings(settings.database).render_as_string(hide_password=False)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_events_dagster.storage.migrate import upgrade
+
+    url = _database_url(settings, args.url)
+    upgrade(url)
+    print(f"database {redact_url(url)} is at the newest schema")
+    return 0
+
+
+def cmd_copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from slack_events_dagster.storage.copy import CopyError, copy_database
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(table: str, copied: int, total: int) -> None:
+        bar = bars.get(table)
+        if bar is None:
+            bar = bars[table] = tqdm(total=total, desc=f"{table:<20}", unit="row", leave=True)
+        bar.update(copied - bar.n)
+        if copied >= total:
+            bar.close()
+
+    try:
+        results = copy_database(
+            args.source, args.target, batch_size=args.batch_size, progress=progress
+        )
+    except CopyError as exc:
+        raise UsageError(str(exc)) from None
+    finally:
+        for bar in bars.values():
+            bar.close()
+    for result in results:
+        print(
+            f"{result.table:<20} {result.source_rows:>10,} rows in source, "
+            f"{result.target_rows:>10,} in target ({result.written:,} written now)"
+        )
+    print(f"copied {redact_url(args.source)} -> {redact_url(args.target)}: row counts match")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_events_dagster.pipeline import run_pipeline
+
+    return run_pipeline(
+        settings,
+        start=args.start,
+        end=args.end,
+        channels=args.channel or None,
+    )
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_events_dagster.pipeline import demo_settings, run_pipeline
+
+    return run_pipeline(demo_settings(settings, output_dir=args.output_dir))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slack-events",
+        description="Turn Slack conversations into a trustworthy calendar of events.",
+    )
+    parser.add_argument(
+        "--config", help="settings file (default: $SLACK_EVENTS_CONFIG or ./config.yaml)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    migrate = commands.add_parser("migrate", help="upgrade the configured database")
+    migrate.add_argument("--url", help="database URL instead of the configured one")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    copy_db = commands.add_parser("copy-db", help="copy every table to another database")
+    copy_db.add_argument(
+        "--source", required=True, help="URL to copy from, e.g. sqlite:///data/slack_events.db"
+    )
+    copy_db.add_argument(
+        "--target", required=True, help="URL to copy to, e.g. postgresql://user@host/db"
+    )
+    copy_db.add_argument("--batch-size", type=int, default=5000)
+    copy_db.set_defaults(handler=cmd_copy_db)
+
+    run = commands.add_parser("run", help="run the pipeline for a range of days")
+    run.add_argument(
+        "--from", dest="start", type=_date, help="first day (default: pipeline.start_date)"
+    )
+    run.add_argument("--to", dest="end", type=_date, help="last day (default: today)")
+    run.add_argument("--channel", action="append", help="channel id or name (repeatable)")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="run on the bundled sample workspace, no keys needed")
+    demo.add_argument("--output-dir", default="output/demo", help="where digests and the .ics go")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Alembic announces each of its plugins at INFO; only migrations are news.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+    try:
+        settings = load_settings(args.config)
+        return handler(args, settings)
+    except (ConfigError, UsageError, RepositoryError) as exc:
+        print(f"slack-events {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
