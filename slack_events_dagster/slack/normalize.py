@@ -267,6 +267,10 @@ def normalize_message(
         name = bot_profile.get("name")
         username = name if isinstance(name, str) else None
     deleted = subtype == "tombstone" or raw.get("is_deleted") is True
+    if subtype == "tombstone":
+        # "This message was deleted." is a placeholder: an empty text lets the repository
+        # keep what the parent said, as it does for any deletion.
+        text = ""
     try:
         return SlackMessage(
             channel_id=channel_id,

@@ -93,3 +93,11 @@ def in_window(ts: str, oldest_ts: str | None, latest_ts: str | None) -> bool:
     if oldest_ts is not None and key < ts_sort_key(oldest_ts):
         return False
     return latest_ts is None or key <= ts_sort_key(latest_ts)
+
+
+def permalink(base_url: str, channel_id: str, ts: str, thread_ts: str | None = None) -> str:
+    """Slack's permalink format, built locally: no API call per message."""
+    link = f"{base_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
+    if thread_ts is not None and thread_ts != ts:
+        link += f"?thread_ts={thread_ts}&cid={channel_id}"
+    return link

@@ -54,7 +54,7 @@ from slack_events_dagster.slack.normalize import (
     normalize_message,
     normalize_user,
 )
-from slack_events_dagster.slack.source import CallCounter, MessagePage, needs_replies
+from slack_events_dagster.slack.source import CallCounter, MessagePage, needs_replies, permalink
 
 log = logging.getLogger(__name__)
 
@@ -150,14 +150,6 @@ def build_retry_handlers(max_retries: int, backoff_s: float) -> list[RetryHandle
         _ServerErrorsRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
         _RatelimitedBodyRetryHandler(max_retry_count=max_retries),
     ]
-
-
-def permalink(base_url: str, channel_id: str, ts: str, thread_ts: str | None = None) -> str:
-    """Slack's permalink format, built locally: no API call per message."""
-    link = f"{base_url.rstrip('/')}/archives/{channel_id}/p{ts.replace('.', '')}"
-    if thread_ts is not None and thread_ts != ts:
-        link += f"?thread_ts={thread_ts}&cid={channel_id}"
-    return link
 
 
 class WebApiSource:
