@@ -10,9 +10,9 @@ posting to Slack.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from contextvars import ContextVar
-import datetime as dt
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -46,7 +46,9 @@ def _check_timezone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'") from exc
+        raise ValueError(
+            f"unknown time zone {value!r}; use an IANA name like 'Europe/Berlin'"
+        ) from exc
     return value
 
 
@@ -93,8 +95,13 @@ class SlackSettings(_Section):
     ]
     join_public_channels: bool = False
     lookback_days: int = Field(7, ge=0, le=365)
+    # Thread parents this much older than the watermark are still watched for new
+    # replies (their latest_reply is read from history; dormant threads are never polled).
+    thread_horizon_days: int = Field(30, ge=0, le=365)
     page_size: int = Field(200, ge=1, le=1000)
     max_retries: int = Field(5, ge=0, le=20)
+    # Base of the exponential backoff between retries of 5xx and connection errors.
+    retry_backoff_s: float = Field(0.5, gt=0, le=60)
     timeout_s: float = Field(30.0, gt=0)
     workspace_url: str | None = None
 

@@ -205,7 +205,7 @@ class _EventFields(_Record):
             self.end, datetime
         ):
             raise ValueError("start and end must both be datetimes or both be dates")
-        if self.end is not None and self.end < self.start:  # type: ignore[operator]
+        if self.end is not None and self.end < self.start:
             raise ValueError("end is before start")
         return self
 
