@@ -47,6 +47,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openai
 from openai import OpenAI
+from pydantic import ValidationError
 
 from slack_events_dagster.domain.models import (
     CandidateStatus,
@@ -200,6 +201,11 @@ def drafts_from_answer(answer: CandidateAnswer, item: ExtractionInput) -> list[E
     for index, event in enumerate(answer.events):
         try:
             drafts.append(_draft(event, item, posted_at))
+        except ValidationError as exc:
+            reason = "; ".join(
+                f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors()[:3]
+            )
+            raise ValueError(f"event {index} ({event.title[:60]!r}): {reason}") from None
         except ValueError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise ValueError(f"event {index} ({event.title[:60]!r}): {reason}") from None

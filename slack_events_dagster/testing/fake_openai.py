@@ -248,6 +248,7 @@ class FakeOpenAIServer:
         retry_after_s: float = 0.05,
         hang_s: float = 30.0,
         fixed_usage: tuple[int, int] | None = None,
+        max_context_tokens: int | None = None,
     ) -> None:
         unknown = sorted(set(faults) - set(FAULT_KINDS))
         if fault_schedule:
@@ -273,6 +274,8 @@ class FakeOpenAIServer:
         # (prompt_tokens, completion_tokens) reported for every completion instead of
         # the length-based estimate: makes costs exact for budget tests.
         self.fixed_usage = fixed_usage
+        # Longer prompts get OpenAI's 400 context_length_exceeded.
+        self.max_context_tokens = max_context_tokens
 
         self._random = random.Random(seed)
         self._lock = threading.Lock()
@@ -307,7 +310,11 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         if self._thread is None:
             self._thread = threading.Thread(
-                target=self._httpd.serve_forever, name="fake-openai", daemon=True
+                # A short poll keeps stop() (and so every test using the server) fast.
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.02},
+                name="fake-openai",
+                daemon=True,
             )
             self._thread.start()
         return self
@@ -479,6 +486,19 @@ class FakeOpenAIServer:
             self.requests.append(body)
 
         mode = self._response_mode(body)
+        prompt_tokens = sum(
+            approx_tokens(_content_text(m.get("content"))) + 4
+            for m in messages
+            if isinstance(m, dict)
+        )
+        if self.max_context_tokens is not None and prompt_tokens > self.max_context_tokens:
+            raise _HTTPError(
+                400,
+                f"This model's maximum context length is {self.max_context_tokens} tokens. "
+                f"However, your messages resulted in {prompt_tokens} tokens.",
+                param="messages",
+                code="context_length_exceeded",
+            )
 
         if self.latency_s > 0:
             time.sleep(self.latency_s)
@@ -510,11 +530,6 @@ class FakeOpenAIServer:
         if fault is not None:
             content = self._corrupt(fault, answer, content)
 
-        prompt_tokens = sum(
-            approx_tokens(_content_text(m.get("content"))) + 4
-            for m in messages
-            if isinstance(m, dict)
-        )
         completion_tokens = approx_tokens(content)
         if self.fixed_usage is not None:
             prompt_tokens, completion_tokens = self.fixed_usage

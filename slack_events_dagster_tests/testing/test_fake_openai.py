@@ -1,0 +1,312 @@
+"""The fake OpenAI server, driven by the real ``openai`` client over HTTP."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from typing import Any, cast
+
+import openai
+import pytest
+from openai import OpenAI
+
+from slack_events_dagster.llm.prompt import (
+    json_schema_response_format,
+    parse_answer,
+    system_prompt,
+    user_message,
+)
+from slack_events_dagster.testing.fake_openai import (
+    FAULT_KINDS,
+    FakeOpenAIServer,
+    OracleRequest,
+    naive_oracle,
+    running_fake_openai,
+    strict_schema_problems,
+)
+
+KEY = "sk-test-fake-0123456789abcdef"
+
+ITEMS: list[dict[str, Any]] = [
+    {
+        "id": f"C1:170000000{i}.000100",
+        "channel": "#releases",
+        "posted_at": "2024-03-01T09:00:00+01:00",
+        "timezone": "Europe/Berlin",
+        "thread_parent_text": None,
+        "text": f"Release v{i} on 2024-03-1{i} 14:30 https://example.com/r{i}",
+    }
+    for i in range(5)
+] + [
+    {
+        "id": "C1:1700000009.000100",
+        "channel": "#random",
+        "posted_at": "2024-03-01T09:00:00+01:00",
+        "timezone": "Europe/Berlin",
+        "thread_parent_text": None,
+        "text": "lunch anyone?",
+    }
+]
+
+
+def _messages(describe_schema: bool = False) -> list[Any]:
+    return [
+        {"role": "system", "content": system_prompt(describe_schema=describe_schema)},
+        {"role": "user", "content": user_message(ITEMS)},
+    ]
+
+
+def _client(server: FakeOpenAIServer, **options: Any) -> OpenAI:
+    options.setdefault("timeout", 2.0)
+    options.setdefault("max_retries", 0)
+    return OpenAI(base_url=server.base_url, api_key=KEY, **options)
+
+
+def _ask(client: OpenAI, **options: Any) -> Any:
+    options.setdefault("response_format", json_schema_response_format())
+    return client.chat.completions.create(model="gpt-4o-mini", messages=_messages(), **options)
+
+
+IDS = [str(item["id"]) for item in ITEMS]
+
+
+def test_models_endpoint_lists_the_model() -> None:
+    with FakeOpenAIServer(model="local-llama") as server:
+        models = _client(server).models.list()
+        assert [model.id for model in models.data] == ["local-llama"]
+        assert server.request_count == 1
+
+
+def test_json_schema_answer_is_valid_and_reports_usage() -> None:
+    with FakeOpenAIServer() as server:
+        response = _ask(_client(server))
+        content = response.choices[0].message.content
+        parsed = parse_answer(content, IDS)
+        assert parsed.error is None and not parsed.errors
+        assert len(parsed.answers["C1:1700000001.000100"].events) == 1
+        assert parsed.answers["C1:1700000009.000100"].events == []
+        assert response.usage is not None
+        assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0
+        assert server.completions_served == 1
+        assert server.response_modes == {"json_schema": 1}
+
+
+def test_default_oracle_shuffles_entries_but_keeps_ids() -> None:
+    request = OracleRequest(body={}, candidates=ITEMS, response_mode="json_schema")
+    answer = naive_oracle(request)
+    ids = [entry["candidate_id"] for entry in answer["candidates"]]
+    assert sorted(ids) == sorted(IDS)
+    assert ids != IDS  # shuffled, so callers must map answers back by id
+    assert naive_oracle(request) == answer  # and repeatably so
+
+
+def test_our_schema_passes_the_strict_mode_rules() -> None:
+    assert strict_schema_problems(json_schema_response_format()["json_schema"]["schema"]) == []
+
+
+def test_non_strict_schema_is_refused() -> None:
+    bad = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "x",
+            "strict": True,
+            "schema": {"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}},
+        },
+    }
+    with FakeOpenAIServer() as server, pytest.raises(openai.BadRequestError) as caught:
+        _ask(_client(server), response_format=bad)
+    assert "additionalProperties" in str(caught.value)
+    assert "maxLength" in str(caught.value)
+
+
+def test_reject_json_schema_mode_answers_400_and_json_object_works() -> None:
+    with FakeOpenAIServer(reject_json_schema=True) as server:
+        client = _client(server)
+        with pytest.raises(openai.BadRequestError) as caught:
+            _ask(client)
+        assert caught.value.param == "response_format"
+        response = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=_messages(describe_schema=True),
+            response_format={"type": "json_object"},
+        )
+        assert parse_answer(response.choices[0].message.content, IDS).error is None
+        assert server.response_modes == {"json_object": 1}
+
+
+def test_json_object_needs_the_word_json() -> None:
+    with FakeOpenAIServer() as server, pytest.raises(openai.BadRequestError):
+        _client(server).chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "hello"}],
+            response_format={"type": "json_object"},
+        )
+
+
+def test_wrong_key_is_refused() -> None:
+    with FakeOpenAIServer(require_api_key="sk-the-right-key-123456") as server:
+        with pytest.raises(openai.AuthenticationError):
+            _ask(_client(server))
+        assert server.completions_served == 0
+
+
+def test_rate_limit_fault_sends_retry_after_and_the_client_retries() -> None:
+    with FakeOpenAIServer(fault_schedule={1: "rate_limit"}, retry_after_s=0.01) as server:
+        with pytest.raises(openai.RateLimitError) as caught:
+            _ask(_client(server))
+        assert caught.value.response.headers["retry-after-ms"] == "10"
+        assert caught.value.response.headers["retry-after"] == "1"
+    with FakeOpenAIServer(fault_schedule={1: "rate_limit"}, retry_after_s=0.01) as server:
+        response = _ask(_client(server, max_retries=2))
+        assert response.choices[0].message.content
+        assert server.completion_requests == 2
+        assert server.faults_injected == {"rate_limit": 1}
+
+
+def test_server_error_fault() -> None:
+    with (
+        FakeOpenAIServer(fault_schedule={1: "server_error"}) as server,
+        pytest.raises(openai.InternalServerError),
+    ):
+        _ask(_client(server))
+
+
+def test_hang_fault_outlives_the_client_timeout() -> None:
+    with (
+        FakeOpenAIServer(fault_schedule={1: "hang"}, hang_s=10) as server,
+        pytest.raises(openai.APITimeoutError),
+    ):
+        _ask(_client(server, timeout=0.2))
+        # The server's handler is still "hanging"; stopping the server releases it.
+
+
+@pytest.mark.parametrize(
+    ("fault", "expectation"),
+    [
+        ("invalid_json", "not valid JSON"),
+        ("empty_answer", "empty"),
+        ("schema_violation", "breaks the schema"),
+        ("wrong_ids", "no entry for this candidate"),
+    ],
+)
+def test_content_faults_break_the_answer(fault: str, expectation: str) -> None:
+    with FakeOpenAIServer(fault_schedule={1: fault}) as server:
+        content = _ask(_client(server)).choices[0].message.content
+        parsed = parse_answer(content, IDS)
+        assert parsed.errors and not parsed.answers
+        assert all(expectation in error for error in parsed.errors.values())
+
+
+def test_bad_dates_fault_writes_impossible_dates() -> None:
+    with FakeOpenAIServer(fault_schedule={1: "bad_dates"}) as server:
+        content = _ask(_client(server)).choices[0].message.content
+    answer = json.loads(content)
+    starts = [e["start"] for entry in answer["candidates"] for e in entry["events"]]
+    assert starts and set(starts) == {"2024-02-30T25:61"}
+
+
+def test_broken_body_fault_is_not_json() -> None:
+    with (
+        FakeOpenAIServer(fault_schedule={1: "broken_body"}) as server,
+        pytest.raises(ValueError),
+    ):
+        _ask(_client(server))
+
+
+def test_seeded_fault_rate_is_repeatable() -> None:
+    def run() -> list[str]:
+        with FakeOpenAIServer(
+            fault_rate=0.5,
+            seed=7,
+            faults=["rate_limit", "invalid_json", "server_error"],
+        ) as server:
+            client = _client(server)
+            outcomes = []
+            for _ in range(12):
+                try:
+                    _ask(client)
+                    outcomes.append("ok")
+                except openai.APIStatusError as exc:
+                    outcomes.append(str(exc.status_code))
+            assert server.completion_requests == 12
+            return outcomes
+
+    first = run()
+    assert first == run()
+    assert "ok" in first and len(set(first)) > 1
+
+
+def test_unknown_fault_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown fault"):
+        FakeOpenAIServer(faults=["meteor"])
+    assert "hang" in FAULT_KINDS
+
+
+def test_latency_and_concurrency_are_observed() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with FakeOpenAIServer(latency_s=0.1) as server:
+        client = _client(server)
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: _ask(client), range(4)))
+        assert server.completions_served == 4
+        assert server.max_in_flight > 1
+
+
+def test_running_fake_openai_yields_the_base_url() -> None:
+    with running_fake_openai(model="m") as base_url:
+        client = OpenAI(base_url=base_url, api_key=KEY, max_retries=0)
+        assert [model.id for model in client.models.list().data] == ["m"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_command_line_server_answers() -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slack_events_dagster.testing.fake_openai",
+            "--port",
+            str(port),
+            "--latency-ms",
+            "10",
+            "--fault-rate",
+            "0",
+            "--seed",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        assert f"127.0.0.1:{port}/v1" in banner
+        client = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                response = client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=_messages(),
+                    response_format=cast(Any, json_schema_response_format()),
+                )
+                break
+            except openai.APIConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        assert parse_answer(response.choices[0].message.content, IDS).error is None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
