@@ -87,7 +87,13 @@ def _opt_str(raw: Mapping[str, Any], field: str) -> str | None:
 def _opt_ts(
     raw: Mapping[str, Any], field: str, source: Mapping[str, Any] | None = None
 ) -> str | None:
-    value = _opt_str(source if source is not None else raw, field)
+    """A ts-shaped string or None; ``source`` is a nested object (``edited``) holding ``ts``."""
+    if source is not None:
+        value = source.get("ts")
+        if value is not None and not isinstance(value, str):
+            raise _field_error(field, f"must be a string, got {type(value).__name__}", raw)
+    else:
+        value = _opt_str(raw, field)
     if value is not None and not _TS_PATTERN.match(value):
         raise _field_error(field, f"is not a Slack ts: {value[:40]!r}", raw)
     return value
