@@ -152,6 +152,7 @@ class DigestSettings(_Section):
     time: dt.time = dt.time(8, 0)
     timezone: TimeZoneName = "UTC"
     calendar_path: Path = Path("output/events.ics")
+    calendar_name: str = "Slack events"
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,446 @@
+"""The pipeline's steps over a channel and a range of days, without Dagster.
+
+Each step reads from and writes to the repository and calls the domain and the
+adapters; the Dagster assets in ``defs/`` are thin wrappers that pick the range
+from the partition and turn the returned report into metadata. Every step is
+idempotent: running it again over the same data changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from slack_events_dagster.domain import calendar as ical
+from slack_events_dagster.domain.candidates import build_candidates
+from slack_events_dagster.domain.dedup import MergeResult, merge_drafts
+from slack_events_dagster.domain.digest import (
+    build_digest,
+    digest_content_hash,
+    render_markdown,
+    render_slack_blocks,
+    render_slack_text,
+)
+from slack_events_dagster.domain.models import (
+    CandidateStatus,
+    Digest,
+    Event,
+    EventCandidate,
+    SlackChannel,
+    SlackMessage,
+    SourceRef,
+)
+from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
+from slack_events_dagster.settings import Settings
+from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
+from slack_events_dagster.slack.source import MessageSource, permalink
+from slack_events_dagster.storage.base import Repository, UpsertCounts
+
+log = logging.getLogger(__name__)
+
+# Candidates a run (re)tries: new ones, ones a crashed run left in progress, ones the
+# budget deferred, and failures with attempts left.
+RETRYABLE = (
+    CandidateStatus.PENDING,
+    CandidateStatus.IN_PROGRESS,
+    CandidateStatus.DEFERRED,
+    CandidateStatus.FAILED,
+)
+MAX_ATTEMPTS = 3
+# Events this many days around a draft's date are considered when deduplicating.
+MERGE_WINDOW_DAYS = 3
+
+
+def day_bounds(first_day: date, last_day: date, timezone: str) -> tuple[datetime, datetime]:
+    """The UTC instants ``[start of first_day, end of last_day)`` in ``timezone``."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first_day, time(), zone).astimezone(UTC)
+    end = datetime.combine(last_day + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end
+
+
+def days(first_day: date, last_day: date) -> Iterator[date]:
+    day = first_day
+    while day <= last_day:
+        yield day
+        day += timedelta(days=1)
+
+
+# -- ingestion -------------------------------------------------------------------
+
+
+def register_channels(source: MessageSource, repository: Repository) -> list[SlackChannel]:
+    """Store the channels (and users) the source has; returns the channels to ingest."""
+    channels = source.list_channels()
+    repository.upsert_channels(channels)
+    repository.upsert_users(source.list_users())
+    return channels
+
+
+def ingest_days(
+    source: MessageSource,
+    repository: Repository,
+    settings: Settings,
+    channel: SlackChannel,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+) -> IngestionReport:
+    """Messages of ``channel`` posted on the days, with their threads.
+
+    Days before today are read as one window (as few calls as the API allows);
+    a range reaching today continues incrementally from the channel's watermark
+    with the lookback, which also catches edits, deletions and new replies.
+    """
+    zone = settings.pipeline.timezone
+    today = now.astimezone(ZoneInfo(zone)).date()
+    reports: list[IngestionReport] = []
+    if first_day < today:
+        start, end = day_bounds(first_day, min(last_day, today - timedelta(days=1)), zone)
+        reports.append(ingest_window(source, repository, channel, start=start, end=end, now=now))
+    if last_day >= today and source.name == "api":
+        reports.append(
+            ingest_channel(
+                source,
+                repository,
+                channel,
+                now=now,
+                lookback_days=settings.slack.lookback_days,
+                thread_horizon_days=settings.slack.thread_horizon_days,
+                page_size=settings.slack.page_size,
+            )
+        )
+    elif last_day >= today:
+        start, end = day_bounds(max(first_day, today), last_day, zone)
+        reports.append(ingest_window(source, repository, channel, start=start, end=end, now=now))
+    return _combine_reports(reports, channel, source.name)
+
+
+def _combine_reports(
+    reports: Sequence[IngestionReport], channel: SlackChannel, source: str
+) -> IngestionReport:
+    if len(reports) == 1:
+        return reports[0]
+    combined = IngestionReport(channel_id=channel.id, channel_name=channel.name, source=source)
+    for report in reports:
+        combined.fetched += report.fetched
+        combined.new += report.new
+        combined.edited += report.edited
+        combined.deleted += report.deleted
+        for method, count in report.calls.items():
+            combined.calls[method] = combined.calls.get(method, 0) + count
+        if report.outcome is not combined.outcome and combined.error is None:
+            combined.outcome, combined.error = report.outcome, report.error
+    combined.watermark_before = reports[0].watermark_before
+    combined.watermark_after = reports[-1].watermark_after
+    return combined
+
+
+# -- candidates ------------------------------------------------------------------
+
+
+@dataclass
+class ScoreReport:
+    messages: int = 0
+    candidates: int = 0
+    counts: UpsertCounts = field(default_factory=UpsertCounts)
+    top: list[tuple[float, str]] = field(default_factory=list)
+
+
+def _with_parents(
+    repository: Repository, messages: Sequence[SlackMessage]
+) -> dict[tuple[str, str], SlackMessage]:
+    """Thread parents of the replies among ``messages`` that are not among them."""
+    present = {(m.channel_id, m.ts) for m in messages}
+    missing = {
+        (m.channel_id, m.thread_ts)
+        for m in messages
+        if m.is_reply and m.thread_ts and (m.channel_id, m.thread_ts) not in present
+    }
+    refs = [SourceRef(channel_id=c, ts=t) for c, t in sorted(missing) if t]
+    return {(m.channel_id, m.ts): m for m in repository.get_messages_by_keys(refs)}
+
+
+def score_days(
+    repository: Repository,
+    settings: Settings,
+    channel: SlackChannel,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+) -> ScoreReport:
+    start, end = day_bounds(first_day, last_day, settings.pipeline.timezone)
+    messages = repository.get_messages(channel.id, start, end)
+    candidates = build_candidates(
+        messages,
+        channel_names={channel.id: channel.name},
+        channel_weights=settings.pipeline.channel_weights,
+        threshold=settings.pipeline.candidate_threshold,
+        parents=_with_parents(repository, messages),
+        now=now,
+    )
+    counts = repository.upsert_candidates(candidates)
+    by_ts = {m.ts: m for m in messages}
+    top = sorted(((c.score, by_ts[c.ts].text[:80]) for c in candidates), reverse=True)[:5]
+    return ScoreReport(len(messages), len(candidates), counts, top)
+
+
+# -- extraction, dedup and merge ---------------------------------------------------
+
+
+@dataclass
+class ExtractReport:
+    candidates: int = 0
+    drafts: int = 0
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    rescheduled: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    deferred: int = 0
+    no_event: int = 0
+    llm_calls: int = 0
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    budget_reached: bool = False
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, other: ExtractReport) -> None:
+        for name, value in vars(other).items():
+            if name == "events":
+                self.events.extend(other.events)
+            elif name == "budget_reached":
+                self.budget_reached = self.budget_reached or other.budget_reached
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+
+def extract_days(
+    repository: Repository,
+    extractor: Extractor,
+    settings: Settings,
+    channel: SlackChannel,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+) -> ExtractReport:
+    """Extract and merge day by day, oldest first, so reschedules follow announcements.
+
+    Each day's events are stamped with the end of that day (or ``now`` if earlier):
+    a backfill of March records March as when events were seen and changed.
+    """
+    report = ExtractReport()
+    for day in days(first_day, last_day):
+        start, end = day_bounds(day, day, settings.pipeline.timezone)
+        report.add(
+            _extract_window(repository, extractor, settings, channel, start, end, min(now, end))
+        )
+    return report
+
+
+def _extract_window(
+    repository: Repository,
+    extractor: Extractor,
+    settings: Settings,
+    channel: SlackChannel,
+    start: datetime,
+    end: datetime,
+    stamp: datetime,
+) -> ExtractReport:
+    report = ExtractReport()
+    candidates = [
+        c
+        for c in repository.get_candidates(
+            statuses=RETRYABLE, channel_id=channel.id, start=start, end=end
+        )
+        if c.status is not CandidateStatus.FAILED or c.attempts < MAX_ATTEMPTS
+    ]
+    if not candidates:
+        return report
+    items, gone = _extraction_inputs(repository, settings, channel, candidates)
+    if gone:
+        repository.set_candidate_status(gone, CandidateStatus.NO_EVENT, error="message deleted")
+    report.candidates = len(items)
+    # A run that dies now leaves these in_progress; the next run of the window retries them.
+    repository.set_candidate_status([i.key for i in items], CandidateStatus.IN_PROGRESS)
+    result = extractor.extract(items)
+    merge = _merge(repository, result, stamp)
+    repository.upsert_events(merge.events_to_write)
+    _record_outcomes(repository, items, result, report)
+    report.drafts = len(result.drafts)
+    report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
+    report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled
+    report.llm_calls, report.cache_hits = result.llm_calls, result.cache_hits
+    report.prompt_tokens, report.completion_tokens = result.prompt_tokens, result.completion_tokens
+    report.cost_usd, report.budget_reached = result.cost_usd, result.budget_reached
+    report.events = merge.events_to_write
+    return report
+
+
+def _extraction_inputs(
+    repository: Repository,
+    settings: Settings,
+    channel: SlackChannel,
+    candidates: Sequence[EventCandidate],
+) -> tuple[list[ExtractionInput], list[SourceRef]]:
+    refs = [SourceRef(channel_id=c.channel_id, ts=c.ts) for c in candidates]
+    parent_refs = [
+        SourceRef(channel_id=c.channel_id, ts=c.parent_ts) for c in candidates if c.parent_ts
+    ]
+    found = {(m.channel_id, m.ts): m for m in repository.get_messages_by_keys(refs + parent_refs)}
+    items: list[ExtractionInput] = []
+    gone: list[SourceRef] = []
+    for candidate, ref in zip(candidates, refs, strict=True):
+        message = found.get((ref.channel_id, ref.ts))
+        if message is None or message.is_deleted:
+            gone.append(ref)
+            continue
+        parent = found.get((candidate.channel_id, candidate.parent_ts or ""))
+        items.append(
+            ExtractionInput(
+                candidate=candidate,
+                message=message,
+                channel_name=channel.name,
+                timezone=settings.pipeline.timezone,
+                thread_parent=parent,
+            )
+        )
+    return items, gone
+
+
+def _merge(repository: Repository, result: ExtractionResult, stamp: datetime) -> MergeResult:
+    drafts = result.drafts
+    if not drafts:
+        return merge_drafts([], [], now=stamp)
+    dates = [d.start_date for d in drafts]
+    window = timedelta(days=MERGE_WINDOW_DAYS)
+    nearby = repository.get_events(start_date=min(dates) - window, end_date=max(dates) + window)
+    # Replies change the event of their thread parent, wherever its date lies.
+    related = [
+        SourceRef(channel_id=d.source.channel_id, ts=d.thread_ts) for d in drafts if d.thread_ts
+    ]
+    related += [d.source for d in drafts]
+    by_id = {e.event_id: e for e in nearby}
+    by_id.update({e.event_id: e for e in repository.get_events_for_sources(related)})
+    return merge_drafts(drafts, list(by_id.values()), now=stamp)
+
+
+def _record_outcomes(
+    repository: Repository,
+    items: Sequence[ExtractionInput],
+    result: ExtractionResult,
+    report: ExtractReport,
+) -> None:
+    for item in items:
+        outcome = result.outcomes.get((item.key.channel_id, item.key.ts))
+        status = outcome.status if outcome else CandidateStatus.EXTRACTED
+        if status is CandidateStatus.FAILED:
+            report.failed += 1
+        elif status is CandidateStatus.DEFERRED:
+            report.deferred += 1
+        elif status is CandidateStatus.NO_EVENT:
+            report.no_event += 1
+        repository.set_candidate_status(
+            [item.key],
+            status,
+            error=outcome.error if outcome else None,
+            raw_answer=outcome.raw_answer if outcome else None,
+        )
+
+
+# -- digest and calendar -------------------------------------------------------------
+
+
+def permalinks_for(
+    repository: Repository, settings: Settings, events: Sequence[Event]
+) -> dict[tuple[str, str], str]:
+    """Each source message's permalink: stored, or built from the workspace URL."""
+    refs = list({(s.channel_id, s.ts): s for e in events for s in e.sources}.values())
+    links: dict[tuple[str, str], str] = {}
+    stored = {(m.channel_id, m.ts): m for m in repository.get_messages_by_keys(refs)}
+    base = settings.slack.workspace_url
+    for ref in refs:
+        message = stored.get((ref.channel_id, ref.ts))
+        if message is not None and message.permalink:
+            links[(ref.channel_id, ref.ts)] = message.permalink
+        elif base:
+            thread = message.thread_ts if message is not None else None
+            links[(ref.channel_id, ref.ts)] = permalink(base, ref.channel_id, ref.ts, thread)
+    return links
+
+
+def digest_moment(day: date, settings: Settings) -> datetime:
+    """When the digest of ``day`` is due: the schedule's local time that day."""
+    zone = ZoneInfo(settings.digest.timezone)
+    return datetime.combine(day, settings.digest.time, zone).astimezone(UTC)
+
+
+def build_daily_digest(
+    repository: Repository, settings: Settings, day: date, *, now: datetime
+) -> Digest:
+    """Render and store the digest of ``day``; the previous post's ts is kept."""
+    moment = min(digest_moment(day, settings), now)
+    previous = moment - timedelta(days=1)
+    lookahead = settings.digest.lookahead_days
+    events = {
+        e.event_id: e
+        for e in repository.get_events(
+            start_date=day - timedelta(days=31), end_date=day + timedelta(days=lookahead)
+        )
+    }
+    events.update({e.event_id: e for e in repository.get_events_updated_since(previous)})
+    chosen = list(events.values())
+    cost = None
+    if settings.llm.provider != "rules":
+        start, end = day_bounds(day, day, settings.digest.timezone)
+        cost = repository.llm_spend_usd(start, end)
+    content = build_digest(
+        day,
+        chosen,
+        timezone=settings.digest.timezone,
+        lookahead_days=lookahead,
+        previous_digest_at=previous,
+        permalinks=permalinks_for(repository, settings, chosen),
+        channel_names={c.id: c.name for c in repository.get_channels(include_archived=True)},
+        llm_cost_usd=cost,
+        now=moment,
+    )
+    digest = Digest(
+        day=day,
+        markdown=render_markdown(content),
+        slack_text=render_slack_text(content),
+        slack_blocks=render_slack_blocks(content),
+        event_count=content.event_count,
+        content_hash=digest_content_hash(content),
+        created_at=now,
+    )
+    stored = repository.get_digest(day)
+    if stored is None or stored.content_hash != digest.content_hash:
+        repository.save_digest(digest)
+    output = Path(settings.digest.output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    (output / f"digest-{day.isoformat()}.md").write_text(digest.markdown, encoding="utf-8")
+    return repository.get_digest(day) or digest
+
+
+def write_calendar_feed(repository: Repository, settings: Settings) -> tuple[Path, int]:
+    """The iCalendar feed of every event, written atomically to ``digest.calendar_path``."""
+    events = repository.get_events()
+    data = ical.build_calendar(
+        events,
+        calendar_name=settings.digest.calendar_name,
+        permalinks=permalinks_for(repository, settings, events),
+    )
+    path = Path(settings.digest.calendar_path)
+    ical.write_calendar(path, data)
+    return path, len(events)
