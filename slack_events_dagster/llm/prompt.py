@@ -15,6 +15,7 @@ schema is rejected per candidate, never repaired.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -141,9 +142,15 @@ def _strict(node: Any) -> Any:
     return out
 
 
+@functools.cache
+def _answer_schema_json() -> str:
+    return json.dumps(_strict(ExtractionAnswer.model_json_schema()))
+
+
 def answer_json_schema() -> dict[str, Any]:
     """The strict JSON schema of :class:`ExtractionAnswer` (structured outputs subset)."""
-    schema: dict[str, Any] = _strict(ExtractionAnswer.model_json_schema())
+    # Built once per process; each caller gets its own copy to modify.
+    schema: dict[str, Any] = json.loads(_answer_schema_json())
     return schema
 
 
@@ -200,6 +207,7 @@ The answer must be a single JSON object that validates against this JSON schema
 """
 
 
+@functools.cache
 def system_prompt(*, describe_schema: bool) -> str:
     """The system prompt; servers without structured outputs also get the schema as text."""
     if not describe_schema:
