@@ -4,7 +4,8 @@ This is the cheap first stage in front of the extractor: every ingested
 message passes through :func:`score_message`, and only candidates go to the
 (slower, possibly paid) extractor. It is a pure function of the message, its
 channel and its thread parent: no I/O, no model, no date parser. Fixed
-keyword sets and a few compiled regular expressions keep it well above 50,000
+keyword sets, substring tests and a few compiled regular expressions (each run
+only when a cheap test says it may match) keep it above 50,000
 messages per second on one core (measured by ``bench/extract.py``).
 
 The score adds up evidence (a date or time, an event word, announcement
@@ -24,6 +25,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from slack_events_dagster.domain.models import EventCandidate, SlackMessage
 
@@ -57,7 +59,6 @@ CHANGE_REPLY_EVENTFUL_PARENT_SCORE = 0.75
 SHORT_WORDS = 4
 
 _WORD = re.compile(r"[a-z]+")
-_DIGIT = re.compile(r"\d")
 
 _WEEKDAYS = frozenset(
     {
@@ -83,25 +84,57 @@ _MONTH = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_EXPLICIT_DATE = re.compile(
-    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?!\d)"
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b"
-    r"|\b20\d\d-[01]\d-[0-3]\d\b"
-    r"|\b[01]?\d/[0-3]?\d(?:/(?:20)?\d\d)?\b"
-    r"|\b[0-3]?\d\.[01]?\d\.20\d\d\b"
+# Each pattern runs only when a cheap word-set or substring test says it may
+# match: alternations that start with \b are tried at every position and cost
+# microseconds each, which is the whole per-message budget.
+_MONTH_TOKENS = frozenset(
+    [
+        "jan",
+        "january",
+        "feb",
+        "february",
+        "mar",
+        "march",
+        "apr",
+        "april",
+        "may",
+        "jun",
+        "june",
+        "jul",
+        "july",
+        "aug",
+        "august",
+        "sep",
+        "sept",
+        "september",
+        "oct",
+        "october",
+        "nov",
+        "november",
+        "dec",
+        "december",
+    ]
 )
+_MONTH_DATE = re.compile(
+    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?!\d)|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b"
+)
+_ISO_DATE = re.compile(r"20\d\d-[01]\d-[0-3]\d(?!\d)")
+_SLASH_DATE = re.compile(r"(?<![\d/])[01]?\d/[0-3]?\d(?:/(?:20)?\d\d)?(?![\d/])")
+_SLASH_DIGIT = re.compile(r"/(?=\d)")
+_DOTTED_DATE = re.compile(r"(?<![\d.])[0-3]?\d\.[01]?\d\.20\d\d(?!\d)")
+_VAGUE_KEYS = frozenset({"week", "weeks", "month", "weekend", "sprint", "quarter", "days", "day"})
 _VAGUE_DATE = re.compile(
     r"\b(?:next|this|coming)\s+(?:week|month|weekend|sprint|quarter)\b"
     r"|\bin\s+(?:a|one|two|three|four|a\s+couple\s+of|a\s+few|\d+)\s+(?:days?|weeks?)\b"
     r"|\bend\s+of\s+(?:the\s+)?(?:day|week|month|sprint)\b"
-    r"|\blater\s+(?:today|this\s+week)\b"
     r"|\bday\s+after\s+tomorrow\b"
 )
-_TIME = re.compile(
-    r"\b(?:[01]?\d|2[0-3])(?::[0-5]\d)?\s*(?:am|pm|a\.m\.|p\.m\.)"
-    r"|\b(?:[01]?\d|2[0-3]):[0-5]\d\b"
-    r"|\b(?:noon|midday|midnight)\b"
-)
+_TIME_WORDS = frozenset({"noon", "midnight", "midday"})
+_AMPM_KEYS = frozenset({"am", "pm", "m"})
+_AMPM_TIME = re.compile(r"\d\s*[ap]\.?m\b")
+# A literal first character lets the regex engine skip ahead; the digit before the
+# colon is checked by hand.
+_COLON_MINUTES = re.compile(r":[0-5]\d(?!\d)")
 
 # Word -> event category hint; the scorer only needs "is there one", the reasons
 # name the first word found so that an operator sees what triggered.
@@ -156,21 +189,90 @@ _EVENT_WORDS = frozenset(
         "session",
         "event",
         "golive",
+        "submissions",
+        "submission",
+        "submit",
+        "cutoff",
     }
+)
+_EVENT_PHRASE_KEYS = frozenset(
+    {"hands", "hall", "live", "moved", "pushed", "hour", "due", "lunch", "dinner", "freeze"}
 )
 _EVENT_PHRASES = re.compile(
     r"\ball[- ]hands\b|\btown[- ]hall\b|\bgo[- ]live\b|\bgoing\s+live\b|\b1:1\b"
     r"|\bcode\s+freeze\b|\bmoved\s+to\b|\bpushed\s+(?:back|to)\b|\bhappy\s+hour\b"
-    r"|\bdue\s+(?:on|by|date)\b|\bteam\s+(?:lunch|dinner)\b"
+    r"|\bdue\s+(?:on|by|date|eod|eow|cob|today|tomorrow|tonight|this|next|mon|tue|wed|thu|fri)"
+    r"|\bteam\s+(?:lunch|dinner)\b"
 )
-_ANNOUNCE = re.compile(
-    r"\bjoin\s+us\b|\bheads[- ]up\b|\breminder\b|\bsave\s+the\s+date\b|\bwe\s+will\b"
-    r"|\bwe'll\b|\bscheduled\s+for\b|\bplease\s+join\b|\bdon'?t\s+forget\b"
-    r"|\bmark\s+your\s+calendars?\b|\brsvp\b|\bfyi\b|\bpsa\b|\bannounc(?:e|ing|ement)\b"
-    r"|\bplanned\s+for\b|\bwill\s+(?:be|take\s+place|happen|start|run)\b"
-    r"|\bis\s+(?:on|happening|scheduled)\b|\bcome\s+(?:join|along)\b|\bagenda\b"
-    r"|:mega:|:loudspeaker:|:calendar:|:spiral_calendar_pad:|:date:"
-    r"|<!here>|<!channel>|<!everyone>|@here\b|@channel\b"
+_ANNOUNCE_WORDS = frozenset(
+    {
+        "reminder",
+        "fyi",
+        "psa",
+        "rsvp",
+        "agenda",
+        "announcing",
+        "announcement",
+        "announce",
+        "invite",
+        "mega",
+        "loudspeaker",
+    }
+)
+# Announcement phrases as word pairs: a set lookup per pair of words is far
+# cheaper than a regex alternation of phrases.
+_ANNOUNCE_PAIRS = frozenset(
+    {
+        ("join", "us"),
+        ("heads", "up"),
+        ("save", "the"),
+        ("we", "will"),
+        ("we", "ll"),
+        ("scheduled", "for"),
+        ("scheduled", "on"),
+        ("please", "join"),
+        ("t", "forget"),
+        ("dont", "forget"),
+        ("your", "calendar"),
+        ("your", "calendars"),
+        ("planned", "for"),
+        ("will", "be"),
+        ("will", "take"),
+        ("will", "happen"),
+        ("will", "start"),
+        ("will", "run"),
+        ("is", "happening"),
+        ("is", "scheduled"),
+        ("come", "join"),
+        ("come", "along"),
+    }
+)
+_ANNOUNCE_KEYS = frozenset(first for first, _ in _ANNOUNCE_PAIRS)
+_ANNOUNCE_MARKUP = (
+    "<!here",
+    "<!channel",
+    "<!everyone",
+    "@here",
+    "@channel",
+    ":calendar:",
+    ":date:",
+)
+_LINK_KEYS = frozenset(
+    [
+        "zoom",
+        "meet",
+        "teams",
+        "webex",
+        "calendar",
+        "ics",
+        "calendly",
+        "whereby",
+        "webcal",
+        "eventbrite",
+        "ma",
+        "meetup",
+        "outlook",
+    ]
 )
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
@@ -225,12 +327,16 @@ _PAST_WORDS = frozenset(
         "recorded",
     }
 )
-_PAST_PHRASES = re.compile(
-    r"\blast\s+(?:week|night|month|time|friday|monday|tuesday|wednesday|thursday)\b"
-    r"|\bthanks?\s+(?:you\s+)?(?:to\s+)?(?:everyone|all|for\s+(?:joining|coming|attending))\b"
-    r"|\bpost[- ]mortem\b|\bwent\s+(?:well|smoothly|great|fine)\b|\bis\s+(?:now\s+)?resolved\b"
-    r"|\bhas\s+been\s+(?:resolved|fixed|deployed|released|completed)\b"
+_PAST_PAIRS = frozenset(
+    {("last", day) for day in ("week", "night", "month", "time", "monday", "tuesday")}
+    | {("last", day) for day in ("wednesday", "thursday", "friday", "sprint", "quarter")}
+    | {("thanks", who) for who in ("everyone", "all", "for", "to")}
+    | {("thank", "you"), ("post", "mortem")}
+    | {("went", how) for how in ("well", "smoothly", "great", "fine", "live", "out")}
+    | {(verb, "resolved") for verb in ("is", "now", "been", "was")}
+    | {("been", done) for done in ("fixed", "deployed", "released", "completed", "mitigated")}
 )
+_PAST_KEYS = frozenset(first for first, _ in _PAST_PAIRS)
 _FUTURE_WORDS = frozenset(
     {"will", "tomorrow", "next", "upcoming", "tonight", "scheduled", "planned", "join", "starts"}
 )
@@ -306,7 +412,9 @@ def _is_question(lower: str, words: list[str]) -> tuple[bool, bool]:
     """(the whole message reads as a question, it contains some question)."""
     if "?" not in lower:
         return False, False
-    tail = _TRAILING_EMOJI.sub("", lower.rstrip(" !.)\n\t"))
+    tail = lower.rstrip(" !.)\n\t")
+    if tail.endswith(":"):
+        tail = _TRAILING_EMOJI.sub("", tail)
     # A message that ends in a question and either opens with a question word
     # or is a single sentence asks rather than announces.
     ends_with_question = tail.rstrip().endswith("?")
@@ -314,6 +422,33 @@ def _is_question(lower: str, words: list[str]) -> tuple[bool, bool]:
     sentences = lower.count(". ") + lower.count("! ") + lower.count("\n")
     whole = ends_with_question and (opens_with_question or sentences == 0)
     return whole, True
+
+
+def _has_pair(words: list[str], pairs: frozenset[tuple[str, str]]) -> bool:
+    return not pairs.isdisjoint(pairwise(words))
+
+
+def _has_markup(lower: str) -> bool:
+    return any(marker in lower for marker in _ANNOUNCE_MARKUP)
+
+
+def _has_slash_date(lower: str) -> bool:
+    """ "3/10", "12/24/2026": checked only where a slash is followed by a digit."""
+    for match in _SLASH_DIGIT.finditer(lower):
+        slash = match.start()
+        for begin in (slash - 2, slash - 1):
+            if begin >= 0 and _SLASH_DATE.match(lower, begin):
+                return True
+    return False
+
+
+def _has_clock_time(lower: str) -> bool:
+    """ "15:00", "9:30" (a digit, a colon, two minute digits)."""
+    for match in _COLON_MINUTES.finditer(lower):
+        start = match.start()
+        if start and lower[start - 1].isdigit():
+            return True
+    return False
 
 
 def score_message(
@@ -341,11 +476,15 @@ def score_message(
     word_set = set(words)
     reasons: list[str] = []
     positive = 0.0
-    has_digit = _DIGIT.search(lower) is not None
 
     # -- dates and times ---------------------------------------------------
     has_date = False
-    if has_digit and _EXPLICIT_DATE.search(lower):
+    if (
+        (not word_set.isdisjoint(_MONTH_TOKENS) and _MONTH_DATE.search(lower))
+        or ("-" in lower and _ISO_DATE.search(lower))
+        or ("/" in lower and _has_slash_date(lower))
+        or (".20" in lower and _DOTTED_DATE.search(lower))
+    ):
         positive += W_EXPLICIT_DATE
         reasons.append("date:explicit")
         has_date = True
@@ -357,28 +496,38 @@ def score_message(
         positive += W_DAY_DATE
         reasons.append("date:weekday")
         has_date = True
-    elif _VAGUE_DATE.search(lower):
+    elif not word_set.isdisjoint(_VAGUE_KEYS) and _VAGUE_DATE.search(lower):
         positive += W_VAGUE_DATE
         reasons.append("date:vague")
         has_date = True
-    if (has_digit or "noon" in lower or "midnight" in lower) and _TIME.search(lower):
+    if (
+        not word_set.isdisjoint(_TIME_WORDS)
+        or (not word_set.isdisjoint(_AMPM_KEYS) and _AMPM_TIME.search(lower))
+        or (":" in lower and _has_clock_time(lower))
+    ):
         positive += W_TIME_WITH_DATE if has_date else W_TIME_ALONE
         reasons.append("time")
 
     # -- what kind of message ----------------------------------------------
     event_words = word_set & _EVENT_WORDS
-    has_event = bool(event_words) or _EVENT_PHRASES.search(lower) is not None
+    has_event = bool(event_words) or (
+        (not word_set.isdisjoint(_EVENT_PHRASE_KEYS) or "1:1" in lower)
+        and _EVENT_PHRASES.search(lower) is not None
+    )
     if has_event:
         positive += W_EVENT_WORD
         if len(event_words) > 1:
             positive += W_EVENT_WORD_EXTRA
-        first = min(event_words, key=words.index) if event_words else "phrase"
-        reasons.append(f"event:{first}")
-    has_announce = _ANNOUNCE.search(lower) is not None
+        reasons.append(f"event:{min(event_words) if event_words else 'phrase'}")
+    has_announce = (
+        not word_set.isdisjoint(_ANNOUNCE_WORDS)
+        or (not word_set.isdisjoint(_ANNOUNCE_KEYS) and _has_pair(words, _ANNOUNCE_PAIRS))
+        or (("<!" in lower or "@" in lower or ":" in lower) and _has_markup(lower))
+    )
     if has_announce:
         positive += W_ANNOUNCE
         reasons.append("announce")
-    if ("." in lower or "webcal" in lower) and _MEETING_LINK.search(lower):
+    if not word_set.isdisjoint(_LINK_KEYS) and _MEETING_LINK.search(lower):
         positive += W_MEETING_LINK
         reasons.append("link:meeting")
     if message.reactions:
@@ -403,7 +552,9 @@ def score_message(
     elif some_question:
         penalty += P_SOME_QUESTION
         reasons.append("penalty:some_question")
-    past_hits = len(word_set & _PAST_WORDS) + (1 if _PAST_PHRASES.search(lower) else 0)
+    past_hits = len(word_set & _PAST_WORDS)
+    if not word_set.isdisjoint(_PAST_KEYS) and _has_pair(words, _PAST_PAIRS):
+        past_hits += 1
     if past_hits and (past_hits >= 2 or word_set.isdisjoint(_FUTURE_WORDS)):
         penalty += P_PAST
         reasons.append("penalty:past")

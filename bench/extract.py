@@ -1,0 +1,143 @@
+"""Extraction benchmark: candidate scoring and the rule extractor over a generated workspace.
+
+Sections (each a function returning a dict of figures, printed and merged into
+the ``--json`` line):
+
+* ``rules``: scoring throughput (messages/s on one core, single process),
+  candidates per 1,000 messages, and rule-extraction throughput (candidates/s).
+* ``llm``: reserved for the LLM extractor (added separately); add a function
+  to ``SECTIONS``.
+
+    python bench/extract.py [--n 100000] [--seed 0] [--section rules] [--json]
+
+With ``--json`` the last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_events_dagster.domain.candidates import score_message
+from slack_events_dagster.domain.models import EventCandidate, SlackMessage
+from slack_events_dagster.llm.base import ExtractionInput
+from slack_events_dagster.llm.rules import RuleExtractor
+
+Figures = dict[str, Any]
+
+
+def load_messages(n: int, seed: int) -> list[SlackMessage]:
+    """``n`` messages of the synthetic workspace (generated before timing starts)."""
+    from slack_events_dagster.testing.workspace_gen import generate_messages
+
+    return list(generate_messages(n, seed))
+
+
+def _best_of(runs: int, work: Callable[[], int]) -> tuple[float, int]:
+    """The fastest of ``runs`` timings (seconds) and the work's count; GC off while timing."""
+    best = float("inf")
+    count = 0
+    for _ in range(runs):
+        gc.collect()
+        gc.disable()
+        try:
+            started = time.perf_counter()
+            count = work()
+            best = min(best, time.perf_counter() - started)
+        finally:
+            gc.enable()
+    return best, count
+
+
+def rules_section(messages: list[SlackMessage], *, timezone: str = "UTC") -> Figures:
+    by_key = {(m.channel_id, m.ts): m for m in messages}
+
+    def score_all() -> int:
+        found = 0
+        for message in messages:
+            parent = None
+            if message.thread_ts is not None and message.thread_ts != message.ts:
+                parent = by_key.get((message.channel_id, message.thread_ts))
+            result = score_message(message, channel_name=message.channel_id, thread_parent=parent)
+            found += result.is_candidate
+        return found
+
+    score_seconds, candidate_count = _best_of(3, score_all)
+
+    inputs: list[ExtractionInput] = []
+    for message in messages:
+        parent = None
+        if message.thread_ts is not None and message.thread_ts != message.ts:
+            parent = by_key.get((message.channel_id, message.thread_ts))
+        result = score_message(message, channel_name=message.channel_id, thread_parent=parent)
+        if result.is_candidate:
+            candidate = EventCandidate(
+                channel_id=message.channel_id,
+                ts=message.ts,
+                score=result.score,
+                reasons=result.reasons,
+                parent_ts=result.parent_ts,
+            )
+            inputs.append(
+                ExtractionInput(
+                    candidate=candidate,
+                    message=message,
+                    channel_name=message.channel_id,
+                    timezone=timezone,
+                    thread_parent=parent,
+                )
+            )
+    extractor = RuleExtractor()
+    extractor.extract(inputs[:50])  # warm-up: the lazy dateparser import is not throughput
+    extract_inputs = inputs[:5000]
+
+    def extract_all() -> int:
+        return len(extractor.extract(extract_inputs).drafts)
+
+    extract_seconds, draft_count = _best_of(1, extract_all)
+    return {
+        "messages": len(messages),
+        "scoring_msgs_per_s": round(len(messages) / score_seconds),
+        "candidates": candidate_count,
+        "candidates_per_1000": round(1000 * candidate_count / max(1, len(messages)), 1),
+        "extracted_candidates": len(extract_inputs),
+        "drafts": draft_count,
+        "extraction_candidates_per_s": round(len(extract_inputs) / max(extract_seconds, 1e-9)),
+    }
+
+
+SECTIONS: dict[str, Callable[[list[SlackMessage]], Figures]] = {
+    "rules": rules_section,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=100_000, help="messages to generate")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--section", action="append", choices=sorted(SECTIONS), help="run only these sections"
+    )
+    parser.add_argument("--json", action="store_true", help="end with one JSON line")
+    args = parser.parse_args(argv)
+
+    messages = load_messages(args.n, args.seed)
+    figures: Figures = {"n": len(messages), "seed": args.seed}
+    for name in args.section or list(SECTIONS):
+        section = SECTIONS[name](messages)
+        figures[name] = section
+        print(f"[{name}]")
+        for key, value in section.items():
+            print(f"  {key:>30}: {value:,}" if isinstance(value, int) else f"  {key:>30}: {value}")
+    if args.json:
+        print(json.dumps(figures, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
