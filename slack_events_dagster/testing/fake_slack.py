@@ -111,6 +111,8 @@ class FaultPlan:
     retry_after_s: int = 0
     # How long a "hang" sleeps before answering: set it above the client timeout.
     hang_s: float = 2.0
+    # The first this many matching calls always succeed ("fail from the 3rd page on").
+    after_calls: int = 0
 
 
 @dataclass
@@ -189,6 +191,7 @@ class FakeSlack:
         self.limits = {**TIER_LIMITS, **(rate_limit_overrides or {})}
         self.faults = faults or FaultPlan()
         self._fault_rng = random.Random(self.faults.seed)
+        self._fault_eligible = 0
         # Every call returns invalid_auth while set (a token revoked mid-run).
         self.force_invalid_auth = False
         self.not_in_channel: set[str] = set()
@@ -502,6 +505,9 @@ class FakeSlack:
     def _pick_fault(self, method: str) -> str | None:
         plan = self.faults
         if plan.rate <= 0 or (plan.methods is not None and method not in plan.methods):
+            return None
+        self._fault_eligible += 1
+        if self._fault_eligible <= plan.after_calls:
             return None
         if self._fault_rng.random() >= plan.rate:
             return None
