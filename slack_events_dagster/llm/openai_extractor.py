@@ -39,7 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -305,6 +305,8 @@ class _Batch:
     ids: tuple[str, ...]
     data: list[dict[str, Any]]
     prompt_hash: str
+    # A stored failed call for the same prompt, which this batch's call replaces.
+    superseded: LLMCall | None = None
 
 
 @dataclass
@@ -402,11 +404,11 @@ class OpenAIExtractor:
             cached = self.repository.get_llm_call(batch.prompt_hash)
             if cached is not None and self._use_cached(cached, batch, result):
                 continue
-            pending.append(batch)
+            pending.append(replace(batch, superseded=cached))
         if not pending:
             return result
 
-        now = self._clock()
+        now = self._clock().astimezone(UTC)
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         spent_today = self.repository.llm_spend_usd(day_start, day_start + timedelta(days=1))
         gate = _BudgetGate(self.settings.daily_budget_usd, spent_today)
@@ -415,10 +417,17 @@ class OpenAIExtractor:
             futures: list[Future[_CallResult]] = [
                 pool.submit(self._run_batch, batch, gate) for batch in pending
             ]
-            # Results are recorded on this thread only: the repository is not
-            # required to be shared across threads.
-            for future in as_completed(futures):
-                self._record(future.result(), result, gate)
+            try:
+                # Results are recorded on this thread only: the repository is not
+                # required to be shared across threads.
+                for future in as_completed(futures):
+                    self._record(future.result(), result, gate)
+            except BaseException:
+                # The database failed (or we were interrupted): calls not started
+                # yet would be paid for and never recorded.
+                for future in futures:
+                    future.cancel()
+                raise
         return result
 
     # -- batching and caching ----------------------------------------------------
@@ -625,6 +634,8 @@ class OpenAIExtractor:
                 if failed
                 else None
             )
+        if batch.superseded is not None:
+            self._archive(batch.superseded)
         self.repository.record_llm_call(
             LLMCall(
                 prompt_hash=batch.prompt_hash,
@@ -657,6 +668,17 @@ class OpenAIExtractor:
             call.latency_ms,
             f": {self._redact(error)[:300]}" if error else "",
         )
+
+    def _archive(self, previous: LLMCall) -> None:
+        """Keep a failed call that a retry is about to replace, under a key of its own.
+
+        The retry is stored under the prompt hash (so the cache sees the newest
+        answer); without this, the earlier attempt's cost would vanish from the
+        day's spend, and a prompt failing in every run would never meet the budget.
+        """
+        material = f"superseded:{previous.prompt_hash}:{previous.created_at.isoformat()}"
+        archived_hash = hashlib.sha256(material.encode("utf-8")).hexdigest()
+        self.repository.record_llm_call(previous.model_copy(update={"prompt_hash": archived_hash}))
 
     @staticmethod
     def _key(cid: str, batch: _Batch) -> tuple[str, str]:

@@ -243,6 +243,7 @@ class FakeOpenAIServer:
         fault_schedule: Mapping[int, str] | None = None,
         seed: int = 0,
         reject_json_schema: bool = False,
+        reject_json_object: bool = False,
         require_api_key: str | None = None,
         echo_api_key_in_errors: bool = False,
         retry_after_s: float = 0.05,
@@ -265,6 +266,8 @@ class FakeOpenAIServer:
         # Completion request number (1-based) -> fault, applied before the random rate.
         self.fault_schedule: dict[int, str] = dict(fault_schedule or {})
         self.reject_json_schema = reject_json_schema
+        # LM Studio, for one, accepts json_schema and text but refuses json_object.
+        self.reject_json_object = reject_json_object
         self.require_api_key = require_api_key
         # Like servers that quote the presented key back ("Incorrect API key provided:
         # sk-..."): lets tests prove the client side redacts it.
@@ -593,6 +596,12 @@ class FakeOpenAIServer:
                     )
             return "json_schema"
         if kind == "json_object":
+            if self.reject_json_object:
+                raise _HTTPError(
+                    400,
+                    "'response_format.type' must be 'json_schema' or 'text'",
+                    param="response_format",
+                )
             text = " ".join(
                 _content_text(m.get("content")) for m in body["messages"] if isinstance(m, dict)
             )
@@ -670,6 +679,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="answer 400 to response_format json_schema, like servers without structured outputs",
     )
+    parser.add_argument(
+        "--reject-json-object",
+        action="store_true",
+        help="answer 400 to response_format json_object (LM Studio does)",
+    )
     parser.add_argument("--require-api-key", default=None, help="answer 401 to any other key")
     args = parser.parse_args(argv)
     faults = [kind.strip() for kind in args.faults.split(",") if kind.strip()]
@@ -684,6 +698,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             hang_s=args.hang_s,
             reject_json_schema=args.reject_json_schema,
+            reject_json_object=args.reject_json_object,
             require_api_key=args.require_api_key,
         )
     except (ValueError, OSError) as exc:

@@ -589,6 +589,25 @@ def test_the_budget_counts_what_was_spent_earlier_today(repository: SqlRepositor
     assert set(statuses(later).values()) == {CandidateStatus.EXTRACTED}
 
 
+def test_a_prompt_failing_in_every_run_still_meets_the_budget(
+    repository: SqlRepository,
+) -> None:
+    # Each retry of a failed prompt replaces its stored call; the earlier
+    # attempts' cost must still count towards the day's spend.
+    items = [make_input(i) for i in range(2)]
+    with FakeOpenAIServer(fixed_usage=(1000, 0), fault_rate=1.0, faults=["invalid_json"]) as server:
+        settings = budget_settings(server, daily_budget_usd=0.75)
+        with OpenAIExtractor(settings, repository) as extractor:
+            runs = [extractor.extract(items) for _ in range(5)]
+        assert server.completion_requests == 3
+    assert [run.llm_calls for run in runs] == [1, 1, 1, 0, 0]
+    assert [run.budget_reached for run in runs] == [False, False, False, True, True]
+    now = datetime.now(UTC)
+    day = datetime(now.year, now.month, now.day, tzinfo=UTC)
+    assert repository.llm_spend_usd(day, day + timedelta(days=1)) == pytest.approx(0.75)
+    assert repository.llm_call_counts(day, day + timedelta(days=1)) == {"failed": 3}
+
+
 def test_a_zero_budget_makes_no_call(sqlite_repository: SqlRepository) -> None:
     with FakeOpenAIServer() as server:
         settings = settings_for(server, daily_budget_usd=0)
@@ -626,6 +645,17 @@ def test_json_object_fallback_is_remembered(sqlite_repository: SqlRepository) ->
         # The schema travels in the prompt instead.
         assert '"candidate_id"' in server.requests[-1]["messages"][0]["content"]
     assert result.llm_calls == 3
+    assert set(statuses(result).values()) == {CandidateStatus.EXTRACTED}
+
+
+def test_plain_text_is_the_last_fallback(sqlite_repository: SqlRepository) -> None:
+    items = [make_input(i) for i in range(3)]
+    with FakeOpenAIServer(reject_json_schema=True, reject_json_object=True) as server:
+        with OpenAIExtractor(settings_for(server), sqlite_repository) as extractor:
+            result = extractor.extract(items)
+            assert extractor.response_mode == "text"
+        assert server.response_modes == {"text": 1}
+        assert "response_format" not in server.requests[-1]
     assert set(statuses(result).values()) == {CandidateStatus.EXTRACTED}
 
 
