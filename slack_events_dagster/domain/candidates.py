@@ -365,7 +365,7 @@ _CI_WORDS = frozenset(
 )
 _CHANGE = re.compile(
     r"\b(?:moved|moving|move\s+it|bumped|shifted|pushed|pushing)\s+(?:back\s+|out\s+)?"
-    r"(?:to|by|until|till|a\s+(?:day|week))\b"
+    r"(?:to|by|until|till|from|a\s+(?:day|week))\b"
     r"|\bpostpon(?:ed|ing|e)\b|\bre-?schedul(?:ed|ing|e)\b|\bdelayed\b|\bcancell?(?:ed|ing)\b"
     r"|\bcalled\s+off\b|\bnew\s+(?:date|time)\b|\bnot\s+happening\b|\bis\s+off\b"
     r"|\bwon'?t\s+(?:happen|take\s+place)\b|\bnow\s+(?:on|at)\b|\binstead\b"

@@ -279,7 +279,9 @@ _CATEGORY_PATTERNS: list[tuple[EventCategory, re.Pattern[str], int]] = [
             r"|\bretro(?:spective)?\b|\bplanning(?!\s+(?:to|on))\b|\b1:1\b|\bkick-?off\b"
             r"|\boff-?site\b|\bbrainstorm(?:ing)?\b|\bama\b|\boffice\s+hours\b|\bdemo\s+day\b"
             r"|\bsprint\s+(?:review|demo)\b|\btraining\b|\bonboarding\s+session\b|\binterview\b"
-            r"|\bcall\b|\bdemo\b|\breview\s+session\b|\bgrooming\b|\brefinement\b"
+            r"|\bcall\b|\bdemo\b|\breview\s+(?:session|meeting)\b|\bgrooming\b|\brefinement\b"
+            r"|\b(?:design|sprint|quarterly|business|roadmap|architecture|security|performance"
+            r"|budget|product|board|quarter|annual|weekly|monthly)\s+review\b"
         ),
         1,
     ),
@@ -327,10 +329,11 @@ _CANCELLED = re.compile(
 )
 _RESCHEDULED = re.compile(
     r"\b(?:moved|moving|bumped|shifted|pushed|pushing|slipped)\s+(?:back\s+|out\s+)?"
-    r"(?:to|by|until|till|a\s+(?:day|week)|one\s+(?:day|week))\b"
+    r"(?:to|by|until|till|from|a\s+(?:day|week)|one\s+(?:day|week))\b"
     r"|\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b"
     r"|\bnow\s+(?:on|at|happening)\b|\binstead\b"
 )
+_CHANGE_TARGET = re.compile(r"\b(?:to|until|till)\b|->|\u2192")
 _RESCHEDULE_WORD = re.compile(
     r"\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b"
 )
@@ -891,7 +894,14 @@ def _read(message: SlackMessage, timezone: str) -> _Reading:
 
     change = _RESCHEDULED.search(lower)
     cancelled = _CANCELLED.search(lower) is not None
-    when = _resolve(lower, base, timezone, prefer_after=change.end() if change else None)
+    prefer_after = None
+    if change is not None:
+        prefer_after = change.end()
+        if change.group(0).endswith("from"):
+            # "moved from Tuesday to Thursday": the new date follows "to".
+            target = _CHANGE_TARGET.search(lower, prefer_after)
+            prefer_after = target.end() if target else prefer_after
+    when = _resolve(lower, base, timezone, prefer_after=prefer_after)
     shift_days = _shift_days(lower)
     # "Moved to the big room" moves nothing in time: a change needs a new date or
     # time after the change words, a shift ("by a week") or an explicit "postponed".

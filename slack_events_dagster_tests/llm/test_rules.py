@@ -1,0 +1,391 @@
+"""The rule extractor: dates and times relative to posting, zones, DST, titles, thread changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slack_events_dagster.domain.models import (
+    CandidateStatus,
+    EventCandidate,
+    EventCategory,
+    EventDraft,
+    EventStatus,
+    SlackMessage,
+    datetime_to_ts,
+)
+from slack_events_dagster.llm.base import ExtractionInput, Extractor
+from slack_events_dagster.llm.rules import RuleExtractor
+
+
+def posted(moment: str, zone: str) -> str:
+    """The Slack ts of a local wall-clock time in ``zone``."""
+    return datetime_to_ts(datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo(zone)))
+
+
+def item(
+    text: str,
+    at: str,
+    zone: str = "UTC",
+    *,
+    parent: str | None = None,
+    parent_at: str | None = None,
+) -> ExtractionInput:
+    parent_message = None
+    thread_ts = None
+    if parent is not None:
+        parent_ts = posted(parent_at or at, zone)
+        parent_message = SlackMessage(
+            channel_id="C1", ts=parent_ts, thread_ts=parent_ts, text=parent, reply_count=1
+        )
+        thread_ts = parent_ts
+    ts = posted(at, zone)
+    message = SlackMessage(channel_id="C1", ts=ts, thread_ts=thread_ts, text=text)
+    candidate = EventCandidate(channel_id="C1", ts=ts, score=0.8, parent_ts=thread_ts)
+    return ExtractionInput(
+        candidate=candidate,
+        message=message,
+        channel_name="general",
+        timezone=zone,
+        thread_parent=parent_message,
+    )
+
+
+def drafts(text: str, at: str, zone: str = "UTC", **kwargs: str) -> list[EventDraft]:
+    return RuleExtractor().extract([item(text, at, zone, **kwargs)]).drafts
+
+
+def one(text: str, at: str, zone: str = "UTC", **kwargs: str) -> EventDraft:
+    found = drafts(text, at, zone, **kwargs)
+    assert len(found) == 1, found
+    return found[0]
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
+
+
+# -- the protocol --------------------------------------------------------------
+
+
+def test_rule_extractor_implements_the_protocol_and_reports_every_candidate() -> None:
+    extractor: Extractor = RuleExtractor()
+    assert extractor.name == "rules"
+    items = [
+        item("Payments API release Tuesday at 14:00 UTC", "2026-03-05T10:00"),
+        item("lol that was fun", "2026-03-05T10:01"),
+    ]
+    result = extractor.extract(items)
+    assert len(result.drafts) == 1
+    statuses = {key[1]: outcome.status for key, outcome in result.outcomes.items()}
+    assert statuses == {
+        items[0].candidate.ts: CandidateStatus.EXTRACTED,
+        items[1].candidate.ts: CandidateStatus.NO_EVENT,
+    }
+    assert result.llm_calls == 0 and result.cost_usd == 0
+    draft = result.drafts[0]
+    assert draft.source.ts == items[0].candidate.ts and draft.thread_ts is None
+
+
+# -- dates and times -------------------------------------------------------------
+
+
+def test_explicit_zones_override_the_channel_zone() -> None:
+    at = "2026-03-05T10:00"  # a Thursday; Berlin is on CET (UTC+1)
+    assert one("Release Friday 16:00 UTC", at, "Europe/Berlin").start == utc(2026, 3, 6, 16)
+    cet = one("Release Friday 14:00 CET", at, "UTC")
+    assert cet.start == utc(2026, 3, 6, 13) and cet.timezone == "Europe/Berlin"
+    pt = one("All-hands Friday 9am PT", at, "Europe/Berlin")
+    assert pt.start == utc(2026, 3, 6, 17)  # PST, UTC-8 until 8 March
+    assert pt.timezone == "America/Los_Angeles"
+    assert pt.start_date == date(2026, 3, 6)
+
+
+def test_channel_zone_applies_without_an_explicit_one() -> None:
+    draft = one("Design review tomorrow at 3pm", "2026-07-01T09:00", "Asia/Tokyo")
+    assert draft.start == utc(2026, 7, 2, 6)
+    assert draft.timezone == "Asia/Tokyo"
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "expected"),
+    [
+        # Wednesday 30 December: next Tuesday is in the new year.
+        ("Team sync next Tuesday", "2026-12-30T10:00", date(2027, 1, 5)),
+        ("Release tomorrow", "2026-12-31T10:00", date(2027, 1, 1)),
+        ("Release tomorrow", "2026-01-31T10:00", date(2026, 2, 1)),
+        ("Deploy on Monday", "2026-02-27T10:00", date(2026, 3, 2)),  # a Friday in February
+        ("Offsite Jan 3", "2026-12-31T10:00", date(2027, 1, 3)),
+        ("Hackathon on March 3", "2026-01-15T10:00", date(2026, 3, 3)),
+        ("Launch 2027-02-01", "2026-12-31T10:00", date(2027, 2, 1)),
+        ("Planning meeting the day after tomorrow", "2026-02-27T10:00", date(2026, 3, 1)),
+        ("Quarterly planning meeting in two weeks", "2026-12-24T10:00", date(2027, 1, 7)),
+        # The same weekday as today means next week's (today is "today").
+        ("Retro on Thursday", "2026-03-05T10:00", date(2026, 3, 12)),
+        ("Retro this Thursday", "2026-03-05T10:00", date(2026, 3, 5)),
+    ],
+)
+def test_relative_dates_across_month_and_year_ends(text: str, at: str, expected: date) -> None:
+    draft = one(text, at)
+    assert draft.start_date == expected
+
+
+def test_dst_spring_forward_in_new_york() -> None:
+    draft = one("Standup moved earlier: tomorrow 9am", "2026-03-07T12:00", "America/New_York")
+    assert draft.start == utc(2026, 3, 8, 13)  # 09:00 EDT on the day clocks change
+
+
+def test_dst_in_berlin_and_fall_back_in_new_york() -> None:
+    berlin = one("Maintenance tomorrow 10:00", "2026-03-28T12:00", "Europe/Berlin")
+    assert berlin.start == utc(2026, 3, 29, 8)  # CEST from 29 March
+    fall = one("Town hall Sunday 9am", "2026-10-30T12:00", "America/New_York")
+    assert fall.start == utc(2026, 11, 1, 14)  # EST again on 1 November
+
+
+def test_eod_friday_is_a_deadline_at_the_end_of_the_working_day() -> None:
+    draft = one("Design doc submissions due EOD Friday", "2026-03-05T10:00", "Europe/Berlin")
+    assert draft.category is EventCategory.DEADLINE
+    assert draft.start == utc(2026, 3, 6, 16)  # 17:00 CET
+    assert "EOD" not in draft.title and "Friday" not in draft.title
+
+
+def test_all_day_and_multi_day_events_carry_dates() -> None:
+    party = one("Company holiday party Friday!", "2026-12-16T10:00")
+    assert party.start == date(2026, 12, 18) and party.end is None and party.all_day
+    conf = one("KubeCon Europe March 18-20, our booth is in Hall 4", "2026-03-05T10:00")
+    assert (conf.start, conf.end) == (date(2026, 3, 18), date(2026, 3, 20))
+    assert conf.category is EventCategory.CONFERENCE
+    assert conf.location == "Hall 4"
+    across = one("Offsite Dec 30 - Jan 2 in Lisbon office", "2026-12-01T10:00")
+    assert (across.start, across.end) == (date(2026, 12, 30), date(2027, 1, 2))
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("Workshop Friday 2\u20134pm", utc(2026, 3, 6, 14), utc(2026, 3, 6, 16)),
+        ("Workshop Friday 11am-1pm", utc(2026, 3, 6, 11), utc(2026, 3, 6, 13)),
+        ("Workshop Friday 10-11am", utc(2026, 3, 6, 10), utc(2026, 3, 6, 11)),
+        ("Maintenance Friday 22:00-02:00 UTC", utc(2026, 3, 6, 22), utc(2026, 3, 7, 2)),
+    ],
+)
+def test_time_ranges(text: str, start: datetime, end: datetime) -> None:
+    draft = one(text, "2026-03-05T10:00")
+    assert (draft.start, draft.end) == (start, end)
+
+
+# -- what is and is not an event ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was born on March 3",
+        "my flight lands Tuesday at 6pm",
+        "What time is the all-hands tomorrow?",
+        "The release went smoothly yesterday, thanks everyone!",
+        "Let's do a release soon, no idea when",
+        "Build 2026-03-10 is green",
+    ],
+)
+def test_messages_that_mention_dates_but_announce_nothing_give_no_draft(text: str) -> None:
+    result = RuleExtractor().extract([item(text, "2026-03-05T10:00")])
+    assert result.drafts == []
+    assert [outcome.status for outcome in result.outcomes.values()] == [CandidateStatus.NO_EVENT]
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Payments API v2.3 release Tuesday 14:00 UTC", EventCategory.RELEASE),
+        ("Scheduled maintenance: database downtime Saturday 02:00 UTC", EventCategory.MAINTENANCE),
+        ("All-hands meeting Thursday 5pm", EventCategory.MEETING),
+        ("Webinar on scaling Postgres, Thursday 5pm", EventCategory.CONFERENCE),
+        ("Mobile app launch on March 20", EventCategory.LAUNCH),
+        ("Code freeze starts Friday 18:00", EventCategory.DEADLINE),
+        ("Incident: checkout degraded since 09:40 UTC", EventCategory.INCIDENT),
+    ],
+)
+def test_category_by_keywords(text: str, category: EventCategory) -> None:
+    assert one(text, "2026-03-05T10:00").category is category
+
+
+def test_titles_are_clean_and_short() -> None:
+    text = (
+        "<!here> :mega: Reminder: <@U123|ana> says the Payments API v2.3 release is "
+        "on Tuesday March 10 at 14:00 UTC, see <https://status.example.com|the status page>"
+    )
+    draft = one(text, "2026-03-05T10:00")
+    assert "Payments API v2.3 release" in draft.title
+    for junk in ("<", ">", "@", ":mega:", "Reminder", "14:00", "Tuesday"):
+        assert junk not in draft.title
+    assert draft.url == "https://status.example.com"
+    bold = one("*Q2 Roadmap Review* - Thursday 3pm, all welcome", "2026-03-05T10:00")
+    assert bold.title == "Q2 Roadmap Review"
+    long_text = "Release of " + " ".join(["the very important thing"] * 20) + " on Friday"
+    assert len(one(long_text, "2026-03-05T10:00").title) <= 80
+
+
+def test_location_and_meeting_url() -> None:
+    text = (
+        "Offsite kickoff Monday 9:30 in the Berlin office, dial-in "
+        "<https://docs.example.com/agenda|agenda> <https://meet.google.com/abc-defg-hij|Meet>"
+    )
+    draft = one(text, "2026-03-05T10:00")
+    assert draft.location == "the Berlin office"
+    assert draft.url == "https://meet.google.com/abc-defg-hij"
+
+
+def test_tentative_status_and_lower_confidence() -> None:
+    tentative = one("Team offsite tentatively on April 14 (TBC)", "2026-03-05T10:00")
+    firm = one("Team offsite on April 14", "2026-03-05T10:00")
+    assert tentative.status is EventStatus.TENTATIVE
+    assert firm.status is EventStatus.SCHEDULED
+    assert tentative.confidence < firm.confidence
+
+
+def test_confidence_follows_the_evidence() -> None:
+    precise = one("Payments API release Tuesday March 10 at 14:00 UTC", "2026-03-05T10:00")
+    vague = one("Release next week", "2026-03-05T10:00")
+    assert precise.confidence > vague.confidence
+    assert 0 <= vague.confidence <= precise.confidence <= 1
+
+
+# -- thread replies ------------------------------------------------------------------
+
+PARENT = "Payments API v2.3 release on Tuesday March 10 at 14:00 UTC"
+
+
+def test_reply_moving_the_event_keeps_title_and_time_of_day() -> None:
+    draft = one(
+        "moved to Thursday", "2026-03-06T10:00", parent=PARENT, parent_at="2026-03-05T10:00"
+    )
+    assert draft.status is EventStatus.RESCHEDULED
+    assert draft.title == "Payments API v2.3 release"
+    assert draft.category is EventCategory.RELEASE
+    assert draft.start == utc(2026, 3, 12, 14)
+    assert draft.thread_ts == posted("2026-03-05T10:00", "UTC")
+
+
+def test_reply_cancelling_the_event_carries_the_parent_time() -> None:
+    draft = one(
+        "Cancelled, sorry all", "2026-03-06T10:00", parent=PARENT, parent_at="2026-03-05T10:00"
+    )
+    assert draft.status is EventStatus.CANCELLED
+    assert draft.start == utc(2026, 3, 10, 14)
+    assert draft.thread_ts is not None
+
+
+def test_reply_pushing_to_next_week_shifts_the_parent_date() -> None:
+    draft = one(
+        "pushed to next week",
+        "2026-03-06T10:00",
+        "America/New_York",
+        parent="Security training Wednesday 10am",
+        parent_at="2026-03-05T10:00",
+    )
+    # Wednesday 11 March 10:00 EDT moves to Wednesday 18 March 10:00 EDT.
+    assert draft.start == utc(2026, 3, 18, 14)
+    assert draft.status is EventStatus.RESCHEDULED
+
+
+def test_reply_with_only_a_new_time_keeps_the_day_and_the_parent_zone() -> None:
+    draft = one(
+        "moved to 4pm",
+        "2026-03-06T10:00",
+        "Europe/Berlin",
+        parent="Security training Wednesday 10am PT",
+        parent_at="2026-03-05T10:00",
+    )
+    assert draft.start == utc(2026, 3, 11, 23)  # 16:00 PDT
+    assert draft.timezone == "America/Los_Angeles"
+
+
+def test_reply_postponed_without_a_date_is_tentative() -> None:
+    draft = one(
+        "postponed until further notice",
+        "2026-03-06T10:00",
+        parent=PARENT,
+        parent_at="2026-03-05T10:00",
+    )
+    assert draft.status is EventStatus.TENTATIVE
+    assert draft.start == utc(2026, 3, 10, 14)
+
+
+def test_reminder_in_a_thread_takes_the_parent_title() -> None:
+    draft = one(
+        "Reminder: this is tomorrow at 14:00 UTC!",
+        "2026-03-09T09:00",
+        parent=PARENT,
+        parent_at="2026-03-05T10:00",
+    )
+    assert draft.title == "Payments API v2.3 release"
+    assert draft.status is EventStatus.SCHEDULED
+    assert draft.start == utc(2026, 3, 10, 14)
+
+
+def test_top_level_reschedule_takes_the_date_after_the_change_words() -> None:
+    draft = one("The design review moved from Tuesday to Thursday 3pm", "2026-03-05T10:00")
+    assert draft.status is EventStatus.RESCHEDULED
+    assert draft.start == utc(2026, 3, 12, 15)
+
+
+def test_moving_a_room_is_not_a_reschedule() -> None:
+    draft = one("Standup tomorrow 9am, moved to the big room", "2026-03-05T10:00")
+    assert draft.status is EventStatus.SCHEDULED
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    text=st.text(max_size=300)
+    | st.lists(
+        st.sampled_from(
+            [
+                "release",
+                "meeting",
+                "Tuesday",
+                "next",
+                "tomorrow",
+                "3pm",
+                "14:00",
+                "-",
+                "2\u20134pm",
+                "UTC",
+                "PT",
+                "CET",
+                "March",
+                "18",
+                "2026-02-30",
+                "13/45",
+                "31.02.2026",
+                "EOD",
+                "moved",
+                "to",
+                "cancelled",
+                "?",
+                "<!here>",
+                ":mega:",
+                "in",
+                "two",
+                "weeks",
+                "12am",
+                "0:00",
+                "23:59",
+                "Feb",
+                "29",
+            ]
+        ),
+        max_size=25,
+    ).map(" ".join),
+    zone=st.sampled_from(["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata"]),
+)
+def test_any_text_gives_drafts_or_no_event_never_failed(text: str, zone: str) -> None:
+    result = RuleExtractor().extract([item(text, "2026-03-07T23:30", zone)])
+    outcome = next(iter(result.outcomes.values()))
+    assert outcome.status in (CandidateStatus.EXTRACTED, CandidateStatus.NO_EVENT), outcome
+    for draft in result.drafts:
+        assert 1 <= len(draft.title) <= 81
