@@ -106,10 +106,7 @@ def test_api_and_export_give_the_same_normalized_rows(
         for channel in export.list_channels():
 
             def rows(source: MessageSource) -> dict[str, dict[str, object]]:
-                return {
-                    m.ts: m.model_dump()
-                    for m in _all(source, channel)  # noqa: B023
-                }
+                return {m.ts: m.model_dump() for m in _all(source, channel)}
 
             from_api, from_export = rows(api), rows(export)
             assert from_api.keys() == from_export.keys()
@@ -192,7 +189,7 @@ def test_truncated_zip_names_the_file_and_the_fix(tmp_path: Path) -> None:
 
 def test_not_an_export(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ExportArchiveError, match="channels.json"):
+    with pytest.raises(ExportArchiveError, match=r"channels\.json"):
         ExportSource(tmp_path / "empty")
     with pytest.raises(ExportArchiveError, match="does not exist"):
         ExportSource(tmp_path / "missing.zip")

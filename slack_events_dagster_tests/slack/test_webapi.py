@@ -10,7 +10,7 @@ from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.slack.errors import ChannelSkipped, SlackAuthError, SlackSourceError
 from slack_events_dagster.slack.source import MessagePage, MessageSource
 from slack_events_dagster.slack.webapi import WebApiSource
-from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FaultPlan, FakeSlack
+from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 from slack_events_dagster.testing.workspace_gen import generate_workspace
 
 from .conftest import top_level_count
