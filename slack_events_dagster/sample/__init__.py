@@ -1,0 +1,1 @@
+"""The bundled sample workspace (a hand-written Slack export) and its gold list."""
