@@ -1023,8 +1023,8 @@ CONVERSATION = r"""
     threshold picker 🎨
   + label: designreview-announce
   + react: eyes tomas ben
-  > 03-09 10:40 jess: moving this to *Wednesday 11am*. Tuesday got eaten by 4.13 prep for half the
-      invitees. Same room, invite updated
+  > 03-09 10:40 jess: moving this to *Wednesday 11am*. Tuesday got eaten by customer calls for half
+      the invitees. Same room, invite updated
     + label: designreview-moved
   > 03-09 10:45 tomas: 👍
 14:12 kenji: TIL pg16 logical replication can do parallel apply. not using it saturday but 👀 for
