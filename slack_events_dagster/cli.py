@@ -16,10 +16,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
 
+from slack_events_dagster.pipeline import PipelineError
 from slack_events_dagster.settings import ConfigError, Settings, load_settings
+from slack_events_dagster.slack.errors import SlackSourceError
 from slack_events_dagster.storage.base import RepositoryError
 from slack_events_dagster.storage.engine import redact_url, url_from_settings
 
@@ -85,7 +88,13 @@ def cmd_copy_db(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _quiet_migrations() -> None:
+    # Dagster's ephemeral instance migrates its own storage through Alembic too.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_migrations()
     from slack_events_dagster.pipeline import run_pipeline
 
     return run_pipeline(
@@ -97,6 +106,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    _quiet_migrations()
     from slack_events_dagster.pipeline import demo_settings, run_pipeline
 
     return run_pipeline(demo_settings(settings, output_dir=args.output_dir))
@@ -150,11 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # Alembic announces each of its plugins at INFO; only migrations are news.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Backfill policies and partition mappings are beta in Dagster 1.13; we pin Dagster.
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     handler: Callable[[argparse.Namespace, Settings], int] = args.handler
     try:
         settings = load_settings(args.config)
         return handler(args, settings)
-    except (ConfigError, UsageError, RepositoryError) as exc:
+    except (ConfigError, UsageError, RepositoryError, PipelineError, SlackSourceError) as exc:
         print(f"slack-events {args.command}: {exc}", file=sys.stderr)
         return 2
 

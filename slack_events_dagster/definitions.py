@@ -1,5 +1,5 @@
 """The Dagster code location: every asset, sensor, schedule and check of the product."""
 
-import dagster as dg
+from slack_events_dagster.defs.definitions import build_definitions
 
-defs = dg.Definitions()
+defs = build_definitions()

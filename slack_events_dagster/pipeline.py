@@ -1,17 +1,45 @@
-"""The main job behind ``slack-events run`` and ``slack-events demo``."""
+"""The main job behind ``slack-events run`` and ``slack-events demo``.
+
+It registers the channels, then materializes every asset for the range through
+Dagster, in-process: one ranged run of ``ingest_job`` per channel (all its days
+at once, as a single-run backfill would), then one ranged run of ``digest_job``.
+Runs are recorded on the instance of $DAGSTER_HOME when it is set (so
+``dagster dev`` shows them), else on an ephemeral one.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import dagster as dg
+from tqdm import tqdm
+
+from slack_events_dagster import steps
+from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.settings import Settings
+from slack_events_dagster.slack.errors import SlackSourceError
+from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.storage.engine import redact_url, url_from_settings
 from slack_events_dagster.storage.migrate import upgrade
 
 # The sample workspace covers 2026-03-02 .. 2026-03-22 in New York.
 SAMPLE_START = date(2026, 3, 2)
+SAMPLE_END = date(2026, 3, 22)
 SAMPLE_TIMEZONE = "America/New_York"
+SAMPLE_WORKSPACE_URL = "https://lumenlabs.slack.com/"
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# The CLI shows a progress bar and a summary; Dagster's own step log stays in the UI.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+class PipelineError(RuntimeError):
+    """The run could not start or finish; the message says which step and why."""
 
 
 def demo_settings(settings: Settings, *, output_dir: str | Path = "output/demo") -> Settings:
@@ -22,7 +50,13 @@ def demo_settings(settings: Settings, *, output_dir: str | Path = "output/demo")
             "database": settings.database.model_copy(
                 update={"type": "sqlite", "path": out / "slack_events.db"}
             ),
-            "slack": settings.slack.model_copy(update={"source": "export", "export_path": None}),
+            "slack": settings.slack.model_copy(
+                update={
+                    "source": "export",
+                    "export_path": None,
+                    "workspace_url": SAMPLE_WORKSPACE_URL,
+                }
+            ),
             "llm": settings.llm.model_copy(update={"provider": "rules"}),
             "pipeline": settings.pipeline.model_copy(
                 update={"start_date": SAMPLE_START, "timezone": SAMPLE_TIMEZONE}
@@ -39,17 +73,160 @@ def demo_settings(settings: Settings, *, output_dir: str | Path = "output/demo")
     )
 
 
+@dataclass
+class RunSummary:
+    first_day: date
+    last_day: date
+    channels: int
+    runs: int
+    messages: int
+    candidates: int
+    events: int
+    failed_runs: int
+    digest_markdown: str | None
+    calendar_path: Path
+
+
+def _settings_env(settings: Settings) -> dict[str, str]:
+    """The settings as environment variables, for the code location loaded in-process."""
+    flat: dict[str, str] = {}
+
+    def walk(prefix: str, value: object) -> None:
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                walk(f"{prefix}__{key}".upper() if prefix else str(key).upper(), inner)
+        elif isinstance(value, list):
+            flat[f"SLACK_EVENTS_{prefix}"] = json.dumps(value)
+        elif value is not None:
+            flat[f"SLACK_EVENTS_{prefix}"] = str(value)
+
+    data = settings.model_dump(mode="json", exclude={"llm": {"prices"}})
+    for section in ("database", "slack", "llm", "pipeline", "digest"):
+        section_data = data[section]
+        for secret in ("token", "api_key", "password"):
+            section_data.pop(secret, None)
+        section_data.get("postgres", {}).pop("password", None)
+        walk(section, section_data)
+    return flat
+
+
+def _default_range(
+    source: object, channels: list[SlackChannel], settings: Settings
+) -> tuple[date, date]:
+    today = datetime.now(UTC).astimezone(ZoneInfo(settings.pipeline.timezone)).date()
+    if isinstance(source, ExportSource):
+        spans = [span for c in channels if (span := source.days(c)) is not None]
+        if spans:
+            return min(s[0] for s in spans), max(s[1] for s in spans)
+    return settings.pipeline.start_date, today
+
+
 def run_pipeline(
     settings: Settings,
     *,
     start: date | None = None,
     end: date | None = None,
     channels: list[str] | None = None,
+    quiet: bool = False,
 ) -> int:
-    """Migrate the database, then run every step for the range of days."""
+    summary = run(settings, start=start, end=end, channels=channels, quiet=quiet)
+    print(
+        f"\n{summary.first_day} .. {summary.last_day}: {summary.channels} channels, "
+        f"{summary.runs} runs ({summary.failed_runs} failed), {summary.messages} messages, "
+        f"{summary.candidates} candidates, {summary.events} events; "
+        f"calendar {summary.calendar_path}"
+    )
+    if summary.digest_markdown:
+        print("\n" + summary.digest_markdown)
+    return 1 if summary.failed_runs else 0
+
+
+def run(
+    settings: Settings,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+    channels: list[str] | None = None,
+    quiet: bool = False,
+) -> RunSummary:
     url = url_from_settings(settings.database)
     upgrade(url)
-    print(
-        f"database {redact_url(url.render_as_string(hide_password=False))} is at the newest schema"
+    source = steps.message_source(settings.slack)
+    try:
+        listed = source.list_channels()
+    except SlackSourceError as exc:
+        raise PipelineError(f"could not list channels: {exc}") from None
+    if channels:
+        listed = [c for c in listed if c.id in channels or c.name in channels]
+        if not listed:
+            raise PipelineError(f"none of the channels {', '.join(channels)} is in the source")
+    default_start, default_end = _default_range(source, listed, settings)
+    first, last = start or default_start, end or default_end
+    if last < first:
+        raise PipelineError(f"--to {last} is before --from {first}")
+    if first < settings.pipeline.start_date:
+        if start is not None and not isinstance(source, ExportSource):
+            raise PipelineError(
+                f"--from {first} is before pipeline.start_date {settings.pipeline.start_date}; "
+                "lower pipeline.start_date to backfill that far"
+            )
+        # An export's history defines the partitions: start them at its first day.
+        settings = settings.model_copy(
+            update={"pipeline": settings.pipeline.model_copy(update={"start_date": first})}
+        )
+    # The code location (loaded in this process) reads the same settings.
+    os.environ.update(_settings_env(settings))
+    from slack_events_dagster.defs.definitions import build_definitions
+
+    defs = build_definitions(database_url=url.render_as_string(hide_password=False))
+    resources = dict(defs.resources or {})
+    repository = resources["repository"].get()
+    listed_ids = {c.id for c in listed}
+    wanted = [c for c in steps.register_channels(source, repository) if c.id in listed_ids]
+
+    instance = (
+        dg.DagsterInstance.get()
+        if os.environ.get("DAGSTER_HOME")
+        else dg.DagsterInstance.ephemeral()
     )
-    return 0
+    instance.add_dynamic_partitions("channels", [c.id for c in wanted])
+    ingest = defs.resolve_job_def("ingest_job")
+    digest = defs.resolve_job_def("digest_job")
+    failed = runs = 0
+    bar = tqdm(wanted, desc="channels", unit="channel", disable=quiet, file=sys.stderr)
+    for channel in bar:
+        bar.set_postfix_str(f"#{channel.name}")
+        result = ingest.execute_in_process(
+            instance=instance,
+            resources=resources,
+            tags={RANGE_START: f"{channel.id}|{first}", RANGE_END: f"{channel.id}|{last}"},
+            run_config=QUIET_RUN_CONFIG,
+            raise_on_error=False,
+        )
+        runs += 1
+        failed += 0 if result.success else 1
+    result = digest.execute_in_process(
+        instance=instance,
+        resources=resources,
+        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+        run_config=QUIET_RUN_CONFIG,
+        raise_on_error=False,
+    )
+    runs += 1
+    failed += 0 if result.success else 1
+    last_digest = repository.get_digest(last)
+    start_at, end_at = steps.day_bounds(first, last, settings.pipeline.timezone)
+    summary = RunSummary(
+        first_day=first,
+        last_day=last,
+        channels=len(wanted),
+        runs=runs,
+        messages=sum(len(repository.get_messages(c.id, start_at, end_at)) for c in wanted),
+        candidates=len(repository.get_candidates(start=start_at, end=end_at)),
+        events=repository.count_events(),
+        failed_runs=failed,
+        digest_markdown=last_digest.markdown if last_digest else None,
+        calendar_path=Path(settings.digest.calendar_path),
+    )
+    print(f"database {redact_url(url.render_as_string(hide_password=False))}", file=sys.stderr)
+    return summary

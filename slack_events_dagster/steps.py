@@ -35,9 +35,11 @@ from slack_events_dagster.domain.models import (
     SourceRef,
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
-from slack_events_dagster.settings import Settings
+from slack_events_dagster.settings import Settings, SlackSettings
+from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
+from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.base import Repository, UpsertCounts
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,13 @@ def days(first_day: date, last_day: date) -> Iterator[date]:
 
 
 # -- ingestion -------------------------------------------------------------------
+
+
+def message_source(settings: SlackSettings) -> MessageSource:
+    """The source the settings name: an export (default: the sample) or the Web API."""
+    if settings.source == "export":
+        return ExportSource.from_settings(settings)
+    return WebApiSource(settings)
 
 
 def register_channels(source: MessageSource, repository: Repository) -> list[SlackChannel]:

@@ -1,0 +1,1 @@
+"""Dagster definitions of the product, one module per concern."""

@@ -293,6 +293,11 @@ class ExportSource:
         folder = self._folders.get(channel.id, channel.name)
         return self._day_files.get(folder, [])
 
+    def days(self, channel: SlackChannel) -> tuple[date, date] | None:
+        """The first and last day the export holds for the channel (from file names)."""
+        files = self._files_of(channel)
+        return (files[0][0], files[-1][0]) if files else None
+
     def newest_ts(self, channel: SlackChannel) -> str | None:
         for _day, name in reversed(self._files_of(channel)):
             keys = [m["ts"] for m in self._read_day(name) if isinstance(m, dict)]

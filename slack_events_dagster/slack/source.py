@@ -57,6 +57,10 @@ class MessageSource(Protocol):
 
     def list_users(self) -> list[SlackUser]: ...
 
+    def newest_ts(self, channel: SlackChannel) -> str | None:
+        """The ts of the channel's newest top-level message (one cheap call)."""
+        ...
+
     def fetch(
         self,
         channel: SlackChannel,

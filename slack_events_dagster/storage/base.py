@@ -179,6 +179,11 @@ class Repository(Protocol):
 
     def count_events(self) -> int: ...
 
+    def event_integrity(self) -> tuple[list[str], list[str]]:
+        """Dedup keys held by more than one event, and ids of events none of whose
+        sources is a stored message (both empty when all is well)."""
+        ...
+
     # -- LLM calls ---------------------------------------------------------
     def record_llm_call(self, call: LLMCall) -> None:
         """Store a call by prompt hash; a later call with the same hash replaces it."""

@@ -844,6 +844,22 @@ class SqlRepository:
         with self._transaction("count_events") as conn:
             return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
+    def event_integrity(self) -> tuple[list[str], list[str]]:
+        e, s, m = events, event_sources, raw_slack_messages
+        duplicates = select(e.c.dedup_key).group_by(e.c.dedup_key).having(func.count() > 1)
+        stored_source = (
+            select(s.c.event_id)
+            .join(m, and_(m.c.channel_id == s.c.channel_id, m.c.ts == s.c.ts))
+            .where(s.c.event_id == e.c.event_id)
+            .exists()
+        )
+        orphans = select(e.c.event_id).where(~stored_source).order_by(e.c.event_id)
+        with self._transaction("event_integrity") as conn:
+            return (
+                list(conn.execute(duplicates).scalars()),
+                list(conn.execute(orphans).scalars()),
+            )
+
     # -- LLM calls ---------------------------------------------------------------
     def record_llm_call(self, call: LLMCall) -> None:
         row = call.model_dump(mode="json")

@@ -1,0 +1,467 @@
+"""The assets users see: raw messages -> candidates -> events -> digest and calendar.
+
+Each asset is a thin wrapper over ``slack_events_dagster.steps``: it turns its
+partitions into channel day-ranges, calls the step, and returns metadata and
+the asset checks that state the invariants users care about. The per-channel
+assets take whole ranges per run (``BackfillPolicy.single_run``), so a backfill
+of 90 days x 20 channels is a handful of runs, not 1,800.
+"""
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import dagster as dg
+
+from slack_events_dagster import steps
+from slack_events_dagster.defs.partitions import (
+    CHANNEL_DAYS,
+    DAILY,
+    DAY,
+    ChannelDays,
+    group_channel_days,
+)
+from slack_events_dagster.defs.resources import (
+    ExtractorResource,
+    RepositoryResource,
+    SettingsResource,
+    SlackPosterResource,
+    SlackSourceResource,
+)
+from slack_events_dagster.domain.digest import find_unsafe_mentions
+from slack_events_dagster.domain.models import Event, IngestionOutcome, SlackChannel, ts_to_datetime
+from slack_events_dagster.slack.ingest import IngestionReport
+from slack_events_dagster.storage.repository import SqlRepository
+
+RANGED = dg.BackfillPolicy.single_run()
+WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
+
+
+def channel_ranges(context: dg.AssetExecutionContext) -> list[ChannelDays]:
+    """The channel day-ranges this run covers (one key, or a ranged backfill's keys)."""
+    return group_channel_days(context.partition_keys)
+
+
+def day_range(context: dg.AssetExecutionContext) -> list[date]:
+    return sorted(date.fromisoformat(key) for key in context.partition_keys)
+
+
+def _channels(repository: SqlRepository, wanted: Iterable[ChannelDays]) -> dict[str, SlackChannel]:
+    known = {c.id: c for c in repository.get_channels(include_archived=True)}
+    missing = sorted({r.channel_id for r in wanted} - set(known))
+    if missing:
+        raise dg.Failure(
+            f"channels {', '.join(missing)} are not registered; the channel discovery sensor "
+            "(or `slack-events run`) registers them from the source first"
+        )
+    return known
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        cells = [str(cell).replace("|", "\\|").replace("\n", " ") for cell in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# -- raw_slack_messages --------------------------------------------------------------
+
+
+@dg.asset(
+    partitions_def=CHANNEL_DAYS,
+    backfill_policy=RANGED,
+    group_name="slack_events",
+    kinds={"slack"},
+    description="Slack messages of a channel and day (threads, edits and deletions included).",
+    check_specs=[
+        dg.AssetCheckSpec("watermark_sanity", asset="raw_slack_messages"),
+        dg.AssetCheckSpec("channel_freshness", asset="raw_slack_messages"),
+    ],
+)
+def raw_slack_messages(
+    context: dg.AssetExecutionContext,
+    app: SettingsResource,
+    repository: RepositoryResource,
+    slack: SlackSourceResource,
+) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings, repo, source = app.settings, repository.get(), slack.get()
+    ranges = channel_ranges(context)
+    channels = _channels(repo, ranges)
+    now = _now()
+    reports: list[tuple[ChannelDays, IngestionReport]] = []
+    for channel_days in ranges:
+        report = steps.ingest_days(
+            source,
+            repo,
+            settings,
+            channels[channel_days.channel_id],
+            channel_days.first_day,
+            channel_days.last_day,
+            now=now,
+        )
+        context.log.info(
+            "%s: fetched %d, new %d, edited %d, deleted %d (%s)",
+            channel_days.label,
+            report.fetched,
+            report.new,
+            report.edited,
+            report.deleted,
+            report.outcome.value,
+        )
+        reports.append((channel_days, report))
+    failed = [r for _, r in reports if r.outcome is IngestionOutcome.FAILED]
+    if failed:
+        raise dg.Failure(
+            "ingestion failed for " + "; ".join(f"#{r.channel_name}: {r.error}" for r in failed)
+        )
+    calls: dict[str, int] = {}
+    for _, report in reports:
+        for method, count in report.calls.items():
+            calls[method] = calls.get(method, 0) + count
+    yield dg.MaterializeResult(
+        metadata={
+            "fetched": sum(r.fetched for _, r in reports),
+            "new": sum(r.new for _, r in reports),
+            "edited": sum(r.edited for _, r in reports),
+            "deleted": sum(r.deleted for _, r in reports),
+            "skipped_channels": [
+                r.channel_name for _, r in reports if r.outcome is IngestionOutcome.SKIPPED
+            ],
+            "slack_api_calls": sum(calls.values()),
+            "slack_api_calls_by_method": dg.MetadataValue.json(calls),
+            "watermark_before": dg.MetadataValue.json(
+                {r.channel_id: r.watermark_before for _, r in reports}
+            ),
+            "watermark_after": dg.MetadataValue.json(
+                {r.channel_id: r.watermark_after for _, r in reports}
+            ),
+            "preview": dg.MetadataValue.md(
+                _table(
+                    ["channel", "days", "fetched", "new", "edited", "deleted", "outcome"],
+                    [
+                        (
+                            f"#{r.channel_name}",
+                            d.label.split(" ", 1)[1],
+                            r.fetched,
+                            r.new,
+                            r.edited,
+                            r.deleted,
+                            r.outcome.value,
+                        )
+                        for d, r in reports
+                    ],
+                )
+            ),
+        }
+    )
+    yield watermark_sanity(repo, [d.channel_id for d in ranges], now)
+    yield channel_freshness(repo, settings.slack.source, settings.pipeline.freshness_hours, now)
+
+
+def watermark_sanity(
+    repo: SqlRepository, channel_ids: Iterable[str], now: datetime
+) -> dg.AssetCheckResult:
+    """A watermark ahead of the stored data would make the next run skip messages."""
+    problems: list[str] = []
+    watermarks = repo.get_watermarks()
+    for channel_id in sorted(set(channel_ids)):
+        mark = watermarks.get(channel_id)
+        if mark is None:
+            continue
+        newest = repo.newest_message_ts(channel_id)
+        if ts_to_datetime(mark) > now + timedelta(minutes=5):
+            problems.append(f"{channel_id}: watermark {mark} is in the future")
+        if newest is None or ts_to_datetime(mark) > ts_to_datetime(newest):
+            problems.append(
+                f"{channel_id}: watermark {mark} is ahead of the newest message {newest}"
+            )
+    return dg.AssetCheckResult(
+        check_name="watermark_sanity",
+        passed=not problems,
+        severity=ERROR,
+        description="; ".join(problems) or "every watermark is within the stored data",
+        metadata={"problems": len(problems)},
+    )
+
+
+def channel_freshness(
+    repo: SqlRepository, source: str, hours: float, now: datetime
+) -> dg.AssetCheckResult:
+    """A channel not read for longer than expected means the sensor stopped or a token broke."""
+    stale: list[str] = []
+    if source == "api":
+        limit = now - timedelta(hours=hours)
+        for channel_id, state in repo.get_ingestion_states().items():
+            if state.last_run_at < limit or state.outcome is not IngestionOutcome.OK:
+                stale.append(
+                    f"{channel_id} (last {state.last_run_at:%Y-%m-%d %H:%M}, {state.outcome.value})"
+                )
+    return dg.AssetCheckResult(
+        check_name="channel_freshness",
+        passed=not stale,
+        severity=WARN,
+        description=(f"not read successfully in {hours:g} h: " + ", ".join(stale))
+        if stale
+        else "every channel was read recently"
+        if source == "api"
+        else "exports are read on demand",
+        metadata={"stale_channels": len(stale)},
+    )
+
+
+# -- event_candidates --------------------------------------------------------------
+
+
+@dg.asset(
+    partitions_def=CHANNEL_DAYS,
+    backfill_policy=RANGED,
+    deps=[raw_slack_messages],
+    group_name="slack_events",
+    description="Messages scored as likely to announce or change an event, with reasons.",
+    check_specs=[dg.AssetCheckSpec("candidate_rate", asset="event_candidates")],
+)
+def event_candidates(
+    context: dg.AssetExecutionContext, app: SettingsResource, repository: RepositoryResource
+) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings, repo = app.settings, repository.get()
+    ranges = channel_ranges(context)
+    channels = _channels(repo, ranges)
+    messages = candidates = new = rescored = 0
+    top: list[tuple[float, str, str]] = []
+    for channel_days in ranges:
+        channel = channels[channel_days.channel_id]
+        report = steps.score_days(
+            repo, settings, channel, channel_days.first_day, channel_days.last_day, now=_now()
+        )
+        messages += report.messages
+        candidates += report.candidates
+        new += report.counts.inserted
+        rescored += report.counts.updated
+        top.extend((score, f"#{channel.name}", text) for score, text in report.top)
+    rate = candidates / messages if messages else 0.0
+    limit = settings.pipeline.max_candidate_rate
+    yield dg.MaterializeResult(
+        metadata={
+            "messages": messages,
+            "candidates": candidates,
+            "new": new,
+            "rescored": rescored,
+            "candidate_rate": rate,
+            "preview": dg.MetadataValue.md(
+                _table(
+                    ["score", "channel", "message"],
+                    [(f"{s:.2f}", c, t) for s, c, t in sorted(top, reverse=True)[:10]],
+                )
+            ),
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="candidate_rate",
+        passed=rate <= limit,
+        severity=WARN,
+        description=f"{candidates} of {messages} messages are candidates ({rate:.0%}; "
+        f"expected at most {limit:.0%}: more means a noisy channel or a broken scorer)",
+        metadata={"candidate_rate": rate},
+    )
+
+
+# -- events --------------------------------------------------------------------------
+
+
+@dg.asset(
+    partitions_def=CHANNEL_DAYS,
+    backfill_policy=RANGED,
+    deps=[event_candidates],
+    group_name="slack_events",
+    description="Deduplicated events, following reschedules and cancellations.",
+    check_specs=[
+        dg.AssetCheckSpec("events_are_unique_and_sourced", asset="events", blocking=True),
+        dg.AssetCheckSpec("llm_failure_rate", asset="events"),
+        dg.AssetCheckSpec("llm_daily_spend", asset="events"),
+    ],
+)
+def events(
+    context: dg.AssetExecutionContext,
+    app: SettingsResource,
+    repository: RepositoryResource,
+    extractor: ExtractorResource,
+) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings, repo = app.settings, repository.get()
+    the_extractor = extractor.get(repo)
+    ranges = channel_ranges(context)
+    channels = _channels(repo, ranges)
+    total = steps.ExtractReport()
+    for channel_days in ranges:
+        total.add(
+            steps.extract_days(
+                repo,
+                the_extractor,
+                settings,
+                channels[channel_days.channel_id],
+                channel_days.first_day,
+                channel_days.last_day,
+                now=_now(),
+            )
+        )
+    if total.budget_reached:
+        context.log.warning(
+            "daily LLM budget of $%.2f reached: %d candidates deferred to the next run",
+            settings.llm.daily_budget_usd,
+            total.deferred,
+        )
+    yield dg.MaterializeResult(
+        metadata={
+            "candidates": total.candidates,
+            "events_new": total.new,
+            "events_updated": total.updated,
+            "events_merged": total.merged,
+            "rescheduled": total.rescheduled,
+            "cancelled": total.cancelled,
+            "failed": total.failed,
+            "deferred": total.deferred,
+            "extractor": the_extractor.name,
+            "llm_calls": total.llm_calls,
+            "llm_cache_hits": total.cache_hits,
+            "prompt_tokens": total.prompt_tokens,
+            "completion_tokens": total.completion_tokens,
+            "llm_cost_usd": round(total.cost_usd, 6),
+            "preview": dg.MetadataValue.md(events_table(total.events)),
+        }
+    )
+    yield from event_checks(repo, settings, total)
+
+
+def events_table(items: Iterable[Event], limit: int = 25) -> str:
+    rows = [
+        (
+            e.start_date,
+            e.start.strftime("%H:%M") if isinstance(e.start, datetime) else "all day",
+            e.category.value,
+            e.title,
+            e.status.value,
+            len(e.sources),
+        )
+        for e in sorted(items, key=lambda e: (e.start_date, e.title))[:limit]
+    ]
+    return (
+        _table(["date", "time", "category", "title", "status", "sources"], rows)
+        if rows
+        else "_no events changed_"
+    )
+
+
+def event_checks(
+    repo: SqlRepository, settings: Any, total: steps.ExtractReport
+) -> Iterable[dg.AssetCheckResult]:
+    duplicates, orphans = repo.event_integrity()
+    yield dg.AssetCheckResult(
+        check_name="events_are_unique_and_sourced",
+        passed=not duplicates and not orphans,
+        severity=ERROR,
+        description=(
+            f"{len(duplicates)} dedup keys shared, {len(orphans)} events without a stored source"
+            f"{': ' + ', '.join((duplicates + orphans)[:10]) if duplicates or orphans else ''}"
+        ),
+        metadata={"duplicate_keys": len(duplicates), "unsourced_events": len(orphans)},
+    )
+    attempted = total.candidates - total.deferred
+    rate = total.failed / attempted if attempted else 0.0
+    yield dg.AssetCheckResult(
+        check_name="llm_failure_rate",
+        passed=rate <= settings.llm.max_failure_rate,
+        severity=ERROR,
+        description=f"{total.failed} of {attempted} candidates failed extraction ({rate:.0%}; "
+        f"limit {settings.llm.max_failure_rate:.0%})",
+        metadata={"failure_rate": rate},
+    )
+    now = _now()
+    day_start = datetime.combine(now.date(), datetime.min.time(), UTC)
+    spent = repo.llm_spend_usd(day_start, day_start + timedelta(days=1))
+    budget = settings.llm.daily_budget_usd
+    over = spent >= budget > 0 or (budget == 0 and spent > 0)
+    near = budget > 0 and spent >= 0.8 * budget
+    yield dg.AssetCheckResult(
+        check_name="llm_daily_spend",
+        passed=not near,
+        severity=ERROR if over else WARN,
+        description=f"LLM spend today ${spent:.4f} of a ${budget:.2f} budget"
+        + (" (reached: further candidates wait)" if over else " (over 80 %)" if near else ""),
+        metadata={"spent_usd": spent, "budget_usd": budget},
+    )
+
+
+# -- daily_digest and events_calendar --------------------------------------------------
+
+_BY_DAY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DAY)
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=RANGED,
+    deps=[dg.AssetDep(events, partition_mapping=_BY_DAY)],
+    group_name="slack_events",
+    description="The digest of a day: coming up, changed, new (posted to Slack when enabled).",
+    check_specs=[dg.AssetCheckSpec("digest_safety", asset="daily_digest", blocking=True)],
+)
+def daily_digest(
+    context: dg.AssetExecutionContext,
+    app: SettingsResource,
+    repository: RepositoryResource,
+    poster: SlackPosterResource,
+) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings, repo = app.settings, repository.get()
+    the_poster = poster.get() if settings.digest.post else None
+    if settings.digest.post and (the_poster is None or not settings.digest.channel):
+        raise dg.Failure("digest.post is on but slack.token or digest.channel is not set")
+    unsafe: list[str] = []
+    posted: dict[str, str | None] = {}
+    last = None
+    for day in day_range(context):
+        digest = steps.build_daily_digest(repo, settings, day, now=_now())
+        found = find_unsafe_mentions(digest.slack_text) + find_unsafe_mentions(digest.slack_blocks)
+        unsafe.extend(found)
+        if the_poster is not None and settings.digest.channel and not found:
+            posted[day.isoformat()] = the_poster.post_digest(repo, digest, settings.digest.channel)
+        last = digest
+    assert last is not None  # a run always covers at least one day
+    yield dg.MaterializeResult(
+        metadata={
+            "days": len(day_range(context)),
+            "events": last.event_count,
+            "posted": dg.MetadataValue.json(posted) if posted else "dry run (digest.post is false)",
+            "digest": dg.MetadataValue.md(last.markdown),
+            "file": str(settings.digest.output_dir) + f"/digest-{last.day.isoformat()}.md",
+        }
+    )
+    yield dg.AssetCheckResult(
+        check_name="digest_safety",
+        passed=not unsafe,
+        severity=ERROR,
+        description="no broadcast mention or user ping leaks into the digest"
+        if not unsafe
+        else "unescaped mentions would ping people (not posted): "
+        + ", ".join(sorted(set(unsafe))[:5]),
+        metadata={"unsafe_mentions": len(unsafe)},
+    )
+
+
+@dg.asset(
+    partitions_def=DAILY,
+    backfill_policy=RANGED,
+    deps=[daily_digest],
+    group_name="slack_events",
+    description="The iCalendar feed of every event, as of the day (subscribe to the file).",
+)
+def events_calendar(app: SettingsResource, repository: RepositoryResource) -> dg.MaterializeResult:
+    path, count = steps.write_calendar_feed(repository.get(), app.settings)
+    return dg.MaterializeResult(
+        metadata={"path": str(path), "events": count, "bytes": path.stat().st_size}
+    )
+
+
+ASSETS = [raw_slack_messages, event_candidates, events, daily_digest, events_calendar]

@@ -1,0 +1,200 @@
+"""Jobs, the daily digest schedule, and the sensors: channel discovery, watermark, alerts.
+
+Downstream assets follow upstream ones because they run in the same job: the
+watermark sensor requests ``ingest_job`` (messages -> candidates -> events) for
+the partitions that changed, and the schedule requests ``digest_job`` (digest
+and calendar) for the day. No declarative automation (and so no extra daemon
+evaluation) is needed.
+"""
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+from dagster._core.events import DagsterEventType
+
+from slack_events_dagster.defs.assets import (
+    daily_digest,
+    event_candidates,
+    events,
+    events_calendar,
+    raw_slack_messages,
+)
+from slack_events_dagster.defs.partitions import CHANNEL_DAYS, CHANNELS_PARTITION, DAILY, SETTINGS
+from slack_events_dagster.defs.resources import (
+    RepositoryResource,
+    SettingsResource,
+    SlackPosterResource,
+    SlackSourceResource,
+)
+from slack_events_dagster.domain.models import ts_sort_key
+from slack_events_dagster.slack.errors import redact
+
+ingest_job = dg.define_asset_job(
+    "ingest_job",
+    selection=[raw_slack_messages, event_candidates, events],
+    partitions_def=CHANNEL_DAYS,
+    description="Messages, candidates and events for channel days.",
+)
+digest_job = dg.define_asset_job(
+    "digest_job",
+    selection=[daily_digest, events_calendar],
+    partitions_def=DAILY,
+    description="The day's digest and the calendar feed.",
+)
+
+
+def _today(timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date().isoformat()
+
+
+@dg.schedule(
+    job=digest_job,
+    cron_schedule=f"{SETTINGS.digest.time.minute} {SETTINGS.digest.time.hour} * * *",
+    execution_timezone=SETTINGS.digest.timezone,
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Builds (and posts, when enabled) the digest at digest.time in digest.timezone.",
+)
+def daily_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    moment = context.scheduled_execution_time or datetime.now(UTC)
+    from zoneinfo import ZoneInfo
+
+    day = moment.astimezone(ZoneInfo(SETTINGS.digest.timezone)).date().isoformat()
+    return dg.RunRequest(run_key=f"digest:{day}", partition_key=day)
+
+
+@dg.sensor(
+    minimum_interval_seconds=3600,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Adds new channels as partitions; archived or removed ones stop being polled.",
+)
+def channel_discovery_sensor(
+    context: dg.SensorEvaluationContext,
+    repository: RepositoryResource,
+    slack: SlackSourceResource,
+) -> dg.SensorResult:
+    repo, source = repository.get(), slack.get()
+    listed = source.list_channels()
+    repo.upsert_channels(listed)
+    listed_ids = {c.id for c in listed}
+    for channel in repo.get_channels():
+        if channel.id not in listed_ids:
+            # Gone from the source (archived, left, deleted): keep its data, stop polling.
+            repo.upsert_channels([channel.model_copy(update={"is_archived": True})])
+    known = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
+    new = sorted(listed_ids - known)
+    return dg.SensorResult(
+        dynamic_partitions_requests=[dg.AddDynamicPartitionsRequest(CHANNELS_PARTITION, new)]
+        if new
+        else [],
+        skip_reason=None if new else dg.SkipReason(f"{len(listed_ids)} channels, none new"),
+    )
+
+
+@dg.sensor(
+    job=ingest_job,
+    minimum_interval_seconds=SETTINGS.pipeline.sensor_interval_s,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Asks Slack cheaply (one call per channel) for news since each watermark.",
+)
+def watermark_sensor(
+    context: dg.SensorEvaluationContext,
+    app: SettingsResource,
+    repository: RepositoryResource,
+    slack: SlackSourceResource,
+) -> dg.SensorResult:
+    repo, source = repository.get(), slack.get()
+    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    watermarks = repo.get_watermarks()
+    partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
+    today = _today(app.settings.pipeline.timezone)
+    requests: list[dg.RunRequest] = []
+    for channel in repo.get_channels():
+        if channel.id not in partitions:
+            continue
+        newest = source.newest_ts(channel)
+        seen = cursor.get(channel.id) or watermarks.get(channel.id)
+        if newest is None or (seen is not None and ts_sort_key(newest) <= ts_sort_key(seen)):
+            continue
+        # The run key makes a repeated tick (same newest message) harmless.
+        requests.append(
+            dg.RunRequest(
+                run_key=f"{channel.id}:{newest}",
+                partition_key=dg.MultiPartitionKey({"day": today, "channel": channel.id}),
+            )
+        )
+        cursor[channel.id] = newest
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps(cursor, sort_keys=True),
+        skip_reason=None if requests else dg.SkipReason("no channel has news"),
+    )
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Posts every failed asset check and failed run once to digest.alert_channel.",
+)
+def alert_sensor(
+    context: dg.SensorEvaluationContext, app: SettingsResource, poster: SlackPosterResource
+) -> dg.SensorResult | dg.SkipReason:
+    channel = app.settings.digest.alert_channel
+    the_poster = poster.get()
+    if not channel or the_poster is None:
+        return dg.SkipReason("digest.alert_channel or slack.token is not set")
+    state: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
+    instance = context.instance
+    if not context.cursor:
+        # First tick: start from now, not from everything that ever failed.
+        latest = instance.get_event_records(
+            dg.EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION), limit=1
+        )
+        runs = instance.fetch_run_status_changes(DagsterEventType.RUN_FAILURE, limit=1)
+        state = {"event": latest[0].storage_id if latest else 0, "runs": runs.cursor}
+        return dg.SensorResult(cursor=json.dumps(state), skip_reason="alerting from now on")
+
+    alerts: list[str] = []
+    checks = instance.get_event_records(
+        dg.EventRecordsFilter(DagsterEventType.ASSET_CHECK_EVALUATION, after_cursor=state["event"]),
+        limit=200,
+        ascending=True,
+    )
+    for record in checks:
+        state["event"] = record.storage_id
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if not isinstance(evaluation, dg.AssetCheckEvaluation) or evaluation.passed:
+            continue
+        partition = evaluation.partition or record.partition_key or "-"
+        alerts.append(
+            f":rotating_light: *{evaluation.severity.value}* check `{evaluation.check_name}` "
+            f"failed on `{evaluation.asset_key.to_user_string()}` partition `{partition}`: "
+            f"{evaluation.description or ''}"
+        )
+    runs = instance.fetch_run_status_changes(
+        DagsterEventType.RUN_FAILURE, limit=100, cursor=state["runs"], ascending=True
+    )
+    for run_record in runs.records:
+        run_id = run_record.run_id
+        message = (
+            run_record.event_log_entry.dagster_event.message
+            if run_record.event_log_entry.dagster_event
+            else ""
+        )
+        alerts.append(f":x: run `{run_id[:8]}` failed: {redact(message or 'see the Dagster UI')}")
+    state["runs"] = runs.cursor or state["runs"]
+    for text in alerts:
+        the_poster.post_alert(channel, text[:3000])
+    return dg.SensorResult(
+        cursor=json.dumps(state),
+        skip_reason=None if alerts else dg.SkipReason("nothing failed"),
+    )
+
+
+JOBS = [ingest_job, digest_job]
+SCHEDULES = [daily_digest_schedule]
+SENSORS = [channel_discovery_sensor, watermark_sensor, alert_sensor]
