@@ -89,8 +89,9 @@ def settings_for(server: FakeOpenAIServer, **overrides: Any) -> LLMSettings:
         "model": "gpt-4o-mini",
         "batch_size": 8,
         "concurrency": 4,
-        # Fast retries: a hang fault costs one short timeout, not a minute.
-        "timeout_s": 0.5,
+        # Long enough that a loaded machine never times out a normal answer (which
+        # would add a retry to the counts); the hang tests shorten it.
+        "timeout_s": 5.0,
         "max_retries": 2,
         "daily_budget_usd": 100.0,
     }
@@ -423,7 +424,9 @@ def test_transient_faults_are_retried_by_the_client(
 ) -> None:
     items = [make_input(i) for i in range(4)]
     with FakeOpenAIServer(fault_schedule={1: fault}, retry_after_s=0.01, hang_s=5) as server:
-        with OpenAIExtractor(settings_for(server), sqlite_repository) as extractor:
+        # A hang costs one short client timeout, then the retry answers.
+        settings = settings_for(server, timeout_s=1.0 if fault == "hang" else 5.0)
+        with OpenAIExtractor(settings, sqlite_repository) as extractor:
             result = extractor.extract(items)
         assert server.completion_requests == 2 and server.faults_injected == {fault: 1}
     assert result.llm_calls == 1
@@ -506,7 +509,7 @@ def test_retries_exhausted_is_a_recorded_failure(repository: SqlRepository) -> N
 def test_random_faults_never_crash_a_run(sqlite_repository: SqlRepository) -> None:
     items = [make_input(i, channel=f"C{i % 3}") for i in range(48)]
     with FakeOpenAIServer(fault_rate=0.4, seed=3, retry_after_s=0.01, hang_s=5) as server:
-        settings = settings_for(server, batch_size=4, max_retries=1)
+        settings = settings_for(server, batch_size=4, max_retries=1, timeout_s=0.5)
         with OpenAIExtractor(settings, sqlite_repository) as extractor:
             result = extractor.extract(items)
         assert sum(server.faults_injected.values()) > 3
