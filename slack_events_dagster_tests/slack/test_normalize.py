@@ -228,7 +228,10 @@ def test_bad_payloads_raise_one_value_error_naming_the_field(
 
 
 def test_plain_text_rendering() -> None:
-    users = {"U1": SlackUser(id="U1", name="ana", real_name="Ana Silva"), "U2": "Ben"}
+    users: dict[str, SlackUser | str] = {
+        "U1": SlackUser(id="U1", name="ana", real_name="Ana Silva"),
+        "U2": "Ben",
+    }
     channels = {"C9": SlackChannel(id="C9", name="ops")}
     text = (
         "<@U1> and <@U2> in <#C9> and <#C8|general>: see <https://a.io/x?a=1&amp;b=2|the doc> "
