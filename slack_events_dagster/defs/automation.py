@@ -21,7 +21,7 @@ from slack_events_dagster.defs.assets import (
     events_calendar,
     raw_slack_messages,
 )
-from slack_events_dagster.defs.partitions import CHANNEL_DAYS, CHANNELS_PARTITION, DAILY, SETTINGS
+from slack_events_dagster.defs.partitions import CHANNELS_PARTITION, SETTINGS
 from slack_events_dagster.defs.resources import (
     RepositoryResource,
     SettingsResource,
@@ -34,13 +34,11 @@ from slack_events_dagster.slack.errors import redact
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=[raw_slack_messages, event_candidates, events],
-    partitions_def=CHANNEL_DAYS,
     description="Messages, candidates and events for channel days.",
 )
 digest_job = dg.define_asset_job(
     "digest_job",
     selection=[daily_digest, events_calendar],
-    partitions_def=DAILY,
     description="The day's digest and the calendar feed.",
 )
 

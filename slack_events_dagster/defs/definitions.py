@@ -18,6 +18,8 @@ from slack_events_dagster.defs.resources import (
 )
 from slack_events_dagster.settings import CONFIG_ENV_VAR
 
+SLACK_TOKEN, LLM_KEY = "SLACK_EVENTS_SLACK__TOKEN", "SLACK_EVENTS_LLM__API_KEY"
+
 
 def _secret(name: str) -> Any:
     """An EnvVar when the variable is set (Dagster resolves it at run time and never
@@ -30,16 +32,20 @@ def build_resources(
     config_path: str | None = None,
     overrides: dict[str, Any] | None = None,
     database_url: str | None = None,
+    slack_token: str | None = None,
+    llm_api_key: str | None = None,
 ) -> dict[str, Any]:
+    """Resources from the settings. ``slack_token`` and ``llm_api_key`` are for tests;
+    deployments leave them out and set SLACK_EVENTS_SLACK__TOKEN / _LLM__API_KEY."""
     app = SettingsResource(
         config_path=config_path or os.environ.get(CONFIG_ENV_VAR), overrides=overrides or {}
     )
     return {
         "app": app,
         "repository": RepositoryResource(settings=app, database_url=database_url),
-        "slack": SlackSourceResource(settings=app, token=_secret("SLACK_EVENTS_SLACK__TOKEN")),
-        "extractor": ExtractorResource(settings=app, api_key=_secret("SLACK_EVENTS_LLM__API_KEY")),
-        "poster": SlackPosterResource(settings=app, token=_secret("SLACK_EVENTS_SLACK__TOKEN")),
+        "slack": SlackSourceResource(settings=app, token=slack_token or _secret(SLACK_TOKEN)),
+        "extractor": ExtractorResource(settings=app, api_key=llm_api_key or _secret(LLM_KEY)),
+        "poster": SlackPosterResource(settings=app, token=slack_token or _secret(SLACK_TOKEN)),
     }
 
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import PrivateAttr, SecretStr
 
 from slack_events_dagster.llm.base import Extractor
 from slack_events_dagster.llm.rules import RuleExtractor
@@ -73,7 +73,7 @@ class SlackSourceResource(dg.ConfigurableResource):
     def get(self) -> MessageSource:
         slack = self.settings.settings.slack
         if self.token:
-            slack = slack.model_copy(update={"token": self.token})
+            slack = slack.model_copy(update={"token": SecretStr(self.token)})
         return message_source(slack)
 
 
@@ -90,7 +90,7 @@ class ExtractorResource(dg.ConfigurableResource):
         from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 
         if self.api_key:
-            llm = llm.model_copy(update={"api_key": self.api_key})
+            llm = llm.model_copy(update={"api_key": SecretStr(self.api_key)})
         return OpenAIExtractor(llm, repository)
 
 
@@ -104,7 +104,7 @@ class SlackPosterResource(dg.ConfigurableResource):
         settings = self.settings.settings
         slack = settings.slack
         if self.token:
-            slack = slack.model_copy(update={"token": self.token})
+            slack = slack.model_copy(update={"token": SecretStr(self.token)})
         if not slack.token.get_secret_value():
             return None
         return SlackPoster(slack)
