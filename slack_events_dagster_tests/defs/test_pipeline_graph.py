@@ -157,7 +157,7 @@ def test_graph_runs_in_ranges_and_twice_changes_nothing(
         harness = make_harness(repository, fake_slack, tmp_path, llm=llm)
         first = harness.run_channels()
         digest = harness.run("digest_job", FIRST.isoformat(), LAST.isoformat())
-        assert all(r.success for r in first + [digest])
+        assert all(r.success for r in [*first, digest])
         # One run per channel covers all three days of every per-channel asset.
         raw = [
             e
