@@ -52,7 +52,7 @@ P_PAST = 0.3
 P_BOT_NOISE = 0.5
 P_BOT = 0.1
 P_SHORT = 0.3
-P_NON_ANNOUNCEMENT_DATE = 0.15
+P_NON_ANNOUNCEMENT_DATE = 0.1
 
 CHANGE_REPLY_SCORE = 0.6
 CHANGE_REPLY_EVENTFUL_PARENT_SCORE = 0.75
@@ -193,16 +193,38 @@ _EVENT_WORDS = frozenset(
         "submission",
         "submit",
         "cutoff",
+        "drill",
+        "sev",
+        "declaring",
+        "closed",
+        "closure",
+        "ships",
+        "hotfix",
+        "patch",
+        "meetups",
+        "webinars",
+        "reviews",
+        "standups",
+        "meetings",
+        "deadlines",
     }
+)
+# Conference names are often one word ending in "con" (KubeCon, PyCon); these common
+# words end the same way and are not conferences.
+_CON_NOT_CONFERENCE = frozenset(
+    {"bacon", "beacon", "falcon", "silicon", "icon", "recon", "deacon", "lexicon", "rubicon"}
 )
 _EVENT_PHRASE_KEYS = frozenset(
     {"hands", "hall", "live", "moved", "pushed", "hour", "due", "lunch", "dinner", "freeze"}
 )
+# "*Thursday 16:00 UTC*": people bold what matters in an announcement.
+W_BOLD = 0.1
+_BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")
 _EVENT_PHRASES = re.compile(
     r"\ball[- ]hands\b|\btown[- ]hall\b|\bgo[- ]live\b|\bgoing\s+live\b|\b1:1\b"
     r"|\bcode\s+freeze\b|\bmoved\s+to\b|\bpushed\s+(?:back|to)\b|\bhappy\s+hour\b"
-    r"|\bdue\s+(?:on|by|date|eod|eow|cob|today|tomorrow|tonight|this|next|mon|tue|wed|thu|fri)"
-    r"|\bteam\s+(?:lunch|dinner)\b"
+    r"|\bdue\s+[*_~]*(?:on|by|date|eod|eow|cob|today|tomorrow|tonight|this|next|mon|tue|wed|thu|fri)"
+    r"|\bteam\s+(?:lunch|dinner)\b|\bdue\s+in\b|\b(?:be|is|are|goes|go)\s+live\b"
 )
 _ANNOUNCE_WORDS = frozenset(
     {
@@ -241,6 +263,7 @@ _ANNOUNCE_PAIRS = frozenset(
         ("will", "happen"),
         ("will", "start"),
         ("will", "run"),
+        ("ll", "be"),
         ("is", "happening"),
         ("is", "scheduled"),
         ("come", "join"),
@@ -319,8 +342,6 @@ _PAST_WORDS = frozenset(
         "shipped",
         "resolved",
         "ago",
-        "thanks",
-        "thank",
         "finished",
         "completed",
         "wrapped",
@@ -369,6 +390,7 @@ _CHANGE = re.compile(
     r"|\bpostpon(?:ed|ing|e)\b|\bre-?schedul(?:ed|ing|e)\b|\bdelayed\b|\bcancell?(?:ed|ing)\b"
     r"|\bcalled\s+off\b|\bnew\s+(?:date|time)\b|\bnot\s+happening\b|\bis\s+off\b"
     r"|\bwon'?t\s+(?:happen|take\s+place)\b|\bnow\s+(?:on|at)\b|\binstead\b"
+    r"|\bnow\s+(?:looking\s+like|set\s+for|planned\s+for|targeted\s+for)\b|\bslipp(?:ed|ing)\b"
 )
 _CANCEL_HINT = re.compile(r"\bcancell?(?:ed|ing)\b|\bcalled\s+off\b|\bnot\s+happening\b")
 _BOT_SUBTYPES = frozenset({"bot_message"})
@@ -510,6 +532,12 @@ def score_message(
 
     # -- what kind of message ----------------------------------------------
     event_words = word_set & _EVENT_WORDS
+    if not event_words and "con" in lower:
+        event_words = {
+            word
+            for word in word_set
+            if len(word) >= 5 and word.endswith("con") and word not in _CON_NOT_CONFERENCE
+        }
     has_event = bool(event_words) or (
         (not word_set.isdisjoint(_EVENT_PHRASE_KEYS) or "1:1" in lower)
         and _EVENT_PHRASES.search(lower) is not None
@@ -530,6 +558,9 @@ def score_message(
     if not word_set.isdisjoint(_LINK_KEYS) and _MEETING_LINK.search(lower):
         positive += W_MEETING_LINK
         reasons.append("link:meeting")
+    if "*" in text and _BOLD.search(text):
+        positive += W_BOLD
+        reasons.append("format:bold")
     if message.reactions:
         reactions = _reaction_count(message)
         positive += min(reactions * W_REACTION, MAX_REACTION_BONUS)
@@ -569,7 +600,8 @@ def score_message(
     if len(words) < SHORT_WORDS and not is_change:
         penalty += P_SHORT
         reasons.append("penalty:short")
-    if has_date and not has_event and not has_announce and "link:meeting" not in reasons:
+    other_evidence = has_event or has_announce or "link:meeting" in reasons
+    if has_date and not other_evidence and "format:bold" not in reasons:
         # A date with nothing to happen on it ("I'm out Friday") is weak evidence.
         penalty += P_NON_ANNOUNCEMENT_DATE
         reasons.append("penalty:date_only")
