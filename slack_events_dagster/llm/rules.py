@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -49,8 +50,6 @@ from slack_events_dagster.domain.text import slack_links, slack_markup_to_text, 
 from slack_events_dagster.llm.base import CandidateOutcome, ExtractionInput, ExtractionResult
 
 TITLE_MAX_CHARS = 80
-# "EOD" and "COB" mean the end of the working day.
-END_OF_DAY = time(17, 0)
 # A month-day without a year that lies at most this far in the past is read as
 # this year's (an ongoing or just-finished event), anything earlier as next year's.
 RECENT_PAST_DAYS = 3
@@ -181,7 +180,7 @@ _IN_PERIOD = re.compile(
     r"(?:days?|weeks?)\b|\b(?:one|two|three|four|\d{1,2})\s+(?:days?|weeks?)\s+from\s+now\b"
 )
 _SHIFT = re.compile(
-    r"\b(?:pushed|moved|bumped|shifted|delayed|postponed|slipped)\s+(?:back\s+|out\s+)?"
+    r"\b(?:pushed|pushing|moved|moving|bumped|shifted|delayed|postponed|slipped)\s+(?:back\s+|out\s+)?"
     r"(?:by\s+)?(?P<n>a|an|one|two|three|\d)\s+(?P<unit>days?|weeks?)\b"
     r"|\b(?P<next>(?:to|until|till)\s+next\s+week)\b"
     r"|\b(?P<n2>a|one|two|\d)\s+(?P<unit2>days?|weeks?)\s+later\b"
@@ -219,14 +218,19 @@ _TIME_SINGLE = re.compile(
 )
 
 # -- what the message is about ---------------------------------------------------
+# Category keywords. Social gatherings (parties, happy hours, hackathons) are
+# events without a category of their own: they count as event evidence and get
+# ``other``; ``announcement`` is for notices such as office closures.
+_STARS = r"[*_~]*"
 _CATEGORY_PATTERNS: list[tuple[EventCategory, re.Pattern[str], int]] = [
     (
         EventCategory.DEADLINE,
         re.compile(
-            r"\b(?:code|deploy|release|feature|merge|change)\s+freeze\b|\bdeadline\b"
-            r"|\bdue\s+(?:on|by|date|today|tomorrow|this|next|friday|monday|tuesday|wednesday"
-            r"|thursday)\b|\bcut-?off\b|\bsubmissions?\b|\bsubmit\b|\bno\s+later\s+than\b"
-            r"|\blast\s+day\s+to\b|\bexpires?\b|\beod\b|\beow\b|\bcob\b|\bfreeze\b"
+            r"\b(?:code|deploy|release|feature|merge|change|scope)\s+freeze\b|\bdeadlines?\b"
+            rf"|\bdue\s+{_STARS}(?:on|by|date|in|today|tomorrow|this|next|eod|eow|cob|friday"
+            r"|monday|tuesday|wednesday|thursday)\b|\bcut-?off\b|\bsubmissions?\b|\bsubmit\b"
+            r"|\bno\s+later\s+than\b|\blast\s+day\s+to\b|\bexpires?\b|\beod\b|\beow\b|\bcob\b"
+            r"|\bfreeze\b"
         ),
         2,
     ),
@@ -243,21 +247,26 @@ _CATEGORY_PATTERNS: list[tuple[EventCategory, re.Pattern[str], int]] = [
         re.compile(
             r"\bmaintenance\b|\bdowntime\b|\bmigrations?\b|\bupgrades?\b|\bcutover\b"
             r"|\bread-only\b|\bpatching\b|\bfailover\b|\bplanned\s+work\b|\bservice\s+window\b"
+            r"|\bdrills?\b|\bswap(?:ping|ped)?\b|\breplac(?:ing|ement)\b|\brotation\b"
+            r"|\bwill\s+be\s+(?:down|offline|unavailable)\b"
         ),
         1,
     ),
     (
         EventCategory.RELEASE,
         re.compile(
-            r"\breleas(?:e|es|ing)\b|\bdeploy(?:s|ing|ment|ments)?\b|\broll(?:ing)?\s*-?out\b"
-            r"|\bhotfix\b|\bship(?:ping)?\b|\bv\d+(?:\.\d+)*\b"
+            r"(?<!post-)(?<!pre-)\breleas(?:e|es|ing)\b|\bdeploy(?:s|ing|ment|ments)?\b|\broll(?:ing)?\s*-?out\b"
+            r"|\bhotfix\b|\bships?\b|\bshipping\b|\bv\d+(?:\.\d+)*\b"
+            r"|\b(?:goes|going|go)\s+out\b"
+            # A version number ("4.13", "2.8.1"), not a time or a decimal amount.
+            r"|(?<![\d.:$\u20ac~])\b\d{1,2}\.\d{1,2}(?:\.\d{1,2})?\b(?![\d.:%]|\s*(?:am|pm|h\b))"
         ),
         1,
     ),
     (
         EventCategory.LAUNCH,
         re.compile(
-            r"\blaunch(?:es|ing)?\b|\bgo(?:es)?[- ]live\b|\bgoing\s+live\b"
+            r"\blaunch(?:es|ing)?\b|\bgo(?:es)?[- ]live\b|\bgoing\s+live\b|\bbe\s+live\b"
             r"|\bgeneral\s+availability\b"
             r"|\bpublic\s+(?:beta|preview)\b|\bunveil(?:ing)?\b|\bproduct\s+hunt\b"
         ),
@@ -266,41 +275,52 @@ _CATEGORY_PATTERNS: list[tuple[EventCategory, re.Pattern[str], int]] = [
     (
         EventCategory.CONFERENCE,
         re.compile(
-            r"\bconferences?\b|\bconf\b|\bsummit\b|\bwebinars?\b|\bmeetups?\b|\bworkshops?\b"
-            r"|\bhackathon\b|\bkeynote\b|\btech\s+talks?\b|\blightning\s+talks?\b|\bexpo\b"
-            r"|\bbooth\b|\bcfp\b"
+            r"\bconferences?\b|\bconf\b|\bsummit\b|\bmeetups?\b|\bworkshops?\b"
+            r"|\bkeynote\b|\btech\s+talks?\b|\blightning\s+talks?\b|\bexpo\b"
+            r"|\bbooth\b|\bcfp\b|\bspeak(?:s|ing)?\s+at\b"
+            # One-word conference names: KubeCon, PyCon (not bacon, beacon, falcon...).
+            r"|\b(?!(?:bacon|beacon|falcon|silicon|icon|recon|deacon|lexicon|rubicon)\b)"
+            r"[a-z]{2,}con\b"
         ),
         1,
     ),
     (
         EventCategory.MEETING,
         re.compile(
-            r"\bmeetings?\b|\bstand-?ups?\b|\bsyncs?\b|\ball[- ]hands\b|\btown\s*hall\b"
-            r"|\bretro(?:spective)?\b|\bplanning(?!\s+(?:to|on))\b|\b1:1\b|\bkick-?off\b"
+            r"(?<!no-)(?<!no\s)\bmeetings?\b|\bstand-?ups?\b|\bsyncs?\b|\ball[- ]hands\b"
+            r"|\btown\s*hall\b|\bretro(?:spective)?\b|\b1:1\b|\bkick-?off\b"
+            r"|\b(?:q[1-4]|sprint|quarterly|release|roadmap|annual|team|capacity)\s+planning\b"
+            r"|\bplanning\s+(?:meeting|session|kickoff|day|sync|poker)\b"
             r"|\boff-?site\b|\bbrainstorm(?:ing)?\b|\bama\b|\boffice\s+hours\b|\bdemo\s+day\b"
             r"|\bsprint\s+(?:review|demo)\b|\btraining\b|\bonboarding\s+session\b|\binterview\b"
             r"|\bcall\b|\bdemo\b|\breview\s+(?:session|meeting)\b|\bgrooming\b|\brefinement\b"
             r"|\b(?:design|sprint|quarterly|business|roadmap|architecture|security|performance"
-            r"|budget|product|board|quarter|annual|weekly|monthly)\s+review\b"
+            r"|budget|product|board|quarter|annual|weekly|monthly)\s+review\b|\bwebinars?\b"
+            r"|\blunch\s*(?:&|and|&amp;)\s*learn\b|\bl&l\b"
         ),
         1,
     ),
     (
         EventCategory.ANNOUNCEMENT,
         re.compile(
-            r"\bparty\b|\bcelebrat(?:e|ion)\b|\bhappy\s+hour\b|\bteam\s+(?:lunch|dinner|event)\b"
-            r"|\boffice\s+(?:closed|closure)\b|\bholiday\b|\bsocial\b|\blunch\s*(?:&|and)\s*learn\b"
-            r"|\bbirthday\b|\bfarewell\b|\bvolunteer(?:ing)?\b|\bopen\s+house\b"
+            r"\boffice\s+(?:is\s+|will\s+be\s+)?(?:closed|closure)\b|\bholiday\b"
+            r"|\bvolunteer(?:ing)?\b|\bopen\s+house\b"
         ),
         1,
     ),
 ]
+_SOCIAL = re.compile(
+    r"\bpart(?:y|ies)\b|\bcelebrat(?:e|es|ing|ion)\b|\bhappy\s+hour\b|\bhackathons?\b"
+    r"|\bteam\s+(?:lunch|dinner|event|outing)\b|\bsocial\b|\bbirthday\b|\bfarewell\b"
+    r"|\bpicnic\b|\bbbq\b|\bgame\s+night\b|\bpotluck\b"
+)
 _ANNOUNCE = re.compile(
     r"\bjoin\s+us\b|\bheads[- ]up\b|\breminder\b|\bsave\s+the\s+date\b|\bwe\s+will\b"
     r"|\bwe'll\b|\bscheduled\s+(?:for|on)\b|\bplease\s+join\b|\bdon'?t\s+forget\b"
     r"|\bmark\s+your\s+calendars?\b|\brsvp\b|\bannounc(?:e|ing|ement)\b|\bplanned\s+for\b"
     r"|\bwill\s+(?:be|take\s+place|happen|start|run|go)\b|\bis\s+(?:happening|scheduled)\b"
     r"|\bcome\s+(?:join|along)\b|\bagenda\b|\binvite\b|@here\b|@channel\b|@everyone\b"
+    r"|\bit'?s\s+(?:happening|on|confirmed|official)\b|\bconfirmed\b|\blocked\s+in\b"
 )
 _MEETING_HOSTS = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
@@ -318,7 +338,12 @@ _PAST = re.compile(
     r"\b(?:went|happened|attended|recap|recording|post-?mortem|retro\s+notes|shipped"
     r"|was\s+(?:great|awesome|fun|a\s+success|resolved)|is\s+(?:now\s+)?resolved"
     r"|has\s+been\s+(?:resolved|fixed|deployed|released|completed|mitigated)"
-    r"|thanks?\s+(?:you\s+)?(?:to\s+)?(?:everyone|all)\s+(?:who|for))\b"
+    r"|thanks?\s+(?:you\s+)?(?:to\s+)?(?:everyone|all)\s+(?:who|for)"
+    r"|great\s+(?:retro|meeting|session|talk|demo|job|work|all-hands|event|turnout))\b"
+)
+_STRONG_PAST = re.compile(
+    r"\bthanks?\s+(?:you\s+)?(?:all\s+|everyone\s+)?for\s+(?:a\s+great|joining|coming|attending)\b"
+    r"|\bgreat\s+(?:retro|meeting|session|talk|demo|all-hands|event|turnout)\b|\brecap\b"
 )
 _FUTURE = re.compile(
     r"\b(?:will|tomorrow|upcoming|tonight|scheduled|planned|join|starts|starting|next)\b"
@@ -328,8 +353,11 @@ _CANCELLED = re.compile(
     r"|won'?t\s+(?:happen|take\s+place)|scrapped|is\s+off)\b"
 )
 _RESCHEDULED = re.compile(
-    r"\b(?:moved|moving|bumped|shifted|pushed|pushing|slipped)\s+(?:back\s+|out\s+)?"
-    r"(?:to|by|until|till|from|a\s+(?:day|week)|one\s+(?:day|week))\b"
+    r"\b(?:mov(?:e|ed|ing)|bump(?:ed|ing)?|shift(?:ed|ing)?|push(?:ed|ing)?|slip(?:s|ped|ping)?)"
+    r"(?:\s+(?!to\b|by\b|from\b)[\w.-]+){0,3}?\s+(?:back\s+|out\s+)?"
+    r"(?:to|by|until|till|from|a\s+(?:day|week)|one\s+(?:day|week)|\d+\s*(?:min|mins|minutes"
+    r"|hours?|h)\b)\b"
+    r"|\bnow\s+(?:looking\s+like|set\s+for|planned\s+for|scheduled\s+for|targeted\s+for)\b"
     r"|\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b"
     r"|\bnow\s+(?:on|at|happening)\b|\binstead\b"
 )
@@ -353,10 +381,13 @@ _LOCATION = re.compile(
 )
 
 _TITLE_PREFIX = re.compile(
-    r"^(?:@\w[\w.-]*|friendly\s+reminder|just\s+a\s+reminder|quick\s+reminder|reminder"
+    r"^(?:@\w[\w.-]*|friendly\s+reminder|just\s+a\s+reminder|quick\s+reminder"
+    r"|reminder\s+that|reminder|yes|yep|ok|okay|sure"
     r"|heads[- ]up|fyi|psa|update|important|note|save\s+the\s+date|announcement|new"
     r"|(?:(?:hey|hi|hello)\s+)?(?:all|team|everyone|folks|y'all|people)(?=\s*[,:!])|hey|hi|hello"
-    r"|reminder\s+that|tentatively|tentative|we(?:'re|\s+are)\s+(?:excited|happy|thrilled)\s+to\s+announce"
+    r"|reminder\s+that|tentatively|tentative|declaring|mark\s+your\s+calendars?"
+    r"|we(?:'re|\s+are)\s+planning(?:\s+(?:a|an|the|our))?|thinking\s+about|shameless\s+plug"
+    r"|cross-?posting(?:\s+the)?|t-?minus\s+\d+\s+(?:days?|hours?|weeks?)|we(?:'re|\s+are)\s+(?:excited|happy|thrilled)\s+to\s+announce"
     r"|join\s+us(?:\s+(?:for|at|on))?|please\s+join(?:\s+us)?(?:\s+(?:for|at|on))?"
     r"|don'?t\s+forget(?:\s+(?:about|that))?|there\s+will\s+be|we\s+will\s+(?:have|hold|host)"
     r"|we(?:'re|\s+are)\s+(?:having|hosting|holding)|announcing)\b[\s:,!.\-\u2013—]*",
@@ -365,7 +396,8 @@ _TITLE_PREFIX = re.compile(
 _TITLE_EDGE_WORDS = re.compile(
     r"(?:^|\s)(?:on|at|from|by|is|are|will|be|for|scheduled|planned|happening|starts?"
     r"|starting|this|next|the|of|in|until|till|to|and|or|has|been|was|our|coming|up|due"
-    r"|since|around|about|approx|effective|as\s+of|from|sharp|between"
+    r"|since|around|about|approx|effective|as\s+of|from|sharp|between|goes\s+out|going\s+out"
+    r"|is\s+out|is\s+live|goes\s+live|ships|is\s+slipping|slipping|is\s+moving|moving"
     r"|takes?\s+place|kicks?\s+off|between|@|—|\u2013|-|,|:|\(|\))$",
     re.IGNORECASE,
 )
@@ -373,7 +405,7 @@ _TITLE_LEAD_WORDS = re.compile(
     r"^(?:on|at|from|by|for|is|the\s+(?=\w+\s+\w)|and|:|,|-|\u2013|—)\s+", re.IGNORECASE
 )
 _SLACK_FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
-_BOLD_START = re.compile(r"^\s*\*(?P<bold>[^*\n]{3,100})\*")
+_BOLD_START = re.compile(r"^\s*\*(?P<bold>[^*\n]{2,120})\*")
 _MENTION = re.compile(r"(?<!\w)@[\w.-]+")
 _URL = re.compile(r"(?:https?|webcal)://\S+")
 _HEADING_TAIL = re.compile(r"^\s*(?:[:|]|\s-|\u2013|\u2014)\s*(?P<rest>\S.*)$")
@@ -411,7 +443,10 @@ class _When:
     date_kind: str
     has_time: bool
     explicit_zone: bool
+    # Where the chosen date and time are written.
     spans: tuple[tuple[int, int], ...]
+    # Where every date and time of the message is written (titles leave them out).
+    mentions: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -585,6 +620,8 @@ def _find_dates(lower: str, base: datetime) -> list[_DateHit]:
     for match in _WEEKDAY_RE.finditer(lower):
         if not free(*match.span()):
             continue
+        if lower[: match.start()].rstrip().endswith(("it's", "it is", "happy")):
+            continue  # "it's Friday": what today is, not when something happens
         word = match["wd"]
         if word in ("sat", "sun", "wed") and match["mod"] is None:
             continue  # also ordinary words; only with "next/this/on" in front
@@ -685,7 +722,11 @@ def _find_times(lower: str) -> list[_TimeHit]:
             # "2-4pm": the first half shares the meridiem unless that would put it after the end.
             ap1 = ap2 if _hour(h1, ap2) <= _hour(h2, ap2) else ("am" if ap2[0] == "p" else "pm")
         start = time(_hour(h1, ap1), int(match["m1"] or 0))
-        end = time(_hour(h2, ap2 or ap1), int(match["m2"] or 0))
+        end_hour = _hour(h2, ap2 or ap1)
+        if ap1 is None and ap2 is None and end_hour <= start.hour < end_hour + 12:
+            # "12:30-1:30" is lunch time, not 12:30 to 01:30; "22:00-02:00" stays overnight.
+            end_hour += 12
+        end = time(end_hour, int(match["m2"] or 0))
         hits.append(_TimeHit(start, end, _zone_name(match["zone"], match["off"]), *match.span()))
         taken.append(match.span())
     for match in _TIME_SINGLE.finditer(lower):
@@ -697,7 +738,11 @@ def _find_times(lower: str) -> list[_TimeHit]:
         elif match["h"] is not None:
             start = time(_hour(int(match["h"]), match["ap"]), int(match["m"] or 0))
         else:
-            start = time(int(match["h24"]), int(match["m24"]))
+            hour = int(match["h24"])
+            if 1 <= hour <= 7 and not match["h24"].startswith("0") and match["zone"] is None:
+                # "Doors 6:30": an unpadded hour before 8 without am/pm is the evening.
+                hour += 12
+            start = time(hour, int(match["m24"]))
         hits.append(_TimeHit(start, None, _zone_name(match["zone"], match["off"]), begin, finish))
     hits.sort(key=lambda hit: hit.begin)
     return hits
@@ -727,11 +772,23 @@ def _resolve(
             after = [hit for hit in strong if hit.begin >= prefer_after]
             chosen = after[0] if after else strong[-1]
         else:
-            chosen = strong[0]
+            # "Pi Day is Saturday, so we celebrate Friday at 3:14pm": a day with a
+            # time next to it is the event's day; otherwise the first day named.
+            # Failing that, the day the author set in bold ("Freeze Friday, ship *March 24*").
+            timed_days = [hit for hit in strong if any(_near(hit, time) for time in times)]
+            bold = (
+                [(m.start(), m.end()) for m in _BOLD_SPAN.finditer(lower)] if "*" in lower else []
+            )
+            bold_days = [hit for hit in strong if any(b <= hit.begin < e for b, e in bold)]
+            chosen = (timed_days or bold_days or strong)[0]
     chosen_time: _TimeHit | None = None
     if times:
         if chosen is None:
-            chosen_time = times[0]
+            # Without a day: "since 07:00 UTC" names a start, then a time with a zone.
+            chosen_time = next(
+                (hit for hit in times if _after_since(lower, hit)),
+                next((hit for hit in times if hit.zone is not None), times[0]),
+            )
         else:
             # The time nearest the date, preferring one that follows it ("Friday at 3pm").
             def distance(hit: _TimeHit) -> int:
@@ -747,6 +804,25 @@ def _resolve(
         zone_name, explicit_zone = chosen_time.zone, True
     zone = ZoneInfo(zone_name)
     spans = tuple((hit.begin, hit.finish) for hit in (chosen, chosen_time) if hit is not None)
+    mentions = tuple((hit.begin, hit.finish) for hit in dates) + tuple(
+        (hit.begin, hit.finish) for hit in times
+    )
+    return replace(
+        _resolve_chosen(lower, base, chosen, chosen_time, zone, zone_name, explicit_zone, spans),
+        mentions=mentions,
+    )
+
+
+def _resolve_chosen(
+    lower: str,
+    base: datetime,
+    chosen: _DateHit | None,
+    chosen_time: _TimeHit | None,
+    zone: tzinfo,
+    zone_name: str,
+    explicit_zone: bool,
+    spans: tuple[tuple[int, int], ...],
+) -> _When:
     if chosen is None:
         assert chosen_time is not None
         # A time without a day is today's, unless it was over well before the message
@@ -755,15 +831,31 @@ def _resolve(
         local_base = base.astimezone(zone)
         day = local_base.date()
         posted = datetime.combine(day, local_base.time())
-        if datetime.combine(day, chosen_time.start) < posted - TIME_ONLY_GRACE:
+        if _after_since(lower, chosen_time):
+            # "down since 23:50" posted at 00:20: the latest such time before posting.
+            if datetime.combine(day, chosen_time.start) > posted:
+                day -= timedelta(days=1)
+        elif datetime.combine(day, chosen_time.start) < posted - TIME_ONLY_GRACE:
             day += timedelta(days=1)
         return _timed(day, chosen_time, zone, zone_name, "time", explicit_zone, spans)
     if chosen_time is not None:
         return _timed(chosen.start, chosen_time, zone, zone_name, chosen.kind, explicit_zone, spans)
-    if chosen.eod:
-        start = _combine(chosen.start, END_OF_DAY, zone)
-        return _When(start, None, zone_name, chosen.kind, True, False, spans)
+    # "EOD Friday" without an hour is Friday, all day: EOD has no agreed hour.
     return _When(chosen.start, chosen.end, zone_name, chosen.kind, False, False, spans)
+
+
+_NEAR_CHARS = 30
+_BOLD_SPAN = re.compile(r"\*[^*\n]+\*")
+
+
+def _near(day: _DateHit, moment: _TimeHit) -> bool:
+    if moment.begin >= day.finish:
+        return moment.begin - day.finish <= _NEAR_CHARS
+    return day.begin - moment.finish <= _NEAR_CHARS // 3
+
+
+def _after_since(lower: str, moment: _TimeHit) -> bool:
+    return lower[: moment.begin].rstrip(" *_~(").endswith(("since", "as of", "started at"))
 
 
 def _timed(
@@ -797,6 +889,11 @@ def _category(lower: str) -> tuple[EventCategory | None, int]:
         key = (strength, -matches[0].start(), category)
         if best is None or key[:2] > best[:2]:
             best = key
+    social = list(_SOCIAL.finditer(lower))
+    if social:
+        key = (2 * len(social), -social[0].start(), EventCategory.OTHER)
+        if best is None or key[:2] > best[:2]:
+            best = key
     if best is None:
         return None, 0
     return best[2], best[0]
@@ -811,7 +908,7 @@ def _location(text: str) -> str | None:
 
 
 def _clean_title(raw: str, spans_removed: str) -> str:
-    title = spans_removed
+    title = _symbols_stripped(spans_removed)
     title = _SLACK_FORMATTING.sub("", title)
     title = re.sub(r"\s+", " ", title).strip(" :,-\u2013—|")
     for _ in range(4):
@@ -837,36 +934,50 @@ def _clean_title(raw: str, spans_removed: str) -> str:
     return title if len(title) >= 3 else raw
 
 
+def _cut_at_date(segment: str) -> str:
+    """Text up to the first blanked date ("\x00"); if nothing precedes it, without the date."""
+    if "\x00" not in segment:
+        return segment
+    head = segment[: segment.index("\x00")]
+    tail = segment[segment.rindex("\x00") + 1 :]
+    if len(_clean_title("", head)) >= 3:
+        # "Webinar on Jan 5: scaling Postgres": a heading colon after the date
+        # introduces the subject, which belongs in the title.
+        heading = _HEADING_TAIL.match(tail)
+        return head.rstrip() + (": " + heading["rest"] if heading else "")
+    return segment.replace("\x00", " ")
+
+
 def _title(text: str, when: _When | None) -> str:
-    """A readable title: the bold heading, else the first sentence up to its date."""
-    bold = _BOLD_START.match(text)
-    if bold is not None:
-        candidate = _clean_title("", bold["bold"])
-        if len(candidate) >= 3 and candidate.lower() not in ("reminder", "update", "heads up"):
-            return candidate
+    """A readable title: the bold heading, else the first sentence, up to its date."""
     # Blank out the date and time words so that "Release on Tuesday at 3pm" reads "Release".
     blanked = list(text)
     if when is not None:
-        for begin, finish in when.spans:
+        for begin, finish in when.mentions or when.spans:
             for index in range(begin, min(finish, len(blanked))):
                 blanked[index] = "\x00"
     flat = "".join(blanked)
+    bold = _BOLD_START.match(_symbols_stripped(flat))
+    if bold is not None:
+        candidate = _clean_title("", _cut_at_date(bold["bold"]).replace("\x00", " "))
+        if len(candidate) >= 3 and candidate.lower() not in _WEAK_HEADINGS:
+            return candidate
     sentences = [part for part in _SENTENCE_END.split(flat) if part.strip(" \x00:.,!-")]
-    first = sentences[0] if sentences else flat
-    # Stop at the first date if enough words precede it; otherwise drop the date words.
-    if "\x00" in first:
-        head = first[: first.index("\x00")]
-        tail = first[first.rindex("\x00") + 1 :]
-        if len(_clean_title("", head)) >= 3:
-            # "Webinar on Jan 5: scaling Postgres": a heading colon after the date
-            # introduces the subject, which belongs in the title.
-            heading = _HEADING_TAIL.match(tail)
-            first = head.rstrip() + (": " + heading["rest"] if heading else "")
-        else:
-            first = first.replace("\x00", " ")
-    first = first.replace("\x00", " ")
+    first = _cut_at_date(sentences[0] if sentences else flat).replace("\x00", " ")
     fallback = re.sub(r"\s+", " ", text.replace("\x00", " ")).strip()[:TITLE_MAX_CHARS]
     return _clean_title(fallback, first)
+
+
+_WEAK_HEADINGS = frozenset({"reminder", "update", "heads up", "heads-up", "fyi", "psa", "note"})
+
+
+def _symbols_stripped(text: str) -> str:
+    """Text without pictographs (emoji, flags) and their joiners; keeps letters and digits."""
+    return "".join(
+        ch
+        for ch in text
+        if ch not in "\ufe0f\u200d" and not (ord(ch) > 0x2000 and unicodedata.category(ch) == "So")
+    ).lstrip()
 
 
 def _shift_days(lower: str) -> int | None:
@@ -916,11 +1027,10 @@ def _read(message: SlackMessage, timezone: str) -> _Reading:
     meeting_url = next((url for url in raw_links if _MEETING_HOSTS.search(url)), None)
     calendar_url = next((url for url in raw_links if _CALENDAR_LINK.search(url)), None)
     url = meeting_url or calendar_url or (raw_links[0] if raw_links else None)
-    question = "?" in lower and (
-        lower.rstrip(" !.)").endswith("?") or _QUESTION_START.search(lower) is not None
+    question = _is_question(lower) and not _ANNOUNCE.search(lower)
+    past = _STRONG_PAST.search(lower) is not None or (
+        (_PAST.search(lower) is not None or past_day) and _FUTURE.search(lower) is None
     )
-    question = question and not _ANNOUNCE.search(lower)
-    past = (_PAST.search(lower) is not None or past_day) and _FUTURE.search(lower) is None
     return _Reading(
         text=text,
         lower=lower,
@@ -941,6 +1051,26 @@ def _read(message: SlackMessage, timezone: str) -> _Reading:
     )
 
 
+def _is_question(lower: str) -> bool:
+    """A message that asks: its first sentence is a question, or it is one question.
+
+    "Who'd want to go?" closing an announcement does not make it a question.
+    """
+    if "?" not in lower:
+        return False
+    sentences = [part for part in _SENTENCE_SPLIT.split(lower.strip()) if part.strip()]
+    if not sentences:
+        return False
+    first = sentences[0].rstrip(" )*_~")
+    if first.endswith("?"):
+        return True
+    return len(sentences) == 1 and _QUESTION_START.search(lower) is not None
+
+
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+_RESOLVED = re.compile(
+    r"\bresolved\b|\bmitigated\b|\ball\s+clear\b|\bback\s+to\s+normal\b|\brecovered\b"
+)
 _KEEP_MENTIONS = frozenset({"@here", "@channel", "@everyone"})
 
 
@@ -1000,16 +1130,26 @@ class RuleExtractor:
         if parent is not None and (reading.cancelled or reading.rescheduled):
             draft = self._change_draft(reading, parent, item, source, thread_ts)
             return [draft] if draft is not None else []
+        if parent is not None and parent.category is EventCategory.INCIDENT:
+            resolved = self._resolution_draft(reading, parent, item, source, thread_ts)
+            if resolved is not None:
+                return [resolved]
         when = reading.when
         if when is None or reading.question or reading.past:
             return []
+        # Announcement phrasing alone ("reminder: read the doc before Thursday") is not
+        # enough; with a time of day it is ("join us Thursday at 4pm").
         announces_something = (
             reading.category is not None
-            or reading.announces
+            or (reading.announces and when is not None and when.has_time)
             or reading.meeting_url is not None
             or reading.cancelled
             or reading.rescheduled
         )
+        if thread_ts is not None and not (reading.announces or when.has_time):
+            # A dated aside in a thread ("booking flights today") neither repeats nor
+            # changes the event; only a reply that announces or gives a time does.
+            announces_something = False
         if not announces_something:
             return []
         title, category = reading.title, reading.category
@@ -1039,6 +1179,46 @@ class RuleExtractor:
                 thread_ts=thread_ts,
             )
         ]
+
+    def _resolution_draft(
+        self,
+        reading: _Reading,
+        parent: _Reading,
+        item: ExtractionInput,
+        source: SourceRef,
+        thread_ts: str | None,
+    ) -> EventDraft | None:
+        """ "Resolved at 11:35 ET" in an incident thread: the incident's end."""
+        start = parent.when.start if parent.when is not None else None
+        when = reading.when
+        if (
+            not isinstance(start, datetime)
+            or when is None
+            or not isinstance(when.start, datetime)
+            or _RESOLVED.search(reading.lower) is None
+        ):
+            return None
+        end = when.start
+        if end < start:
+            # A time-only reading lands on the next day when it lies in the past.
+            end -= timedelta(days=1)
+        if end < start or end - start > timedelta(days=3):
+            return None
+        assert parent.when is not None
+        return EventDraft(
+            title=parent.title,
+            category=EventCategory.INCIDENT,
+            start=start,
+            end=end,
+            timezone=parent.when.timezone,
+            location=parent.location,
+            url=parent.url,
+            summary=_summary(reading.text),
+            confidence=_confidence(parent, parent.when, item.candidate.score),
+            status=EventStatus.SCHEDULED,
+            source=source,
+            thread_ts=thread_ts,
+        )
 
     def _change_draft(
         self,

@@ -146,11 +146,16 @@ def test_dst_in_berlin_and_fall_back_in_new_york() -> None:
     assert fall.start == utc(2026, 11, 1, 14)  # EST again on 1 November
 
 
-def test_eod_friday_is_a_deadline_at_the_end_of_the_working_day() -> None:
+def test_eod_friday_is_an_all_day_deadline_on_friday() -> None:
+    # "EOD" has no agreed hour across a team spread over time zones: the day is the deadline.
     draft = one("Design doc submissions due EOD Friday", "2026-03-05T10:00", "Europe/Berlin")
     assert draft.category is EventCategory.DEADLINE
-    assert draft.start == utc(2026, 3, 6, 16)  # 17:00 CET
+    assert draft.start == date(2026, 3, 6) and draft.all_day
     assert "EOD" not in draft.title and "Friday" not in draft.title
+    eow = one("Expense reports due EOW", "2026-03-03T10:00")
+    assert eow.start == date(2026, 3, 6)
+    with_hour = one("Design doc submissions due Friday 5pm CET", "2026-03-05T10:00")
+    assert with_hour.start == utc(2026, 3, 6, 16)
 
 
 def test_all_day_and_multi_day_events_carry_dates() -> None:
@@ -204,7 +209,10 @@ def test_messages_that_mention_dates_but_announce_nothing_give_no_draft(text: st
         ("Payments API v2.3 release Tuesday 14:00 UTC", EventCategory.RELEASE),
         ("Scheduled maintenance: database downtime Saturday 02:00 UTC", EventCategory.MAINTENANCE),
         ("All-hands meeting Thursday 5pm", EventCategory.MEETING),
-        ("Webinar on scaling Postgres, Thursday 5pm", EventCategory.CONFERENCE),
+        ("Webinar on scaling Postgres, Thursday 5pm", EventCategory.MEETING),
+        ("DataOps Summit in Austin, April 14-15", EventCategory.CONFERENCE),
+        ("Team happy hour Friday 6pm", EventCategory.OTHER),
+        ("The office is closed Monday March 16", EventCategory.ANNOUNCEMENT),
         ("Mobile app launch on March 20", EventCategory.LAUNCH),
         ("Code freeze starts Friday 18:00", EventCategory.DEADLINE),
         ("Incident: checkout degraded since 09:40 UTC", EventCategory.INCIDENT),
@@ -389,3 +397,63 @@ def test_any_text_gives_drafts_or_no_event_never_failed(text: str, zone: str) ->
     assert outcome.status in (CandidateStatus.EXTRACTED, CandidateStatus.NO_EVENT), outcome
     for draft in result.drafts:
         assert 1 <= len(draft.title) <= 81
+
+
+def test_incident_start_since_a_zoned_time_and_end_from_the_resolution_reply() -> None:
+    declared = (
+        "Declaring *SEV3*: exports failing. Impact since 07:00 UTC, jobs between 02:00 and 03:00"
+    )
+    start = one(declared, "2026-03-08T10:35", "America/New_York")
+    assert start.category is EventCategory.INCIDENT
+    assert start.start == utc(2026, 3, 8, 7)
+    assert "Declaring" not in start.title
+    resolved = one(
+        "\u2705 *Resolved 11:20 ET*: all exports re-ran",
+        "2026-03-08T11:22",
+        "America/New_York",
+        parent=declared,
+        parent_at="2026-03-08T10:35",
+    )
+    assert (resolved.start, resolved.end) == (utc(2026, 3, 8, 7), utc(2026, 3, 8, 15, 20))
+
+
+def test_the_day_next_to_the_time_is_the_event_day() -> None:
+    draft = one(
+        "Pi Day is on Saturday this year, so we're celebrating *Friday at 3:14pm* in the kitchen",
+        "2026-03-10T10:30",
+    )
+    assert draft.start == utc(2026, 3, 13, 15, 14)
+
+
+def test_lunch_ranges_and_unpadded_evening_times() -> None:
+    lunch = one("*Lunch & Learn this Thursday, 12:30\u20131:30*", "2026-03-09T10:00")
+    assert (lunch.start, lunch.end) == (utc(2026, 3, 12, 12, 30), utc(2026, 3, 12, 13, 30))
+    assert lunch.title == "Lunch & Learn"
+    meetup = one("Meetup is *tomorrow*! Doors 6:30, talks at 7", "2026-03-17T10:00")
+    assert meetup.start == utc(2026, 3, 18, 18, 30)
+    early = one("Database maintenance tomorrow 05:00", "2026-03-17T10:00")
+    assert early.start == utc(2026, 3, 18, 5)
+
+
+def test_an_announcement_closing_with_a_question_is_still_an_announcement() -> None:
+    draft = one(
+        "Thinking about sending 2 people to *DataOps Summit* in Austin, April 14-15. "
+        "Budget isn't approved yet, so consider this very tentative. Who'd want to go?",
+        "2026-03-04T15:00",
+    )
+    assert draft.status is EventStatus.TENTATIVE
+    assert (draft.start, draft.end) == (date(2026, 4, 14), date(2026, 4, 15))
+
+
+def test_a_dated_aside_in_a_thread_gives_no_draft() -> None:
+    result = RuleExtractor().extract(
+        [
+            item(
+                "my first KubeCon, booking flights today",
+                "2026-03-02T10:00",
+                parent="*KubeCon Europe* is *March 23-26 in Amsterdam*",
+                parent_at="2026-03-02T08:30",
+            )
+        ]
+    )
+    assert result.drafts == []
