@@ -48,7 +48,9 @@ from slack_events_dagster.domain.models import (
 # Title similarity (0-100) needed to call two drafts one event on the same day,
 # and on neighbouring days (where a false merge of a recurring event is likelier).
 SAME_DAY_SIMILARITY = 80.0
-NEAR_DAY_SIMILARITY = 90.0
+NEAR_DAY_SIMILARITY = 85.0
+SAME_INSTANT_SIMILARITY = 65.0
+GENERIC_TITLE_SIMILARITY = 70.0
 # A reply in an event's thread belongs to that event when it is this similar (or
 # a change, or on the same day, or of the same category).
 THREAD_SIMILARITY = 60.0
@@ -89,6 +91,47 @@ _STOP_WORDS = frozenset(
         "canceled",
         "postponed",
         "moved",
+    }
+)
+# Words that say what kind of event it is, not which one; ignored when comparing titles.
+_GENERIC_WORDS = frozenset(
+    {
+        "conference",
+        "deadline",
+        "deploy",
+        "deployment",
+        "due",
+        "event",
+        "goes",
+        "going",
+        "incident",
+        "is",
+        "kickoff",
+        "launch",
+        "live",
+        "maintenance",
+        "meeting",
+        "meetings",
+        "meetup",
+        "out",
+        "outage",
+        "planning",
+        "release",
+        "releases",
+        "reminder",
+        "retro",
+        "review",
+        "rollout",
+        "scheduled",
+        "session",
+        "ships",
+        "sync",
+        "today",
+        "tomorrow",
+        "tonight",
+        "upgrade",
+        "webinar",
+        "window",
     }
 )
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
@@ -133,19 +176,46 @@ def event_id_for(key: str) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, key))
 
 
+def _distinctive(normalized: str) -> str:
+    return " ".join(word for word in normalized.split() if word not in _GENERIC_WORDS)
+
+
 def title_similarity(left: str, right: str) -> float:
     """0-100: how alike two titles are.
 
-    ``token_set_ratio`` alone calls "Release" and "Payments API release" equal
-    (one is a subset of the other); averaging with ``token_sort_ratio`` keeps
-    subsets close but not identical, so that generic titles need more evidence.
+    Words every event of a kind shares ("release", "meeting", "due") are left
+    out first, so "Payments API release" and "Search API release" differ in what
+    distinguishes them (unless a title has nothing else). ``token_set_ratio``
+    alone calls "Release" and "Payments API release" equal (one is a subset of
+    the other); averaging with ``token_sort_ratio`` keeps subsets close but not
+    identical, so that generic titles need more evidence.
     """
     a, b = normalize_title(left), normalize_title(right)
     if not a or not b:
         return 0.0
+    a_distinct, b_distinct = _distinctive(a), _distinctive(b)
+    if a_distinct and b_distinct:
+        a, b = a_distinct, b_distinct
+    elif a_distinct or b_distinct:
+        # One title is only "Meetup" or "Webinar": it can be any event of its kind, so
+        # it is alike enough only where the same category at the same time says so.
+        return GENERIC_TITLE_SIMILARITY * fuzz.token_set_ratio(a, b) / 100
     if a == b:
         return 100.0
     return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
+
+
+def _subset_similarity(left: str, right: str) -> float:
+    a, b = normalize_title(left), normalize_title(right)
+    return float(fuzz.token_set_ratio(a, b)) * 0.9 if a and b else 0.0
+
+
+def _same_instant(draft: EventDraft, event: Event) -> bool:
+    return (
+        isinstance(draft.start, datetime)
+        and isinstance(event.start, datetime)
+        and draft.start == event.start
+    )
 
 
 def _key(ref: SourceRef) -> tuple[str, str]:
@@ -285,6 +355,15 @@ class _Merger:
             gap = _day_gap(event.start_date, draft.start_date)
             similarity = title_similarity(draft.title, event.title)
             needed = SAME_DAY_SIMILARITY if gap == 0 or is_change else NEAR_DAY_SIMILARITY
+            if draft.category == event.category and (
+                _same_instant(draft, event) or (gap == 0 and draft.all_day != event.all_day)
+            ):
+                # Same category at the same minute ("Webinar today at 1pm" is the webinar),
+                # or a day and a time on that day ("upgrade Saturday night", "Sat 23:00").
+                needed = SAME_INSTANT_SIMILARITY
+            if is_change and draft.category == event.category:
+                # "4.13 is moving to Thursday": a title that is part of the event's suffices.
+                similarity = max(similarity, _subset_similarity(draft.title, event.title))
             if similarity < needed:
                 continue
             if not is_change and gap == 0 and not _times_compatible(draft, event):
@@ -349,7 +428,8 @@ class _Merger:
     def _apply(self, event: Event, draft: EventDraft, how: str) -> bool:
         """Fold one draft into ``event``; True when it changed anything."""
         changed = self.index.add_source(event, draft.source)
-        moved = draft.start != event.start or draft.end != event.end
+        # Only a new start moves an event; a new end ("resolved at 11:35") completes it.
+        moved = draft.start != event.start
         if draft.status is EventStatus.CANCELLED:
             changed |= self._cancel(event, draft)
         elif draft.status is EventStatus.RESCHEDULED or (how == "thread" and moved):
@@ -374,6 +454,9 @@ class _Merger:
         if _already_applied(event, draft.source) or _is_stale(event, draft):
             return False
         if draft.start == event.start and draft.end == event.end:
+            return False
+        if draft.all_day and not event.all_day and draft.start_date == event.start_date:
+            # "moved to Thursday" when the event already is at 2pm on Thursday.
             return False
         _record_change(event, draft, self.now)
         event.start, event.end, event.timezone = draft.start, draft.end, draft.timezone

@@ -294,3 +294,31 @@ def test_existing_events_given_twice_are_handled_once() -> None:
     (event,) = merge([draft()]).events_to_write
     result = merge([draft(channel="C2", ts="1772705000.000100")], [event, event.model_copy()])
     assert len(result.events_to_write) == 1 and result.updated == 1
+
+
+def test_a_generic_title_at_the_same_minute_joins_the_named_event() -> None:
+    named = draft(
+        '"Meet Beacon" customer webinar', category=EventCategory.MEETING, ts="1772704800.000100"
+    )
+    generic = draft("Webinar", category=EventCategory.MEETING, ts="1772790000.000100")
+    elsewhere = draft(
+        "Webinar",
+        category=EventCategory.MEETING,
+        ts="1772790100.000100",
+        start=RELEASE_AT + timedelta(hours=3),
+    )
+    result = merge([named, generic, elsewhere])
+    assert result.new == 2 and result.merged == 1
+
+
+def test_an_all_day_reschedule_to_the_day_the_event_already_has_moves_nothing() -> None:
+    first = merge([draft(ts="1772704800.000100")])
+    same_day = draft(
+        "Payments API v2.3",
+        channel="C2",
+        ts="1772791200.000100",
+        start=RELEASE_AT.date(),
+        status=EventStatus.RESCHEDULED,
+    )
+    (event,) = merge([same_day], first.events_to_write, now=LATER).events_to_write
+    assert event.start == RELEASE_AT and event.sequence == 0 and len(event.sources) == 2
