@@ -158,7 +158,11 @@ def upgrade() -> None:
             "ix_raw_slack_messages_channel_posted", ["channel_id", "posted_at"], unique=False
         )
         batch_op.create_index(
-            "ix_raw_slack_messages_channel_thread", ["channel_id", "thread_ts"], unique=False
+            "ix_raw_slack_messages_channel_thread",
+            ["channel_id", "thread_ts"],
+            unique=False,
+            sqlite_where=sa.text("thread_ts IS NOT NULL"),
+            postgresql_where=sa.text("thread_ts IS NOT NULL"),
         )
 
     op.create_table(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,6 +96,14 @@ class DialectFormat:
         self.sqlite = dialect_name == "sqlite"
         self.placeholder = "?" if paramstyle == "qmark" else "%s"
 
+    def posted_at(self, ts: str) -> Any:
+        """The instant of a Slack ts as the driver stores it (exact: from its digits)."""
+        if self.sqlite:
+            whole, _, frac = ts.partition(".")
+            day_time = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(whole)))
+            return f"{day_time}.{frac[:6].ljust(6, '0')}"
+        return ts_to_datetime(ts)
+
     def timestamp(self, moment: datetime) -> Any:
         if self.sqlite:
             # The text format SQLAlchemy's SQLite DateTime stores and parses back.
@@ -128,7 +137,7 @@ class DialectFormat:
         return (
             m.channel_id,
             m.ts,
-            self.timestamp(ts_to_datetime(m.ts)),
+            self.posted_at(m.ts),
             m.thread_ts,
             m.user,
             m.bot_id,
