@@ -36,11 +36,41 @@ DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 NAIVE_SAMPLE = 2000
 START_TS = 1_735_689_600  # 2025-01-01
 
-WORDS = (
-    "deploy release the on at for we will tomorrow meeting incident API team rollout "
-    "staging prod fix please review PR thanks 🎉 ✅ 🚀 café naïve 東京 Grüße завтра "
-    "<@U024BE7LH> <#C024BE7LR|general> <https://example.com/runbook|runbook> &lt;tag&gt;"
-).split()
+WORDS = [
+    "deploy",
+    "release",
+    "the",
+    "on",
+    "at",
+    "for",
+    "we",
+    "will",
+    "tomorrow",
+    "meeting",
+    "incident",
+    "API",
+    "team",
+    "rollout",
+    "staging",
+    "prod",
+    "fix",
+    "please",
+    "review",
+    "PR",
+    "thanks",
+    "café",
+    "naïve",
+    "東京",
+    "Grüße",
+    "завтра",
+    "🎉",
+    "✅",
+    "🚀",
+    "&lt;tag&gt;",
+    "<@U024BE7LH>",
+    "<#C024BE7LR|general>",
+    "<https://example.com/runbook|runbook>",
+]
 
 
 def message_length(rng: random.Random) -> int:
@@ -170,8 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=2000)
-    parser.add_argument("--postgres-url", default=os.environ.get(
-        "SLACK_EVENTS_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("SLACK_EVENTS_BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+    )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain import calendar as ical
 from slack_events_dagster.domain.candidates import build_candidates
-from slack_events_dagster.domain.dedup import MergeResult, merge_drafts
+from slack_events_dagster.domain.dedup import MergeResult, fold_collisions, merge_drafts
 from slack_events_dagster.domain.digest import (
     build_digest,
     digest_content_hash,
@@ -210,6 +210,8 @@ class ExtractReport:
     new: int = 0
     updated: int = 0
     merged: int = 0
+    # Events found to be duplicates of another after a move, and folded into it.
+    folded: int = 0
     rescheduled: int = 0
     cancelled: int = 0
     failed: int = 0
@@ -285,6 +287,7 @@ def _extract_window(
     result = extractor.extract(items)
     merge = _merge(repository, result, stamp)
     repository.upsert_events(merge.events_to_write)
+    report.folded = _fold(repository, merge.events_to_write, stamp)
     _record_outcomes(repository, items, result, report)
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
@@ -342,6 +345,19 @@ def _merge(repository: Repository, result: ExtractionResult, stamp: datetime) ->
     by_id = {e.event_id: e for e in nearby}
     by_id.update({e.event_id: e for e in repository.get_events_for_sources(related)})
     return merge_drafts(drafts, list(by_id.values()), now=stamp)
+
+
+def _fold(repository: Repository, written: Sequence[Event], stamp: datetime) -> int:
+    """Fold events that a move made identical to another (see dedup.fold_collisions)."""
+    if not written:
+        return 0
+    dates = [e.start_date for e in written]
+    pool = repository.get_events(start_date=min(dates), end_date=max(dates))
+    fold = fold_collisions(written, pool, now=stamp)
+    if fold.dropped:
+        repository.upsert_events(fold.events_to_write)
+        repository.delete_events(fold.dropped)
+    return len(fold.dropped)
 
 
 def _record_outcomes(

@@ -541,3 +541,72 @@ def merge_drafts(
     announcement whatever order they come in.
     """
     return _Merger(existing, now, date_window_days).merge(drafts)
+
+
+@dataclass
+class FoldResult:
+    """Events that turned out to be one after a move: the survivors to write, the rest to drop."""
+
+    events_to_write: list[Event] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+
+
+def _collide(left: Event, right: Event) -> bool:
+    if left.category != right.category or left.start_date != right.start_date:
+        return False
+    if isinstance(left.start, datetime) != isinstance(right.start, datetime):
+        return False
+    if (
+        isinstance(left.start, datetime)
+        and isinstance(right.start, datetime)
+        and abs(left.start - right.start) > SAME_EVENT_MAX_TIME_GAP
+    ):
+        return False
+    similarity = max(
+        title_similarity(left.title, right.title), _subset_similarity(left.title, right.title)
+    )
+    return similarity >= SAME_DAY_SIMILARITY
+
+
+def fold_collisions(
+    changed: Sequence[Event], pool: Sequence[Event], *, now: datetime
+) -> FoldResult:
+    """Fold events of ``pool`` that collide with a ``changed`` one into the first seen.
+
+    Merging looks events up when a draft arrives; which draft comes first depends on
+    the order channels are read in. A repeat read before its announcement starts an
+    event of its own, and when the announcement is later moved onto the same day the
+    two describe one thing. Folding keeps the result independent of that order.
+    """
+    result = FoldResult()
+    survivors: set[str] = set()
+    alive = {e.event_id: e.model_copy(deep=True) for e in pool}
+    for event in changed:
+        alive.setdefault(event.event_id, event.model_copy(deep=True))
+    for event in changed:
+        current = alive.get(event.event_id)
+        if current is None:
+            continue
+        for other in sorted(alive.values(), key=lambda e: e.event_id):
+            if other.event_id == current.event_id or other.event_id not in alive:
+                continue
+            if not _collide(current, other):
+                continue
+            first_seen = min((current, other), key=lambda e: (e.first_seen_at or now, e.event_id))
+            survivor, gone = (current, other) if first_seen is current else (other, current)
+            latest = max((current, other), key=lambda e: (e.updated_at or now, e.event_id))
+            seen = {(s.channel_id, s.ts) for s in survivor.sources}
+            survivor.sources.extend(s for s in gone.sources if (s.channel_id, s.ts) not in seen)
+            survivor.history = sorted(
+                survivor.history + gone.history, key=lambda change: change.changed_at
+            )
+            survivor.status, survivor.start, survivor.end = latest.status, latest.start, latest.end
+            survivor.sequence = max(survivor.sequence, gone.sequence) + 1
+            survivor.updated_at = now
+            del alive[gone.event_id]
+            result.dropped.append(gone.event_id)
+            survivors.discard(gone.event_id)
+            survivors.add(survivor.event_id)
+            current = survivor
+    result.events_to_write = [alive[event_id] for event_id in sorted(survivors)]
+    return result

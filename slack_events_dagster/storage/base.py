@@ -179,6 +179,10 @@ class Repository(Protocol):
 
     def count_events(self) -> int: ...
 
+    def delete_events(self, event_ids: Sequence[str]) -> int:
+        """Remove events (and their sources), e.g. a duplicate folded into another."""
+        ...
+
     def event_integrity(self) -> tuple[list[str], list[str]]:
         """Dedup keys held by more than one event, and ids of events none of whose
         sources is a stored message (both empty when all is well)."""

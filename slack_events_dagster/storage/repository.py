@@ -844,6 +844,17 @@ class SqlRepository:
         with self._transaction("count_events") as conn:
             return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
+    def delete_events(self, event_ids: Sequence[str]) -> int:
+        deleted = 0
+        with self._transaction("delete_events") as conn:
+            for chunk in _chunks(event_ids, _KEY_CHUNK):
+                conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
+                result = conn.execute(
+                    delete(events).where(events.c.event_id.in_(chunk)).returning(events.c.event_id)
+                )
+                deleted += len(result.all())
+        return deleted
+
     def event_integrity(self) -> tuple[list[str], list[str]]:
         e, s, m = events, event_sources, raw_slack_messages
         duplicates = select(e.c.dedup_key).group_by(e.c.dedup_key).having(func.count() > 1)

@@ -22,7 +22,7 @@ from slack_events_dagster.domain.models import Event, EventCategory, SourceRef
 from slack_events_dagster.settings import SAMPLE_WORKSPACE
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest
-from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
+from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 CHANNELS = {
@@ -311,3 +311,30 @@ def test_failed_check_is_alerted_exactly_once(
     assert any("events_are_unique_and_sourced" in text for text in alerts)
     _, posted_again = tick(cursor)
     assert posted_again == posted, "a later tick posts nothing twice"
+
+
+def test_failed_post_keeps_the_digest_and_is_retried_next_run(
+    sqlite_repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Any
+) -> None:
+    harness = make_harness(
+        sqlite_repository, fake_slack, tmp_path, digest={"post": True, "channel": "#general"}
+    )
+    harness.run_channels()
+    day = LAST.isoformat()
+    # Slack keeps answering 500 to chat.postMessage, past slack_sdk's retries.
+    fake_slack.faults = FaultPlan(rate=1.0, kinds=("500",), methods=frozenset({"chat.postMessage"}))
+    failed = harness.run("digest_job", day, day)
+    assert not failed.success
+    assert fake_slack.posted == []
+    stored = sqlite_repository.get_digest(LAST)
+    assert stored is not None and stored.posted_ts is None, "the digest is kept, unposted"
+    errors = " ".join(
+        str(event.event_specific_data) for event in failed.all_events if event.is_failure
+    )
+    assert "chat.postMessage failed" in errors
+
+    fake_slack.faults = FaultPlan()
+    assert harness.run("digest_job", day, day).success
+    assert len(fake_slack.posted) == 1
+    reposted = sqlite_repository.get_digest(LAST)
+    assert reposted is not None and reposted.posted_ts == fake_slack.posted[0]["ts"]

@@ -1,0 +1,103 @@
+"""The steps over the whole sample workspace, on SQLite and PostgreSQL: the same
+event in several channels becomes one, reschedules move it, cancellations cancel it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from bench.eval import load_gold, pair_up
+from slack_events_dagster import steps
+from slack_events_dagster.domain.models import EventStatus
+from slack_events_dagster.llm.rules import RuleExtractor
+from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
+from slack_events_dagster.slack.export import ExportSource
+from slack_events_dagster.storage.repository import SqlRepository
+
+FIRST, LAST = date(2026, 3, 2), date(2026, 3, 22)
+NOW = datetime(2026, 3, 23, 12, tzinfo=UTC)
+
+
+def run_sample(repository: SqlRepository, tmp_path: Path) -> None:
+    settings = load_settings(
+        pipeline={"timezone": "America/New_York", "start_date": FIRST},
+        digest={"output_dir": str(tmp_path), "calendar_path": str(tmp_path / "e.ics")},
+    )
+    source = ExportSource.from_settings(settings.slack)
+    channels = steps.register_channels(source, repository)
+    for channel in channels:
+        steps.ingest_days(source, repository, settings, channel, FIRST, LAST, now=NOW)
+        steps.score_days(repository, settings, channel, FIRST, LAST, now=NOW)
+    extractor = RuleExtractor()
+    for channel in channels:
+        steps.extract_days(repository, extractor, settings, channel, FIRST, LAST, now=NOW)
+
+
+@pytest.fixture
+def sample_events(repository: SqlRepository, tmp_path: Path) -> SqlRepository:
+    run_sample(repository, tmp_path)
+    return repository
+
+
+def test_duplicates_merge_and_changes_are_followed(sample_events: SqlRepository) -> None:
+    channel_ids = {c.name: c.id for c in sample_events.get_channels(include_archived=True)}
+    _, gold = load_gold(SAMPLE_WORKSPACE.parent / "gold.yaml", channel_ids)
+    events = sample_events.get_events()
+    pairs = pair_up(events, gold)
+    assert len(pairs) >= 0.7 * len(gold)
+
+    # An event announced in several channels becomes one event with sources in several.
+    event_of = {(src.channel_id, src.ts): e.event_id for e in events for src in e.sources}
+    merged_across_channels = [
+        item.id
+        for item in gold
+        if len({event_of[src] for src in item.sources if src in event_of}) == 1
+        and len({channel for channel, ts in item.sources if (channel, ts) in event_of}) > 1
+    ]
+    split = [
+        item.id
+        for item in gold
+        if len({event_of[src] for src in item.sources if src in event_of}) > 1
+    ]
+    assert len(merged_across_channels) >= 5
+    # Regression guard at the level measured when this was written (6 of 37 gold events
+    # still split in two, mostly announcement vs. reminder titles that differ too much).
+    assert len(split) <= 6, split
+
+    for event, item in pairs:
+        if item.status == "cancelled":
+            assert event.status is EventStatus.CANCELLED, item.id
+            assert event.sequence >= 1
+        if item.status == "rescheduled":
+            assert event.status is EventStatus.RESCHEDULED, item.id
+            assert event.history, f"{item.id} keeps its old time"
+    assert any(item.status == "cancelled" for _, item in pairs)
+    assert any(item.status == "rescheduled" for _, item in pairs)
+
+    duplicates, orphans = sample_events.event_integrity()
+    assert (duplicates, orphans) == ([], [])
+
+
+def test_rerunning_the_steps_changes_nothing(sample_events: SqlRepository, tmp_path: Path) -> None:
+    def snapshot() -> list[dict[str, object]]:
+        return [
+            e.model_dump(exclude={"updated_at", "first_seen_at"})
+            for e in sample_events.get_events()
+        ]
+
+    before = snapshot()
+    run_sample(sample_events, tmp_path)
+    assert snapshot() == before
+
+
+def test_the_whole_sample_is_stored(repository: SqlRepository) -> None:
+    source = ExportSource.from_settings(load_settings().slack)
+    channels = steps.register_channels(source, repository)
+    assert len(channels) == 8
+    settings = load_settings(pipeline={"timezone": "America/New_York", "start_date": FIRST})
+    for channel in channels:
+        report = steps.ingest_days(source, repository, settings, channel, FIRST, LAST, now=NOW)
+        assert report.error is None
+    assert repository.count_messages() == 417
