@@ -1,10 +1,12 @@
 """A deterministic generator of realistic synthetic Slack workspaces.
 
-Channels x days x messages per day, with a fraction of messages as thread replies
-(threads start on the same or the previous day), text lengths shaped like real Slack
-(log-normal, median about 80 characters, a long tail to 4,000), unicode and emoji,
-mentions, links, rich_text blocks, bot posts with only attachments, edits, reactions,
-files, thread broadcasts and join notices. The same seed gives the same workspace.
+Channels x days x messages per day, with a fraction of messages as thread replies,
+grouped into threads the way Slack threads grow (see :class:`_ChannelDays`: about five
+replies per thread on average, most threads short, a few long ones; replies reach back
+at most one day), text lengths shaped like real Slack (log-normal, median about 80
+characters, a long tail to 4,000), unicode and emoji, mentions, links, rich_text blocks,
+bot posts with only attachments, edits, reactions, files, thread broadcasts and join
+notices. The same seed gives the same workspace.
 
 Output is raw Slack payload dicts grouped per channel (what the Web API and exports
 carry), which :func:`write_export` writes as a Slack export folder or ZIP. Benchmarks
@@ -131,8 +133,39 @@ class _TextMaker:
         return " ".join(parts)[:4000]
 
 
+# A reply starts a new thread with this probability and otherwise continues an open one:
+# threads average 1 / 0.2 = 5 replies, so 10 % replies over 120,000 messages are about
+# 2,400 threads (not one thread per reply).
+NEW_THREAD_PROBABILITY = 0.2
+# New threads start on one of the most recent top-level messages: people reply to what
+# they just read, not to something from hours ago.
+_RECENT_PARENTS = 10
+# A thread nobody replied to for this long has gone quiet: most replies come within hours.
+_QUIET_AFTER_S = 6 * 3600
+
+
+@dataclass
+class _OpenThread:
+    parent: dict[str, Any]
+    replies: int = 0
+    # Seconds of the latest reply (or of the parent): when the thread was last active.
+    active_at: int = 0
+
+
 class _ChannelDays:
-    """Generates one channel day by day; threads reach back one day."""
+    """Generates one channel day by day; threads reach back one day.
+
+    Each message is a reply with probability ``thread_fraction`` (so that fraction of all
+    messages are replies). A reply starts a new thread on a recent top-level message with
+    probability :data:`NEW_THREAD_PROBABILITY`, or when no thread is active (one had a
+    reply or was started in the last six hours); otherwise it joins an active thread
+    chosen in proportion to the replies it already has (1 + count).
+    That preferential choice gives the heavy-tailed sizes real threads have (close to a
+    Yule-Simon distribution with a mean of ``1 / NEW_THREAD_PROBABILITY``): at 10 %
+    replies, 120,000 messages hold about 2,500 threads, most with one or two replies,
+    one in ten with 15 or more, the longest with a few dozen. A thread stays open until the
+    end of the day after its parent's day, so replies reach back at most one day.
+    """
 
     def __init__(
         self,
@@ -147,8 +180,9 @@ class _ChannelDays:
         self.texts = texts
         self.users = users
         self.thread_fraction = thread_fraction
+        # Thread candidates (plain user messages) of the previous day.
         self.recent_parents: list[dict[str, Any]] = []
-        self.previous_day: list[dict[str, Any]] = []
+        self.open_threads: list[_OpenThread] = []
 
     def day(self, day: date, count: int) -> list[dict[str, Any]]:
         rng = self.rng
@@ -159,20 +193,46 @@ class _ChannelDays:
         for index, second in enumerate(seconds):
             # The index keeps ts unique when two messages share a second.
             ts = f"{start + second}.{(index * 7919 + second) % 1_000_000:06d}"
-            candidates = self.recent_parents + today_parents
-            if candidates and rng.random() < self.thread_fraction:
-                # Favour threads that already have replies: real threads are bursty.
-                parent = candidates[-1] if rng.random() < 0.4 else rng.choice(candidates)
-                if parent["ts"] >= ts:  # same second: cannot reply before the parent
-                    messages.append(self._message(ts, today_parents))
-                    continue
-                messages.append(self._reply(ts, parent))
-            else:
+            thread = None
+            if rng.random() < self.thread_fraction:
+                thread = self._thread_for(ts, today_parents)
+            if thread is None:
                 messages.append(self._message(ts, today_parents))
+            else:
+                thread.replies += 1
+                thread.active_at = start + second
+                messages.append(self._reply(ts, thread.parent))
+        today = {id(parent) for parent in today_parents}
+        self.open_threads = [t for t in self.open_threads if id(t.parent) in today]
         self.recent_parents = today_parents[-50:]
         # Two messages in one second may get fractions out of index order.
         messages.sort(key=lambda m: ts_sort_key(m["ts"]))
         return messages
+
+    def _thread_for(self, ts: str, today_parents: list[dict[str, Any]]) -> _OpenThread | None:
+        """The thread a reply posted at ``ts`` goes to (new or open); None: no parent yet."""
+        rng = self.rng
+        key = ts_sort_key(ts)
+        # Same second: a reply cannot come before its parent.
+        open_threads = [
+            t
+            for t in self.open_threads
+            if key[0] - t.active_at <= _QUIET_AFTER_S and ts_sort_key(t.parent["ts"]) < key
+        ]
+        if open_threads and rng.random() >= NEW_THREAD_PROBABILITY:
+            weights = [1 + t.replies for t in open_threads]
+            return rng.choices(open_threads, weights=weights)[0]
+        candidates = [
+            p
+            for p in (self.recent_parents + today_parents)[-_RECENT_PARENTS * 3 :]
+            if "reply_count" not in p and ts_sort_key(p["ts"]) < key
+        ][-_RECENT_PARENTS:]
+        if not candidates:
+            return open_threads[-1] if open_threads else None
+        parent = rng.choice(candidates)
+        thread = _OpenThread(parent, active_at=ts_sort_key(parent["ts"])[0])
+        self.open_threads.append(thread)
+        return thread
 
     def _message(self, ts: str, today_parents: list[dict[str, Any]]) -> dict[str, Any]:
         rng = self.rng

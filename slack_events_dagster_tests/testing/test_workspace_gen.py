@@ -62,3 +62,23 @@ def test_generate_messages_is_fast_and_deterministic() -> None:
     assert [m.ts for m in first] == [m.ts for m in generate_messages(5000, seed=3)]
     assert len({(m.channel_id, m.ts) for m in first}) == 5000
     assert any(m.reply_count for m in first) and any(m.is_reply for m in first)
+
+
+def test_threads_have_several_replies_with_a_long_tail() -> None:
+    # 10 % replies means about 1 thread per 50 messages, not one thread per reply.
+    workspace = generate_workspace(channels=4, days=10, per_day=200, thread_fraction=0.1, seed=3)
+    messages = [m for items in workspace.messages.values() for m in items]
+    replies = [m for m in messages if m.get("thread_ts") not in (None, m["ts"])]
+    sizes = [m["reply_count"] for m in messages if m.get("reply_count")]
+    assert sum(sizes) == len(replies)
+    assert 3.5 <= len(replies) / len(sizes) <= 7  # mean replies per thread
+    assert sum(1 for size in sizes if size <= 2) > len(sizes) / 3  # most threads are short
+    assert max(sizes) >= 15  # and a few are long
+    for items in workspace.messages.values():
+        by_ts = {m["ts"]: m for m in items}
+        for reply in (m for m in items if m.get("thread_ts") not in (None, m["ts"])):
+            # replies reach back at most one day (generate_messages relies on it)
+            parent_day = int(float(reply["thread_ts"])) // 86400
+            assert int(float(reply["ts"])) // 86400 - parent_day <= 1
+            # threads start on what people wrote, not on join notices
+            assert by_ts[reply["thread_ts"]].get("subtype") in (None, "file_share")
