@@ -5,10 +5,11 @@ the ``--json`` line):
 
 * ``rules``: scoring throughput (messages/s on one core, single process),
   candidates per 1,000 messages, and rule-extraction throughput (candidates/s).
-* ``llm``: reserved for the LLM extractor (added separately); add a function
-  to ``SECTIONS``.
+* ``llm``: the OpenAI-compatible extractor against the local fake (100 ms latency):
+  calls per candidate and per 1,000 messages, tokens, cost, wall time with and
+  without concurrency, and a second run's calls (must be 0); see ``extract_llm.py``.
 
-    python bench/extract.py [--n 100000] [--seed 0] [--section rules] [--json]
+    python bench/extract.py [--n 100000 | --workspace sample] [--section rules] [--json]
 
 With ``--json`` the last line is one JSON object with every figure.
 """
@@ -111,8 +112,20 @@ def rules_section(messages: list[SlackMessage], *, timezone: str = "UTC") -> Fig
     }
 
 
+def llm_figures(messages: list[SlackMessage], *, candidates: int = 400) -> Figures:
+    from bench.extract_llm import llm_section
+
+    figures = llm_section(candidates)
+    rate = rules_section(messages[: min(len(messages), 20_000)])["candidates_per_1000"]
+    per_candidate = figures.get("calls_per_candidate")
+    if isinstance(per_candidate, int | float):
+        figures["llm_calls_per_1000_messages"] = round(per_candidate * rate, 1)
+    return figures
+
+
 SECTIONS: dict[str, Callable[[list[SlackMessage]], Figures]] = {
     "rules": rules_section,
+    "llm": llm_figures,
 }
 
 
@@ -123,10 +136,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--section", action="append", choices=sorted(SECTIONS), help="run only these sections"
     )
+    parser.add_argument(
+        "--workspace",
+        choices=["generated", "sample"],
+        default="generated",
+        help="a generated workspace of --n messages, or the bundled sample",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     args = parser.parse_args(argv)
 
-    messages = load_messages(args.n, args.seed)
+    if args.workspace == "sample":
+        from bench.eval import SAMPLE, load_workspace
+
+        messages = load_workspace(SAMPLE / "workspace")[1]
+    else:
+        messages = load_messages(args.n, args.seed)
     figures: Figures = {"n": len(messages), "seed": args.seed}
     for name in args.section or list(SECTIONS):
         section = SECTIONS[name](messages)
