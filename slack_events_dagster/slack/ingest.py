@@ -12,7 +12,8 @@ Incremental run of one channel (``ingest_channel``):
 3. Threads whose ``latest_reply`` differs from the stored one (including threads that
    newly started on an old message) get one ``conversations.replies`` read; every other
    thread, however old, costs nothing. Stored replies missing from a re-read thread are
-   marked deleted.
+   marked deleted (one query per re-read thread, skipped when the channel had nothing
+   stored before the run: then every stored reply came from this run's reads).
 
 Why the horizon: Slack's history API has no "threads with new replies" query, and a
 reply to an old parent does not appear in history. dlt's and Airbyte's Slack sources
@@ -150,6 +151,8 @@ class _Run:
         self.complete_threads: set[str] = set()
         self.history_complete = False
         self.newest: str | None = None
+        # Whether the channel had no stored message when the run began (set by the caller).
+        self.started_empty = False
 
     def write(self, messages: list[SlackMessage], watermark: str | None) -> None:
         watermarks = {self.channel.id: watermark} if watermark is not None else None
@@ -174,6 +177,10 @@ class _Run:
             gone = sorted(stored - self.seen_history, key=ts_sort_key)
             if gone:
                 self.report.deleted += repository.mark_messages_deleted(channel_id, gone)
+        if self.started_empty:
+            # Every stored reply was written by this run from the threads it read, so none
+            # can be missing: a first backfill saves one query per thread (thousands).
+            return
         for thread_ts in sorted(self.complete_threads):
             stored_replies = {
                 m.ts
@@ -241,6 +248,7 @@ def ingest_channel(
         _fail(run, ChannelSkipped(channel.id, "not_in_channel", f"#{channel.name}"))
         return run.finish(now, record)
     try:
+        run.started_empty = repository.newest_message_ts(channel.id) is None
         known = repository.get_thread_latest_replies(channel.id, horizon_start or "0")
         pending: list[SlackMessage] = []
         for page in source.fetch(channel, horizon_start, None, known, page_size=page_size):
@@ -298,6 +306,7 @@ def ingest_window(
     latest_ts = datetime_to_ts(end - timedelta(microseconds=1))
     run.report.watermark_before = run.report.watermark_after = repository.get_watermark(channel.id)
     try:
+        run.started_empty = repository.newest_message_ts(channel.id) is None
         known = repository.get_thread_latest_replies(channel.id, oldest_ts)
         pending: list[SlackMessage] = []
         pages = source.fetch(channel, oldest_ts, latest_ts, known, page_size=MAX_PAGE_SIZE)

@@ -12,6 +12,7 @@ import pytest
 from slack_events_dagster.domain.models import (
     IngestionOutcome,
     SlackChannel,
+    SlackMessage,
     datetime_to_ts,
     ts_sort_key,
     ts_to_datetime,
@@ -353,3 +354,44 @@ def test_export_ingestion_matches_api_ingestion(
         assert sqlite_repository.get_watermarks() == api_repo.get_watermarks()
     finally:
         api_repo.close()
+
+
+class _ThreadReadCountingRepository(SqlRepository):
+    """The real repository, counting its per-thread stored-replies queries."""
+
+    thread_reads = 0
+
+    def get_thread_replies(self, channel_id: str, thread_ts: str) -> list[SlackMessage]:
+        self.thread_reads += 1
+        return super().get_thread_replies(channel_id, thread_ts)
+
+
+def test_first_backfill_skips_stored_reply_checks_later_runs_do_them(
+    tmp_path: Path, serve: Serve, api_source: MakeSource
+) -> None:
+    workspace = generate_workspace(channels=1, days=3, per_day=60, thread_fraction=0.2, seed=14)
+    fake = FakeSlack.from_workspace(workspace)
+    engine = SqlRepository.from_url(f"sqlite:///{tmp_path / 'count.db'}").engine
+    repository = _ThreadReadCountingRepository(engine)
+    repository.create_schema()
+    try:
+        source = api_source(serve(fake))
+        channel = SlackChannel(id=C1, name="channel-1")
+        first = ingest_channel(source, repository, channel, now=NOW)
+        # nothing was stored before: every stored reply came from the threads just read
+        assert first.threads_refreshed > 5 and repository.thread_reads == 0
+        assert repository.count_messages(C1) == len(workspace.messages[C1])
+
+        parent = _days_ago(workspace, C1, 1)
+        base = ts_to_datetime(parent["ts"])
+        gone = fake.add_reply(C1, parent["ts"], "soon gone", ts=_ts(base + timedelta(seconds=1)))
+        ingest_channel(source, repository, channel, now=NOW)
+        fake.delete_message(C1, gone)
+        fake.add_reply(C1, parent["ts"], "later", ts=_ts(END + timedelta(minutes=5)))
+        report = ingest_channel(source, repository, channel, now=NOW)
+        assert repository.thread_reads == 2  # one check per re-read thread and run
+        assert report.deleted == 1
+        live = [r.ts for r in repository.get_thread_replies(C1, parent["ts"]) if not r.is_deleted]
+        assert gone not in live
+    finally:
+        repository.close()
