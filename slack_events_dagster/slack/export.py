@@ -380,9 +380,13 @@ class ExportSource:
         known_threads: Mapping[str, str | None],
         *,
         page_size: int | None = None,
+        thread_parents_before: str | None = None,
     ) -> Iterator[MessagePage]:
         """One history page per day file, oldest day first (ingestion does not depend on
-        page order); replies of changed threads come before their parent's page."""
+        page order); replies of changed threads come before their parent's page.
+
+        ``thread_parents_before`` is not used: thread metadata is only known after
+        normalizing, and ingestion filters the older messages anyway."""
         files = self._files_of(channel)
         if not self._folders and not files:
             self.list_channels()

@@ -251,7 +251,16 @@ def ingest_channel(
         run.started_empty = repository.newest_message_ts(channel.id) is None
         known = repository.get_thread_latest_replies(channel.id, horizon_start or "0")
         pending: list[SlackMessage] = []
-        for page in source.fetch(channel, horizon_start, None, known, page_size=page_size):
+        pages = source.fetch(
+            channel,
+            horizon_start,
+            None,
+            known,
+            page_size=page_size,
+            # Before the lookback only changed thread parents matter (see below).
+            thread_parents_before=window_start,
+        )
+        for page in pages:
             if page.kind == "replies":
                 # Replies are written together with their parent's history page (next).
                 pending.extend(run.take_replies(page))

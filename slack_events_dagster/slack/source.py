@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
 
@@ -69,10 +69,16 @@ class MessageSource(Protocol):
         known_threads: Mapping[str, str | None],
         *,
         page_size: int | None = None,
+        thread_parents_before: str | None = None,
     ) -> Iterator[MessagePage]:
         """Top-level messages posted in ``[oldest_ts, latest_ts]`` (both inclusive, None is
         open), newest page first, plus the replies of every thread parent among them whose
         ``latest_reply`` differs from ``known_threads`` (thread ts -> stored latest_reply).
+
+        Messages older than ``thread_parents_before`` are wanted only as parents of such
+        changed threads: a source may leave the others out of its pages (the Web API
+        source does, so an incremental run does not normalize a 30-day thread horizon to
+        write its last days).
 
         Raises ChannelSkipped when the channel cannot be read, SlackAuthError when the
         credentials are refused.
@@ -89,6 +95,31 @@ def needs_replies(message: SlackMessage, known_threads: Mapping[str, str | None]
     if message.is_reply or message.latest_reply is None:
         return False
     return known_threads.get(message.ts) != message.latest_reply
+
+
+def unchanged_old_message(
+    raw: Mapping[str, Any], cutoff: tuple[int, int], known_threads: Mapping[str, str | None]
+) -> bool:
+    """Whether a raw history payload is older than ``cutoff`` (a ts sort key) and no parent
+    of a changed thread, decided without normalizing it (see ``thread_parents_before``).
+
+    Anything odd (no ts, a malformed one) answers False: normalization then reports it.
+    """
+    ts = raw.get("ts")
+    if not isinstance(ts, str):
+        return False
+    try:
+        if ts_sort_key(ts) >= cutoff:
+            return False
+    except ValueError:
+        return False
+    latest_reply = raw.get("latest_reply")
+    if latest_reply is None:
+        return True  # not a thread parent
+    thread_ts = raw.get("thread_ts")
+    if thread_ts is not None and thread_ts != ts:
+        return True  # a reply broadcast to the channel, not a parent
+    return known_threads.get(ts) == latest_reply
 
 
 def in_window(ts: str, oldest_ts: str | None, latest_ts: str | None) -> bool:

@@ -41,7 +41,7 @@ from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryInterv
 from slack_sdk.http_retry.jitter import Jitter
 from slack_sdk.web import SlackResponse
 
-from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser
+from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.errors import (
     ChannelSkipped,
@@ -54,7 +54,13 @@ from slack_events_dagster.slack.normalize import (
     normalize_message,
     normalize_user,
 )
-from slack_events_dagster.slack.source import CallCounter, MessagePage, needs_replies, permalink
+from slack_events_dagster.slack.source import (
+    CallCounter,
+    MessagePage,
+    needs_replies,
+    permalink,
+    unchanged_old_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -316,8 +322,10 @@ class WebApiSource:
         known_threads: Mapping[str, str | None],
         *,
         page_size: int | None = None,
+        thread_parents_before: str | None = None,
     ) -> Iterator[MessagePage]:
         base_url = self.workspace_url()
+        cutoff = ts_sort_key(thread_parents_before) if thread_parents_before else None
         limit = min(page_size or self.settings.page_size, MAX_PAGE)
         arguments: dict[str, Any] = {"channel": channel.id, "limit": limit, "inclusive": True}
         if oldest_ts is not None:
@@ -332,6 +340,12 @@ class WebApiSource:
         for page in pages:
             history = MessagePage(kind="history", last=not page.get("has_more"))
             for raw in page.get("messages") or []:
+                if (
+                    cutoff is not None
+                    and isinstance(raw, dict)
+                    and unchanged_old_message(raw, cutoff, known_threads)
+                ):
+                    continue
                 message = self._normalize(raw, channel.id, base_url)
                 if message is not None:
                     history.append(message)

@@ -30,6 +30,8 @@ from slack_events_dagster.testing.workspace_gen import (
     write_export,
 )
 
+from .conftest import top_level_count
+
 Serve = Callable[[FakeSlack], str]
 MakeSource = Callable[..., WebApiSource]
 NOW = datetime(2024, 3, 30, 12, tzinfo=UTC)
@@ -395,3 +397,34 @@ def test_first_backfill_skips_stored_reply_checks_later_runs_do_them(
         assert gone not in live
     finally:
         repository.close()
+
+
+def test_incremental_run_costs_channels_plus_changed_threads_plus_extra_pages(
+    repository: SqlRepository, serve: Serve, api_source: MakeSource
+) -> None:
+    workspace = generate_workspace(channels=3, days=30, per_day=80, thread_fraction=0.1, seed=15)
+    fake = FakeSlack.from_workspace(workspace)
+    source = api_source(serve(fake), page_size=1000)
+    ingest_workspace(source, repository, now=NOW)
+    fake.reset_counts()
+
+    changed: set[tuple[str, str]] = set()
+    for index, channel_id in enumerate(sorted(workspace.messages)):
+        fake.add_message(channel_id, "new", ts=_ts(END + timedelta(minutes=index)))
+        for days in (2, 12, 25):  # inside the lookback, and two older threads
+            parent = _days_ago(workspace, channel_id, days + index / 10)
+            fake.add_reply(
+                channel_id, parent["ts"], "late", ts=_ts(END + timedelta(hours=days, minutes=index))
+            )
+            changed.add((channel_id, parent["ts"]))
+    report = ingest_workspace(source, repository, now=NOW)
+    assert report.total("new") == 3 + len(changed) and not report.failed
+
+    # the whole 30 days are the thread horizon: one call per 1000 top-level messages
+    pages = [-(-top_level_count(workspace, c) // 1000) for c in workspace.messages]
+    extra_pages = sum(p - 1 for p in pages)
+    assert fake.calls["conversations.replies"] == len(changed)
+    assert fake.calls["conversations.history"] == len(pages) + extra_pages
+    for channel_id, parent_ts in changed:
+        replies = repository.get_thread_replies(channel_id, parent_ts)
+        assert "late" in [r.text for r in replies]

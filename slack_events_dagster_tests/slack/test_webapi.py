@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from pydantic import ValidationError
 
-from slack_events_dagster.domain.models import SlackChannel
+from slack_events_dagster.domain.models import SlackChannel, ts_sort_key
+from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.errors import ChannelSkipped, SlackAuthError, SlackSourceError
 from slack_events_dagster.slack.source import MessagePage, MessageSource
 from slack_events_dagster.slack.webapi import WebApiSource
@@ -230,3 +232,44 @@ def test_top_level_count_helper_matches_history(serve: Serve, api_source: MakeSo
     history = [m for p in pages if p.kind == "history" for m in p]
     assert len(history) == top_level_count(workspace, "C00000001")
     assert DEFAULT_TOKEN.startswith("xoxb-")
+
+
+def test_default_page_size_is_slacks_maximum(serve: Serve) -> None:
+    workspace = generate_workspace(channels=1, days=5, per_day=500, thread_fraction=0.0, seed=7)
+    fake = FakeSlack.from_workspace(workspace)
+    settings = SlackSettings(source="api", token=DEFAULT_TOKEN, base_url=serve(fake))
+    assert settings.page_size == 1000
+    pages = list(WebApiSource(settings).fetch(_channel("C00000001"), None, None, {}))
+    assert len(_flatten(pages)) == 2500
+    assert fake.calls["conversations.history"] == 3  # ceil(2500 / 1000)
+    for bad in (0, 1001):
+        with pytest.raises(ValidationError, match="page_size"):
+            SlackSettings(page_size=bad)
+
+
+def test_messages_before_thread_parents_before_come_only_as_changed_parents(
+    serve: Serve, api_source: MakeSource
+) -> None:
+    workspace = generate_workspace(channels=1, days=4, per_day=80, thread_fraction=0.2, seed=8)
+    fake = FakeSlack.from_workspace(workspace)
+    source = api_source(serve(fake))
+    channel = _channel("C00000001")
+    messages = workspace.messages["C00000001"]
+    top = [m for m in messages if m.get("thread_ts") in (None, m["ts"])]
+    cutoff = top[len(top) // 2]["ts"]
+    old_parents = [
+        m for m in top if m.get("reply_count") and ts_sort_key(m["ts"]) < ts_sort_key(cutoff)
+    ]
+    assert len(old_parents) >= 4
+    known = {m["ts"]: m["latest_reply"] for m in messages if m.get("reply_count")}
+    changed = old_parents[1]["ts"]
+    known[changed] = "1.000000"  # stored state is behind for this old thread only
+
+    pages = list(source.fetch(channel, None, None, known, thread_parents_before=cutoff))
+    history = [m.ts for page in pages if page.kind == "history" for m in page]
+    in_history = [m for m in messages if m in top or m.get("subtype") == "thread_broadcast"]
+    newer = [m["ts"] for m in in_history if ts_sort_key(m["ts"]) >= ts_sort_key(cutoff)]
+    assert sorted(history, key=ts_sort_key) == sorted([changed, *newer], key=ts_sort_key)
+    replies = [page for page in pages if page.kind == "replies"]
+    assert [page.thread_ts for page in replies] == [changed]
+    assert fake.calls["conversations.replies"] == 1
