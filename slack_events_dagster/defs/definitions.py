@@ -49,11 +49,16 @@ def build_resources(
     }
 
 
-def build_definitions(**resource_options: Any) -> dg.Definitions:
+def build_definitions(
+    *, executor: dg.ExecutorDefinition | None = None, **resource_options: Any
+) -> dg.Definitions:
+    """The code location. ``executor`` is for tests and benchmarks, which run backfills
+    with ``dg.in_process_executor`` (Dagster's default starts a process per step)."""
     return dg.Definitions(
         assets=ASSETS,
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=SENSORS,
         resources=build_resources(**resource_options),
+        executor=executor,
     )
