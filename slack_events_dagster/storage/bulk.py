@@ -79,7 +79,7 @@ def _content_hash(message: SlackMessage, json_fields: tuple[str | None, ...]) ->
         "1" if m.is_content else "0",
         m.permalink,
     )
-    joined = "\x1f".join(_NONE if part is None else part for part in parts)
+    joined = "\x1f".join([_NONE if part is None else part for part in parts])
     return hashlib.sha1(joined.encode(), usedforsecurity=False).hexdigest()
 
 

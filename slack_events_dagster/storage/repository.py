@@ -27,6 +27,7 @@ from sqlalchemy import (
     inspect,
     or_,
     select,
+    text,
     tuple_,
     update,
 )
@@ -407,6 +408,8 @@ class SqlRepository:
     def _stored_hashes(
         self, conn: Connection, keys: list[tuple[str, str]]
     ) -> dict[tuple[str, str], str]:
+        if self.dialect == "postgresql":
+            return self._stored_hashes_for_update(conn, keys)
         t = raw_slack_messages
         by_channel: dict[str, list[str]] = defaultdict(list)
         for channel_id, ts in keys:
@@ -417,12 +420,26 @@ class SqlRepository:
                 query = select(t.c.ts, t.c.content_hash).where(
                     t.c.channel_id == channel_id, t.c.ts.in_(chunk)
                 )
-                if self.dialect == "postgresql":
-                    # Concurrent writers of the same messages update them one at a time.
-                    query = query.with_for_update()
                 for ts, content_hash in conn.execute(query):
                     found[(channel_id, ts)] = content_hash
         return found
+
+    def _stored_hashes_for_update(
+        self, conn: Connection, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], str]:
+        """One round trip per batch; rows are locked in key order, so concurrent writers
+        of overlapping batches wait for each other instead of deadlocking."""
+        ordered = sorted(keys)
+        query = text(
+            "SELECT m.channel_id, m.ts, m.content_hash FROM raw_slack_messages AS m "
+            "JOIN unnest(CAST(:channels AS text[]), CAST(:tss AS text[])) AS k(channel_id, ts) "
+            "ON m.channel_id = k.channel_id AND m.ts = k.ts "
+            "ORDER BY m.channel_id, m.ts FOR UPDATE OF m"
+        )
+        rows = conn.execute(
+            query, {"channels": [c for c, _ in ordered], "tss": [t for _, t in ordered]}
+        )
+        return {(channel_id, ts): content_hash for channel_id, ts, content_hash in rows}
 
     def _stored_messages(
         self, conn: Connection, keys: list[tuple[str, str]]
