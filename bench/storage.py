@@ -4,7 +4,8 @@ For SQLite and PostgreSQL it upserts N synthetic but realistic messages in
 batches (as the pipeline does), upserts them all again (the idempotent path),
 and inserts a 2,000-message sample the naive way the old project did: one
 INSERT and one COMMIT per message on a default-configured connection (rollback
-journal and full sync on SQLite). Messages are generated as a stream, so memory
+journal and full sync on SQLite), into the same table with the same rows, so the
+ratio measures the write strategy alone. Messages are generated as a stream, so memory
 must not grow with N; the peak RSS is printed.
 
     python bench/storage.py [--n 100000] [--batch 2000] [--json]
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 
@@ -29,8 +31,10 @@ import psycopg
 from sqlalchemy import create_engine, text
 
 from slack_events_dagster.domain.models import SlackMessage
+from slack_events_dagster.storage.bulk import DialectFormat
 from slack_events_dagster.storage.engine import normalize_url
 from slack_events_dagster.storage.repository import SqlRepository
+from slack_events_dagster.storage.schema import metadata
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
 NAIVE_SAMPLE = 2000
@@ -128,20 +132,23 @@ def timed_upserts(repository: SqlRepository, n: int, batch: int) -> tuple[float,
     return spent, written
 
 
+def _naive_rows(sample: list[SlackMessage], fmt: DialectFormat) -> list[tuple[object, ...]]:
+    now = fmt.timestamp(datetime.now(UTC))
+    return [fmt.message_values(m, now) for m in sample]
+
+
 def naive_sqlite(path: Path, sample: list[SlackMessage]) -> float:
-    # Python's default connection: rollback journal, synchronous=FULL, a commit per row.
+    """The old way on the same table: Python's default connection (rollback journal,
+    synchronous=FULL), one INSERT and one COMMIT per message."""
+    engine = create_engine(f"sqlite:///{path}")
+    metadata.create_all(engine)
+    engine.dispose()
+    fmt = DialectFormat("sqlite", "qmark")
+    rows = _naive_rows(sample, fmt)
     conn = sqlite3.connect(path)
-    conn.execute(
-        "CREATE TABLE messages (channel_id TEXT, ts TEXT, user_id TEXT, text TEXT, "
-        "blocks TEXT, reactions TEXT, PRIMARY KEY (channel_id, ts))"
-    )
-    conn.commit()
     started = time.perf_counter()
-    for m in sample:
-        conn.execute(
-            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
-            (m.channel_id, m.ts, m.user, m.text, json.dumps(m.blocks), json.dumps(m.reactions)),
-        )
+    for row in rows:
+        conn.execute(fmt.insert_messages_sql(), row)
         conn.commit()
     elapsed = time.perf_counter() - started
     conn.close()
@@ -149,18 +156,16 @@ def naive_sqlite(path: Path, sample: list[SlackMessage]) -> float:
 
 
 def naive_postgres(url: str, sample: list[SlackMessage]) -> float:
+    """The same on PostgreSQL: a plain connection, one INSERT and one COMMIT per message."""
+    engine = create_engine(normalize_url(url))
+    metadata.create_all(engine)
+    engine.dispose()
+    fmt = DialectFormat("postgresql", "pyformat")
+    rows = _naive_rows(sample, fmt)
     with psycopg.connect(url) as conn:
-        conn.execute(
-            "CREATE TABLE naive_messages (channel_id TEXT, ts TEXT, user_id TEXT, text TEXT, "
-            "blocks JSONB, reactions JSONB, PRIMARY KEY (channel_id, ts))"
-        )
-        conn.commit()
         started = time.perf_counter()
-        for m in sample:
-            conn.execute(
-                "INSERT INTO naive_messages VALUES (%s, %s, %s, %s, %s, %s)",
-                (m.channel_id, m.ts, m.user, m.text, json.dumps(m.blocks), json.dumps(m.reactions)),
-            )
+        for row in rows:
+            conn.execute(fmt.insert_messages_sql(), row)
             conn.commit()
         return time.perf_counter() - started
 
@@ -232,6 +237,9 @@ def main(argv: list[str] | None = None) -> None:
             url = normalize_url(args.postgres_url).set(database=database)
             plain_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
             naive_s = naive_postgres(plain_url, sample)
+            with admin.connect() as conn:  # the batched run starts from an empty table too
+                conn.execute(text(f'DROP DATABASE "{database}" WITH (FORCE)'))
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
             repository = SqlRepository.from_url(url)
             repository.create_schema()
             report["postgres"] = run_backend("postgres", repository, args.n, args.batch, naive_s)
