@@ -35,14 +35,13 @@ def alembic_config(url: str | URL) -> Config:
     return config
 
 
-def upgrade(url: str | URL, revision: str = "head") -> None:
-    """Bring the database to ``revision``; running it again changes nothing."""
+def _run(command_name: str, url: str | URL, revision: str) -> None:
     engine = create_db_engine(url)
     try:
         with engine.connect() as connection:
             config = alembic_config(url)
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            getattr(command, command_name)(config, revision)
     except RepositoryError:
         raise
     except Exception as exc:
@@ -51,12 +50,11 @@ def upgrade(url: str | URL, revision: str = "head") -> None:
         engine.dispose()
 
 
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Bring the database to ``revision``; running it again changes nothing."""
+    _run("upgrade", url, revision)
+
+
 def downgrade(url: str | URL, revision: str = "base") -> None:
-    engine = create_db_engine(url)
-    try:
-        with engine.connect() as connection:
-            config = alembic_config(url)
-            config.attributes["connection"] = connection
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
+    """Take the database back to ``revision`` (``-1``: one migration back)."""
+    _run("downgrade", url, revision)
