@@ -31,10 +31,15 @@ from slack_events_dagster.defs.resources import (
 from slack_events_dagster.domain.models import ts_sort_key
 from slack_events_dagster.slack.errors import redact
 
+# Runs that may call the LLM carry this tag; the deployment's run queue limits how many
+# run at once (deploy/dagster.yaml, tag_concurrency_limits).
+LLM_RUN_TAG = "slack_events/llm"
+
 ingest_job = dg.define_asset_job(
     "ingest_job",
     selection=[raw_slack_messages, event_candidates, events],
     description="Messages, candidates and events for channel days.",
+    tags={LLM_RUN_TAG: "true"},
 )
 digest_job = dg.define_asset_job(
     "digest_job",
