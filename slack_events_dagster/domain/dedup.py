@@ -601,6 +601,12 @@ def fold_collisions(
                 survivor.history + gone.history, key=lambda change: change.changed_at
             )
             survivor.status, survivor.start, survivor.end = latest.status, latest.start, latest.end
+            # What merging the gone event's drafts one by one would have given (_enrich):
+            # otherwise re-extracting one of its sources later changes the survivor.
+            survivor.confidence = max(survivor.confidence, gone.confidence)
+            for name in ("location", "url", "summary"):
+                if getattr(survivor, name) is None:
+                    setattr(survivor, name, getattr(gone, name))
             survivor.sequence = max(survivor.sequence, gone.sequence) + 1
             survivor.updated_at = now
             del alive[gone.event_id]
