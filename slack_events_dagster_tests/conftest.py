@@ -59,7 +59,8 @@ def postgres_admin_url() -> URL:
 def make_postgres_database(postgres_admin_url: URL) -> Iterator[Callable[[], str]]:
     """Creates empty databases on demand; drops them all at the end of the session."""
     created: list[str] = []
-    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    # Pre-ping: a test that restarts the server must not break database creation after it.
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
 
     def make() -> str:
         name = f"slack_events_test_{uuid.uuid4().hex[:12]}"
