@@ -94,6 +94,8 @@ def _serve_fake(conn: Connection, workspace_options: dict[str, Any]) -> None:
         command, argument = conn.recv()
         if command == "calls":
             conn.send(dict(sorted(fake.calls.items())))
+        elif command == "cpu":
+            conn.send(time.process_time())
         elif command == "reset":
             fake.reset_counts()
             conn.send(None)
@@ -122,6 +124,13 @@ class _FakeControl:
             return dict(sorted(self._fake.calls.items()))
         result: dict[str, int] = self._ask("calls")
         return result
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the fake server process has used (None when it shares this process)."""
+        if self._fake is not None:
+            return None
+        used: float = self._ask("cpu")
+        return used
 
     def reset_counts(self) -> None:
         if self._fake is not None:
@@ -160,6 +169,10 @@ def _fake_slack(
         process.join(timeout=10)
         if process.is_alive():
             process.terminate()
+
+
+def _spent(before: float | None, after: float | None) -> float | None:
+    return round(after - before, 2) if before is not None and after is not None else None
 
 
 def _postgres_database(admin_url: str) -> tuple[str, Any]:
@@ -205,18 +218,23 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
             source = WebApiSource(settings)
             _reset_peak_rss()
             baseline_mb = _peak_rss_mb()
-            started = time.perf_counter()
+            fake_cpu = fake.cpu_seconds()
+            started, cpu = time.perf_counter(), time.process_time()
             full = ingest_workspace(source, repository)
-            full_s = time.perf_counter() - started
+            full_s, full_cpu = time.perf_counter() - started, time.process_time() - cpu
+            full_fake_cpu = _spent(fake_cpu, fake.cpu_seconds())
             stored = repository.count_messages()
             full_calls = fake.calls()
             full_threads = full.total("threads_refreshed")
 
             fake.reset_counts()
             added = fake.add_new_messages(0.01, args.seed)
-            started = time.perf_counter()
+            fake_cpu = fake.cpu_seconds()
+            started, cpu = time.perf_counter(), time.process_time()
             incremental = ingest_workspace(source, repository)
             incremental_s = time.perf_counter() - started
+            incremental_cpu = time.process_time() - cpu
+            incremental_fake_cpu = _spent(fake_cpu, fake.cpu_seconds())
             incremental_calls = fake.calls()
         return {
             "backend": backend,
@@ -226,6 +244,10 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
             "stored": stored,
             "full_seconds": round(full_s, 2),
             "messages_per_second": round(stored / full_s, 1),
+            # CPU of the ingesting process (Python, slack_sdk, SQLite's C code) and of the
+            # fake server: what is left of the wall time is waiting (PostgreSQL, the OS).
+            "full_cpu_seconds": round(full_cpu, 2),
+            "full_fake_server_cpu_seconds": full_fake_cpu,
             "full_api_calls": full_calls,
             "full_threads_read": full_threads,
             "full_failed_channels": len(full.failed),
@@ -233,6 +255,8 @@ def run_backend(backend: str, args: argparse.Namespace, workdir: Path) -> dict[s
             "incremental_stored_new": incremental.total("new"),
             "incremental_threads_read": incremental.total("threads_refreshed"),
             "incremental_seconds": round(incremental_s, 2),
+            "incremental_cpu_seconds": round(incremental_cpu, 2),
+            "incremental_fake_server_cpu_seconds": incremental_fake_cpu,
             "incremental_api_calls": incremental_calls,
             "baseline_rss_mb": round(baseline_mb, 1),
             "peak_rss_mb": round(_peak_rss_mb(), 1),
@@ -275,6 +299,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"{result['baseline_rss_mb']:.0f} MB)"
             )
             print(
+                f"          CPU: ingesting process {result['full_cpu_seconds']:.2f} s, "
+                f"fake server {result['full_fake_server_cpu_seconds']} s"
+            )
+            print(
                 f"          full run API calls:        {result['full_api_calls']} "
                 f"({result['full_threads_read']} threads)"
             )
@@ -282,7 +310,8 @@ def main(argv: list[str] | None = None) -> None:
                 f"          incremental (+{result['incremental_new_messages']} new, "
                 f"{result['incremental_stored_new']} stored, "
                 f"{result['incremental_threads_read']} threads re-read) in "
-                f"{result['incremental_seconds']:.2f} s, API calls: "
+                f"{result['incremental_seconds']:.2f} s (CPU "
+                f"{result['incremental_cpu_seconds']:.2f} s), API calls: "
                 f"{result['incremental_api_calls']}"
             )
             sys.stdout.flush()
