@@ -29,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--page-size", type=int, default=40)
     parser.add_argument("--stop-phase", choices=PHASES)
     parser.add_argument("--stop-at", type=int, default=0)
+    parser.add_argument("--channel", action="append", help="only these channel ids")
     args = parser.parse_args(argv)
 
     counts = dict.fromkeys(PHASES, 0)
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     source = ProbedSource(settings.slack, probe)
     repository.get_watermarks()  # connect before reporting the start
     print("STARTED", flush=True)
-    report = run_pipeline(repository, settings, source=source)
+    channels = set(args.channel) if args.channel else None
+    report = run_pipeline(repository, settings, source=source, channel_ids=channels)
     print(f"FINISHED {report}", flush=True)
     return 0
 

@@ -122,8 +122,11 @@ def run_pipeline(
         report.ingested += ingested.new
         report.api_calls += ingested.api_calls
         if ingested.error is not None:
+            # Stop like a failed run: which channel is extracted first changes events
+            # (merging is order-dependent across channels), so a re-run must see the
+            # same order as the uninterrupted run it is compared with.
             report.failed_channels.append(f"{channel.id}: {ingested.error}")
-            continue
+            break
         scored = steps.score_days(repository, settings, channel, FIRST_DAY, WORKSPACE_END, now=now)
         report.candidates += scored.candidates
         extracted = steps.extract_days(
@@ -150,35 +153,61 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def table_rows(conn: Connection, table_name: str) -> list[tuple[Any, ...]]:
+def table_rows(
+    conn: Connection, table_name: str, ignore: frozenset[str] = frozenset()
+) -> list[tuple[Any, ...]]:
     table = next(t for t in TABLES_IN_DEPENDENCY_ORDER if t.name == table_name)
+    ignored = IGNORED_COLUMNS | ignore
     columns = [
         c
         for c in table.columns
-        if c.name not in IGNORED_COLUMNS and f"{table.name}.{c.name}" not in IGNORED_COLUMNS
+        if c.name not in ignored and f"{table.name}.{c.name}" not in ignored
     ]
     rows = [tuple(_normal(v) for v in row) for row in conn.execute(sql_select(*columns))]
     return sorted(rows, key=lambda row: json.dumps(row, default=str))
 
 
-def table_state(engine: Engine) -> dict[str, tuple[int, str]]:
+def table_state(engine: Engine, ignore: frozenset[str] = frozenset()) -> dict[str, tuple[int, str]]:
     """Per table: (row count, sha256 of its rows without run timestamps)."""
     state: dict[str, tuple[int, str]] = {}
     with engine.connect() as conn:
         for table in TABLES_IN_DEPENDENCY_ORDER:
-            rows = table_rows(conn, table.name)
+            rows = table_rows(conn, table.name, ignore)
             digest = hashlib.sha256(json.dumps(rows, default=str).encode()).hexdigest()
             state[table.name] = (len(rows), digest)
     return state
 
 
-def state_difference(engine: Engine, reference: Engine, table: str, limit: int = 3) -> str:
+def state_difference(
+    engine: Engine,
+    reference: Engine,
+    table: str,
+    limit: int = 3,
+    ignore: frozenset[str] = frozenset(),
+) -> str:
     """A readable sample of the rows that differ in one table (for assertion messages)."""
     with engine.connect() as a, reference.connect() as b:
-        ours, theirs = set(table_rows(a, table)), set(table_rows(b, table))
+        ours, theirs = set(table_rows(a, table, ignore)), set(table_rows(b, table, ignore))
     extra = sorted(ours - theirs, key=str)[:limit]
     missing = sorted(theirs - ours, key=str)[:limit]
     return f"{table}: extra {extra} missing {missing}"
+
+
+@dataclass
+class Reference:
+    state: dict[str, tuple[int, str]]
+    repository: SqlRepository
+    phase_counts: dict[str, int]
+
+
+def assert_converged(repository: SqlRepository, reference: Reference, where: str = "") -> None:
+    """Every table equals the reference's (run timestamps aside)."""
+    state = table_state(repository.engine)
+    differing = [t for t in state if state[t] != reference.state[t]]
+    details = [
+        state_difference(repository.engine, reference.repository.engine, t) for t in differing
+    ]
+    assert differing == [], f"{where}: {details}"
 
 
 # -- phase probes ------------------------------------------------------------------
@@ -263,6 +292,7 @@ def run_crash_child(
     stop_at: int = 0,
     kill_after_s: float | None = None,
     page_size: int = 40,
+    channel_ids: set[str] | None = None,
     timeout_s: float = 60.0,
 ) -> CrashOutcome:
     """Run ``crash_driver`` in a child process and SIGKILL it at the chosen point.
@@ -284,6 +314,8 @@ def run_crash_child(
     ]
     if stop_phase is not None:
         command += ["--stop-phase", stop_phase, "--stop-at", str(stop_at)]
+    for channel_id in sorted(channel_ids or ()):
+        command += ["--channel", channel_id]
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "PYTHONUNBUFFERED": "1"}
     child = subprocess.Popen(
         command,
@@ -312,7 +344,8 @@ def run_crash_child(
                 continue
             line = child.stdout.readline()
             if not line:
-                break  # the child finished before the kill
+                child.wait(timeout=30)  # the child finished before the kill
+                break
             lines.append(line.rstrip())
             if line.startswith("STARTED") and kill_after_s is not None:
                 kill_at = time.monotonic() + kill_after_s

@@ -11,8 +11,7 @@ extraction: inside the write transaction, before commit) or after a random delay
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,72 +22,19 @@ from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import FakeSlack
 from slack_events_dagster_tests.reliability.harness import (
     PHASES,
-    TOKEN,
-    PhaseCounter,
-    ProbedRepository,
-    ProbedSource,
+    Reference,
+    assert_converged,
     crash_workspace,
     messages_in,
     pipeline_settings,
     run_crash_child,
     run_pipeline,
-    state_difference,
-    table_state,
 )
 
 pytestmark = pytest.mark.reliability
 
 SQLITE_TRIALS = 20
 POSTGRES_TRIALS = (("upsert", 0), ("watermark", 1), ("extraction", 2), ("delay", 3))
-
-
-@dataclass
-class Reference:
-    state: dict[str, tuple[int, str]]
-    repository: SqlRepository
-    phase_counts: dict[str, int]
-
-
-@pytest.fixture(scope="module")
-def workspace_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack.from_workspace(
-        crash_workspace(), tokens={TOKEN: ["channels:history", "channels:read", "users:read"]}
-    )
-    with fake.serve():
-        yield fake
-
-
-def _reference(url: str, fake: FakeSlack) -> Reference:
-    counter = PhaseCounter()
-    repository = ProbedRepository.probed(url, counter)
-    repository.create_schema()
-    settings = pipeline_settings(fake.base_url)
-    source = ProbedSource(settings.slack, counter)
-    report = run_pipeline(repository, settings, source=source)
-    assert report.failed_channels == []
-    assert report.events > 0, "the workspace must give the extraction something to do"
-    # Every phase happens several times, so stopping at any occurrence is meaningful.
-    assert all(counter.counts[p] >= 2 for p in PHASES), counter.counts
-    return Reference(table_state(repository.engine), repository, counter.counts)
-
-
-@pytest.fixture(scope="module")
-def sqlite_reference(
-    workspace_slack: FakeSlack, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Reference]:
-    path = tmp_path_factory.mktemp("reference") / "reference.db"
-    reference = _reference(f"sqlite:///{path}", workspace_slack)
-    yield reference
-    reference.repository.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_reference(
-    workspace_slack: FakeSlack, make_postgres_database: Callable[[], str]
-) -> Iterator[Reference]:
-    reference = _reference(make_postgres_database(), workspace_slack)
-    yield reference
-    reference.repository.close()
 
 
 def _check_crashed_state(repository: SqlRepository, fake: FakeSlack) -> None:
@@ -129,12 +75,7 @@ def _trial(url: str, fake: FakeSlack, reference: Reference, seed: int, mode: str
         _check_crashed_state(repository, fake)
         report = run_pipeline(repository, pipeline_settings(fake.base_url))
         assert report.failed_channels == []
-        state = table_state(repository.engine)
-        differing = [t for t in state if state[t] != reference.state[t]]
-        details = [
-            state_difference(repository.engine, reference.repository.engine, t) for t in differing
-        ]
-        assert differing == [], f"after a kill at {outcome.where}: {details}"
+        assert_converged(repository, reference, f"after a kill at {outcome.where}")
         in_progress = repository.get_candidates(statuses=[CandidateStatus.IN_PROGRESS])
         assert in_progress == []
     finally:
