@@ -41,7 +41,7 @@ def _leaks(text: str) -> list[str]:
 
 
 def _table_dump(repository: SqlRepository) -> str:
-    parts = []
+    parts: list[str] = []
     with repository.engine.connect() as conn:
         for table in TABLES_IN_DEPENDENCY_ORDER:
             parts.extend(f"{table.name}: {tuple(row)}" for row in conn.execute(select(table)))
