@@ -65,6 +65,8 @@ _WRAPPER_SUBTYPES = frozenset({"message_changed", "message_replied"})
 
 # Deep enough for any real block tree; bounds recursion on hostile input.
 _MAX_BLOCK_DEPTH = 12
+# Deeper JSON documents are not stored (see normalize_message).
+_MAX_STORED_DEPTH = 64
 
 _TS_PATTERN = re.compile(r"^\d+(\.\d+)?$")
 
@@ -106,6 +108,20 @@ def _dict_list(raw: Mapping[str, Any], field: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise _field_error(field, "must be a list of objects", raw)
     return value
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether lists and objects in ``value`` nest more than ``limit`` levels (iterative)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _int_field(raw: Mapping[str, Any], field: str) -> int:
@@ -263,6 +279,13 @@ def normalize_message(
         files = [single_file]
     if not text.strip():
         text = recovered_text(blocks, attachments, files)
+    # Slack's own structures nest a few levels; a document nested deeper than the JSON
+    # encoder's recursion limit could never be stored (RecursionError in the writer),
+    # so it is dropped here, after its text was recovered.
+    blocks, attachments, files = (
+        [] if _nested_deeper_than(value, _MAX_STORED_DEPTH) else value
+        for value in (blocks, attachments, files)
+    )
     edited = raw.get("edited")
     if edited is not None and not isinstance(edited, Mapping):
         raise _field_error("edited", "must be an object", raw)
