@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint bench clean
+.PHONY: demo test install install-dev lint lint-deploy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,20 @@ install-dev: $(BIN)/python
 
 # The whole test suite, PostgreSQL cases included (they skip without a server
 # unless SLACK_EVENTS_REQUIRE_POSTGRES=1, as in CI).
+# --dist loadgroup keeps the tests of one xdist_group (the deployment's processes and
+# the browser test share one deployment) on one worker.
 test: install-dev
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The deployment files: the compose file against the Compose specification, the Dockerfile.
+lint-deploy: install-dev
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	$(BIN)/hadolint Dockerfile
 
 bench: install-dev
 	$(BIN)/python bench/storage.py
