@@ -159,7 +159,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             "ix_raw_slack_messages_channel_thread",
-            ["channel_id", "thread_ts"],
+            ["channel_id", "thread_ts", "posted_at"],
             unique=False,
             sqlite_where=sa.text("thread_ts IS NOT NULL"),
             postgresql_where=sa.text("thread_ts IS NOT NULL"),

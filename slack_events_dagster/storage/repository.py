@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Engine,
     Table,
@@ -94,6 +95,18 @@ def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
     iterator = iter(items)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def _keys_in(table: Table, keys: Iterable[tuple[str, str]]) -> ColumnElement[bool]:
+    """``(channel_id, ts) IN keys`` written as ``channel_id = ? AND ts IN (...)`` per
+    channel: both dialects answer that from the primary key, while SQLite scans the
+    whole table for a row-value ``IN`` list."""
+    by_channel: dict[str, list[str]] = defaultdict(list)
+    for channel_id, ts in keys:
+        by_channel[channel_id].append(ts)
+    return or_(
+        *(and_(table.c.channel_id == c, table.c.ts.in_(tss)) for c, tss in by_channel.items())
+    )
 
 
 def ts_to_micros(ts: str) -> int:
@@ -355,8 +368,11 @@ class SqlRepository:
         columns = [table.c[k] for k in key_columns]
         for chunk in _chunks(rows, _KEY_CHUNK):
             keys = [tuple(row[k] for k in key_columns) for row in chunk]
+            condition: ColumnElement[bool]
             if len(columns) == 1:
                 condition = columns[0].in_([key[0] for key in keys])
+            elif list(key_columns) == ["channel_id", "ts"]:
+                condition = _keys_in(table, keys)
             else:
                 condition = tuple_(*columns).in_(keys)
             found.update(tuple(r) for r in conn.execute(select(*columns).where(condition)))
@@ -449,7 +465,7 @@ class SqlRepository:
         for chunk in _chunks(keys, _KEY_CHUNK):
             query = select(
                 t.c.channel_id, t.c.ts, t.c.text, t.c.blocks, t.c.edited_ts, t.c.edit_history
-            ).where(tuple_(t.c.channel_id, t.c.ts).in_(chunk))
+            ).where(_keys_in(t, chunk))
             for row in conn.execute(query):
                 found[(row.channel_id, row.ts)] = row
         return found
@@ -517,9 +533,7 @@ class SqlRepository:
         found: list[SlackMessage] = []
         with self._transaction("get_messages_by_keys") as conn:
             for chunk in _chunks(keys, _KEY_CHUNK):
-                condition = tuple_(t.c.channel_id, t.c.ts).in_(
-                    [(k.channel_id, k.ts) for k in chunk]
-                )
+                condition = _keys_in(t, [(k.channel_id, k.ts) for k in chunk])
                 found.extend(_message_from_row(r) for r in conn.execute(select(t).where(condition)))
         return sorted(found, key=lambda m: (m.channel_id, ts_sort_key(m.ts)))
 
@@ -731,9 +745,7 @@ class SqlRepository:
             values["attempts"] = t.c.attempts + (0 if status is CandidateStatus.DEFERRED else 1)
         with self._transaction("set_candidate_status") as conn:
             for chunk in _chunks(keys, _KEY_CHUNK):
-                condition = tuple_(t.c.channel_id, t.c.ts).in_(
-                    [(k.channel_id, k.ts) for k in chunk]
-                )
+                condition = _keys_in(t, [(k.channel_id, k.ts) for k in chunk])
                 total += conn.execute(update(t).where(condition).values(values)).rowcount
         return total
 
@@ -850,9 +862,7 @@ class SqlRepository:
         ids: set[str] = set()
         with self._transaction("get_events_for_sources") as conn:
             for chunk in _chunks(sources, _KEY_CHUNK):
-                condition = tuple_(s.c.channel_id, s.c.ts).in_(
-                    [(k.channel_id, k.ts) for k in chunk]
-                )
+                condition = _keys_in(s, [(k.channel_id, k.ts) for k in chunk])
                 ids.update(conn.execute(select(s.c.event_id).where(condition)).scalars())
             found = self._load_events(conn, sorted(ids))
         return sorted(found, key=lambda e: (e.start_date, e.event_id))

@@ -106,11 +106,13 @@ raw_slack_messages = Table(
     Column("updated_at", UTCDateTime(), nullable=False),
     Index("ix_raw_slack_messages_channel_posted", "channel_id", "posted_at"),
     # Partial: nine messages in ten are in no thread and need no entry (faster writes);
-    # "thread_ts = ?" implies NOT NULL, so thread lookups still use it.
+    # "thread_ts = ?" implies NOT NULL, so thread lookups still use it, and posted_at
+    # serves their ORDER BY (SQLite otherwise prefers the posted_at index and scans).
     Index(
         "ix_raw_slack_messages_channel_thread",
         "channel_id",
         "thread_ts",
+        "posted_at",
         sqlite_where=text("thread_ts IS NOT NULL"),
         postgresql_where=text("thread_ts IS NOT NULL"),
     ),
