@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -352,8 +351,6 @@ def deployment(
         yield deployment
     finally:
         _stop(deployment.processes)
-        if os.environ.get("SLACK_EVENTS_KEEP_DEPLOYMENT_LOGS") != "1":
-            shutil.rmtree(root / "output", ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)
