@@ -22,8 +22,10 @@ install-dev: $(BIN)/python
 
 # The whole test suite, PostgreSQL cases included (they skip without a server
 # unless SLACK_EVENTS_REQUIRE_POSTGRES=1, as in CI).
-# --dist loadgroup keeps the tests of one xdist_group (the deployment's processes and
-# the browser test share one deployment) on one worker.
+# --dist loadgroup is meant to keep the tests of one xdist_group (the deployment's
+# processes and the browser test share one deployment) on one worker. With pytest 9.2
+# and pytest-xdist 3.8 the group suffix does not reach the scheduler, so each worker
+# may start its own deployment: still correct, a little slower.
 test: install-dev
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 

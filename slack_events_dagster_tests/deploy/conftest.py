@@ -4,8 +4,10 @@ with the deployment's ``deploy/dagster.yaml`` (only the run launcher swapped for
 default one, so runs are subprocesses of the code server) on a fresh PostgreSQL
 database for Dagster and another for the application.
 
-Both the process tests and the browser test use the one deployment of a session
-(``xdist_group("deployment")`` keeps them on one pytest-xdist worker).
+The process tests and the browser test share the deployment of their pytest session
+(one per xdist worker: ``xdist_group("deployment")`` with ``--dist loadgroup`` would keep
+them on one worker, but pytest-xdist 3.8 does not group under pytest 9.2). Every
+fixture here is self-contained, so any split of the tests across workers is correct.
 """
 
 from __future__ import annotations
