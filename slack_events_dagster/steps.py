@@ -40,7 +40,7 @@ from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
 from slack_events_dagster.slack.webapi import WebApiSource
-from slack_events_dagster.storage.base import Repository, UpsertCounts
+from slack_events_dagster.storage.base import CandidateOutcomeRecord, Repository, UpsertCounts
 
 log = logging.getLogger(__name__)
 
@@ -286,9 +286,11 @@ def _extract_window(
     repository.set_candidate_status([i.key for i in items], CandidateStatus.IN_PROGRESS)
     result = extractor.extract(items)
     merge = _merge(repository, result, stamp)
-    repository.upsert_events(merge.events_to_write)
-    report.folded = _fold(repository, merge.events_to_write, stamp)
-    _record_outcomes(repository, items, result, report)
+    to_write, dropped = _fold(repository, merge.events_to_write, stamp)
+    report.folded = len(dropped)
+    # One transaction: a crash leaves the window as it was (candidates in_progress, retried
+    # by the next run) or done, never with events written but not folded or recorded.
+    repository.save_extraction(to_write, dropped, _outcomes(items, result, report))
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
     report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled
@@ -347,25 +349,30 @@ def _merge(repository: Repository, result: ExtractionResult, stamp: datetime) ->
     return merge_drafts(drafts, list(by_id.values()), now=stamp)
 
 
-def _fold(repository: Repository, written: Sequence[Event], stamp: datetime) -> int:
-    """Fold events that a move made identical to another (see dedup.fold_collisions)."""
+def _fold(
+    repository: Repository, written: Sequence[Event], stamp: datetime
+) -> tuple[list[Event], list[str]]:
+    """The merge's events after folding those that a move made identical to another
+    (see dedup.fold_collisions), and the ids of the events folded away."""
     if not written:
-        return 0
+        return [], []
     dates = [e.start_date for e in written]
-    pool = repository.get_events(start_date=min(dates), end_date=max(dates))
-    fold = fold_collisions(written, pool, now=stamp)
-    if fold.dropped:
-        repository.upsert_events(fold.events_to_write)
-        repository.delete_events(fold.dropped)
-    return len(fold.dropped)
+    pool = {
+        e.event_id: e for e in repository.get_events(start_date=min(dates), end_date=max(dates))
+    }
+    pool.update({e.event_id: e for e in written})
+    fold = fold_collisions(written, list(pool.values()), now=stamp)
+    final = {e.event_id: e for e in written}
+    final.update({e.event_id: e for e in fold.events_to_write})
+    for event_id in fold.dropped:
+        final.pop(event_id, None)
+    return list(final.values()), fold.dropped
 
 
-def _record_outcomes(
-    repository: Repository,
-    items: Sequence[ExtractionInput],
-    result: ExtractionResult,
-    report: ExtractReport,
-) -> None:
+def _outcomes(
+    items: Sequence[ExtractionInput], result: ExtractionResult, report: ExtractReport
+) -> list[CandidateOutcomeRecord]:
+    records: list[CandidateOutcomeRecord] = []
     for item in items:
         outcome = result.outcomes.get((item.key.channel_id, item.key.ts))
         status = outcome.status if outcome else CandidateStatus.EXTRACTED
@@ -375,12 +382,9 @@ def _record_outcomes(
             report.deferred += 1
         elif status is CandidateStatus.NO_EVENT:
             report.no_event += 1
-        repository.set_candidate_status(
-            [item.key],
-            status,
-            error=outcome.error if outcome else None,
-            raw_answer=outcome.raw_answer if outcome else None,
-        )
+        error, raw = (outcome.error, outcome.raw_answer) if outcome else (None, None)
+        records.append((item.key, status, error, raw))
+    return records
 
 
 # -- digest and calendar -------------------------------------------------------------

@@ -58,6 +58,10 @@ class UpsertCounts:
         return self.inserted + self.updated + self.unchanged
 
 
+# (candidate, status, error, raw answer): how extraction ended for one candidate.
+CandidateOutcomeRecord = tuple[SourceRef, CandidateStatus, str | None, str | None]
+
+
 class Repository(Protocol):
     # -- lifecycle ---------------------------------------------------------
     def close(self) -> None: ...
@@ -178,6 +182,16 @@ class Repository(Protocol):
         ...
 
     def count_events(self) -> int: ...
+
+    def save_extraction(
+        self,
+        events_to_write: Sequence[Event],
+        events_to_delete: Sequence[str],
+        outcomes: Sequence[CandidateOutcomeRecord],
+    ) -> UpsertCounts:
+        """One extraction's result as a unit of work: events written, duplicates removed
+        and candidate outcomes recorded in one transaction, so a crash leaves all or none."""
+        ...
 
     def delete_events(self, event_ids: Sequence[str]) -> int:
         """Remove events (and their sources), e.g. a duplicate folded into another."""

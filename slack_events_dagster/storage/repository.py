@@ -53,6 +53,7 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.settings import DatabaseSettings, Settings
 from slack_events_dagster.storage.base import (
+    CandidateOutcomeRecord,
     RepositoryError,
     RepositoryUnavailableError,
     UpsertCounts,
@@ -733,8 +734,19 @@ class SqlRepository:
         error: str | None = None,
         raw_answer: str | None = None,
     ) -> int:
+        with self._transaction("set_candidate_status") as conn:
+            return self._set_status(conn, keys, status, error=error, raw_answer=raw_answer)
+
+    def _set_status(
+        self,
+        conn: Connection,
+        keys: Sequence[SourceRef],
+        status: CandidateStatus,
+        *,
+        error: str | None = None,
+        raw_answer: str | None = None,
+    ) -> int:
         t = event_candidates
-        total = 0
         values: dict[str, Any] = {
             "status": status.value,
             "last_error": error,
@@ -743,10 +755,10 @@ class SqlRepository:
         }
         if status is not CandidateStatus.IN_PROGRESS:
             values["attempts"] = t.c.attempts + (0 if status is CandidateStatus.DEFERRED else 1)
-        with self._transaction("set_candidate_status") as conn:
-            for chunk in _chunks(keys, _KEY_CHUNK):
-                condition = _keys_in(t, [(k.channel_id, k.ts) for k in chunk])
-                total += conn.execute(update(t).where(condition).values(values)).rowcount
+        total = 0
+        for chunk in _chunks(keys, _KEY_CHUNK):
+            condition = _keys_in(t, [(k.channel_id, k.ts) for k in chunk])
+            total += conn.execute(update(t).where(condition).values(values)).rowcount
         return total
 
     def get_candidates(
@@ -775,40 +787,58 @@ class SqlRepository:
 
     # -- events ------------------------------------------------------------------
     def upsert_events(self, events_to_write: Iterable[Event]) -> UpsertCounts:
-        now = _utcnow()
         batch = list(events_to_write)
         if not batch:
             return UpsertCounts()
         with self._transaction("upsert_events") as conn:
-            stored = {e.event_id: e for e in self._load_events(conn, [e.event_id for e in batch])}
-            changed = [e for e in batch if not _same_event(stored.get(e.event_id), e)]
-            if not changed:
-                return UpsertCounts(unchanged=len(batch))
-            rows = [_event_row(e, now) for e in changed]
-            statement = self.dialect_insert(events)
-            statement = statement.on_conflict_do_update(
-                index_elements=["event_id"],
-                set_={
-                    c: statement.excluded[c]
-                    for c in rows[0]
-                    if c not in ("event_id", "first_seen_at")
-                },
+            return self._write_events(conn, batch)
+
+    def _write_events(self, conn: Connection, batch: list[Event]) -> UpsertCounts:
+        now = _utcnow()
+        stored = {e.event_id: e for e in self._load_events(conn, [e.event_id for e in batch])}
+        changed = [e for e in batch if not _same_event(stored.get(e.event_id), e)]
+        if not changed:
+            return UpsertCounts(unchanged=len(batch))
+        rows = [_event_row(e, now) for e in changed]
+        statement = self.dialect_insert(events)
+        statement = statement.on_conflict_do_update(
+            index_elements=["event_id"],
+            set_={
+                c: statement.excluded[c] for c in rows[0] if c not in ("event_id", "first_seen_at")
+            },
+        )
+        conn.execute(statement, rows)
+        ids = [e.event_id for e in changed]
+        for chunk in _chunks(ids, _KEY_CHUNK):
+            conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
+        source_rows: list[dict[str, Any]] = []
+        for e in changed:
+            unique = dict.fromkeys((src.channel_id, src.ts) for src in e.sources)
+            source_rows.extend(
+                {"event_id": e.event_id, "channel_id": ch, "ts": ts, "position": i}
+                for i, (ch, ts) in enumerate(unique)
             )
-            conn.execute(statement, rows)
-            ids = [e.event_id for e in changed]
-            for chunk in _chunks(ids, _KEY_CHUNK):
-                conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
-            source_rows: list[dict[str, Any]] = []
-            for e in changed:
-                unique = dict.fromkeys((src.channel_id, src.ts) for src in e.sources)
-                source_rows.extend(
-                    {"event_id": e.event_id, "channel_id": ch, "ts": ts, "position": i}
-                    for i, (ch, ts) in enumerate(unique)
-                )
-            if source_rows:
-                conn.execute(self.dialect_insert(event_sources), source_rows)
+        if source_rows:
+            conn.execute(self.dialect_insert(event_sources), source_rows)
         inserted = sum(1 for e in changed if e.event_id not in stored)
         return UpsertCounts(inserted, len(changed) - inserted, len(batch) - len(changed))
+
+    def save_extraction(
+        self,
+        events_to_write: Sequence[Event],
+        events_to_delete: Sequence[str],
+        outcomes: Sequence[CandidateOutcomeRecord],
+    ) -> UpsertCounts:
+        with self._transaction("save_extraction") as conn:
+            counts = (
+                self._write_events(conn, list(events_to_write))
+                if events_to_write
+                else UpsertCounts()
+            )
+            self._delete_events(conn, events_to_delete)
+            for key, status, error, raw_answer in outcomes:
+                self._set_status(conn, [key], status, error=error, raw_answer=raw_answer)
+        return counts
 
     def _load_events(self, conn: Connection, event_ids: Sequence[str]) -> list[Event]:
         rows: list[Any] = []
@@ -872,14 +902,17 @@ class SqlRepository:
             return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
 
     def delete_events(self, event_ids: Sequence[str]) -> int:
-        deleted = 0
         with self._transaction("delete_events") as conn:
-            for chunk in _chunks(event_ids, _KEY_CHUNK):
-                conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
-                result = conn.execute(
-                    delete(events).where(events.c.event_id.in_(chunk)).returning(events.c.event_id)
-                )
-                deleted += len(result.all())
+            return self._delete_events(conn, event_ids)
+
+    def _delete_events(self, conn: Connection, event_ids: Sequence[str]) -> int:
+        deleted = 0
+        for chunk in _chunks(event_ids, _KEY_CHUNK):
+            conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
+            result = conn.execute(
+                delete(events).where(events.c.event_id.in_(chunk)).returning(events.c.event_id)
+            )
+            deleted += len(result.all())
         return deleted
 
     def event_integrity(self) -> tuple[list[str], list[str]]:
