@@ -27,7 +27,8 @@ install-dev: $(BIN)/python
 # and pytest-xdist 3.8 the group suffix does not reach the scheduler, so each worker
 # may start its own deployment: still correct, a little slower.
 test: install-dev
-	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup -m "not pg_restart" $(PYTEST_ARGS)
+	$(BIN)/pytest -m pg_restart $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

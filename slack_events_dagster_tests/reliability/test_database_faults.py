@@ -191,6 +191,7 @@ def test_connection_terminated_inside_a_transaction_fails_clearly_then_converges
 
 
 @pytest.mark.postgres
+@pytest.mark.pg_restart
 def test_server_restart_mid_transaction_then_rerun_converges(
     workspace_slack: FakeSlack,
     postgres_reference: Reference,
