@@ -36,6 +36,7 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
 from slack_events_dagster.settings import Settings, SlackSettings
+from slack_events_dagster.slack.errors import SlackAuthError, SlackSourceError
 from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
@@ -86,7 +87,15 @@ def register_channels(source: MessageSource, repository: Repository) -> list[Sla
     """Store the channels (and users) the source has; returns the channels to ingest."""
     channels = source.list_channels()
     repository.upsert_channels(channels)
-    repository.upsert_users(source.list_users())
+    try:
+        users = source.list_users()
+    except SlackAuthError:
+        raise
+    except SlackSourceError as exc:
+        # Names make digests readable; messages are ingested without them.
+        log.warning("could not list users, mentions will show ids: %s", exc)
+        return channels
+    repository.upsert_users(users)
     return channels
 
 
