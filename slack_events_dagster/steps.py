@@ -36,7 +36,6 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
 from slack_events_dagster.settings import Settings, SlackSettings
-from slack_events_dagster.slack.errors import SlackAuthError, SlackSourceError
 from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
@@ -87,15 +86,7 @@ def register_channels(source: MessageSource, repository: Repository) -> list[Sla
     """Store the channels (and users) the source has; returns the channels to ingest."""
     channels = source.list_channels()
     repository.upsert_channels(channels)
-    try:
-        users = source.list_users()
-    except SlackAuthError:
-        raise
-    except SlackSourceError as exc:
-        # Names make digests readable; messages are ingested without them.
-        log.warning("could not list users, mentions will show ids: %s", exc)
-        return channels
-    repository.upsert_users(users)
+    repository.upsert_users(source.list_users())
     return channels
 
 

@@ -101,19 +101,3 @@ def test_the_whole_sample_is_stored(repository: SqlRepository) -> None:
         report = steps.ingest_days(source, repository, settings, channel, FIRST, LAST, now=NOW)
         assert report.error is None
     assert repository.count_messages() == 417
-
-
-def test_a_failing_users_list_does_not_stop_the_run(sqlite_repository: SqlRepository) -> None:
-    from slack_events_dagster.settings import load_settings as settings_for
-    from slack_events_dagster.slack.webapi import WebApiSource
-    from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
-
-    fake = FakeSlack.from_export(SAMPLE_WORKSPACE)
-    fake.faults = FaultPlan(rate=1.0, kinds=("500",), methods=frozenset({"users.list"}))
-    with fake.serve() as base_url:
-        settings = settings_for(
-            slack={"source": "api", "base_url": base_url, "token": DEFAULT_TOKEN, "max_retries": 1}
-        )
-        channels = steps.register_channels(WebApiSource(settings.slack), sqlite_repository)
-    assert len(channels) == 8
-    assert sqlite_repository.get_users() == {}
