@@ -252,7 +252,8 @@ def llm_fault_row(rate: float, folder: Path, baseline: dict[str, Any] | None) ->
                     if not items:
                         break
                     extraction = extractor.extract(items)
-                    steps._record_outcomes(repository, items, extraction, steps.ExtractReport())
+                    outcomes = steps._outcomes(items, extraction, steps.ExtractReport())
+                    repository.save_extraction([], [], outcomes)
             seconds = time.perf_counter() - started
             result = {(c.channel_id, c.ts): c.status for c in repository.get_candidates()}
             requests = llm.completion_requests
