@@ -285,12 +285,14 @@ def _extract_window(
     # A run that dies now leaves these in_progress; the next run of the window retries them.
     repository.set_candidate_status([i.key for i in items], CandidateStatus.IN_PROGRESS)
     result = extractor.extract(items)
-    merge = _merge(repository, result, stamp)
-    to_write, dropped = _fold(repository, merge.events_to_write, stamp)
-    report.folded = len(dropped)
-    # One transaction: a crash leaves the window as it was (candidates in_progress, retried
-    # by the next run) or done, never with events written but not folded or recorded.
-    repository.save_extraction(to_write, dropped, _outcomes(items, result, report))
+    # The model call above runs in parallel with other runs; merging does not.
+    with repository.events_lock():
+        merge = _merge(repository, result, stamp)
+        to_write, dropped = _fold(repository, merge.events_to_write, stamp)
+        report.folded = len(dropped)
+        # One transaction: a crash leaves the window as it was (candidates in_progress,
+        # retried by the next run) or done, never events written but not folded or recorded.
+        repository.save_extraction(to_write, dropped, _outcomes(items, result, report))
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
     report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled

@@ -8,6 +8,7 @@ serves SQLite and PostgreSQL.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
@@ -182,6 +183,11 @@ class Repository(Protocol):
         ...
 
     def count_events(self) -> int: ...
+
+    def events_lock(self) -> AbstractContextManager[None]:
+        """Held while a run merges drafts into events (reads, folds, writes): merging
+        looks at every channel's events, so runs take turns."""
+        ...
 
     def save_extraction(
         self,

@@ -8,7 +8,9 @@ messages cannot collide. The only dialect switch is :meth:`SqlRepository.dialect
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -83,6 +85,9 @@ from slack_events_dagster.storage.schema import (
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+# pg_advisory_lock key of the events merge (any constant unique to this product).
+_EVENTS_LOCK_KEY = 0x5EC7_E7E1
 
 # Parameters per statement stay well below SQLite's and PostgreSQL's limits.
 _KEY_CHUNK = 900
@@ -251,6 +256,7 @@ class SqlRepository:
         self.batch_size = batch_size
         self.dialect = engine.dialect.name
         self._format = DialectFormat(self.dialect, engine.dialect.paramstyle)
+        self._memory_lock = threading.Lock()
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -305,6 +311,34 @@ class SqlRepository:
     def _transaction(self, operation: str) -> Iterator[Connection]:
         with self._errors(operation), self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def events_lock(self) -> Iterator[None]:
+        """Serialize merging across runs and processes: dedup reads events of every
+        channel, and two runs folding the same events at once would undo each other.
+        PostgreSQL: a session advisory lock (released if the process dies); SQLite: an
+        exclusive lock on a file beside the database."""
+        if self.dialect == "postgresql":
+            with self._errors("events_lock"), self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _EVENTS_LOCK_KEY})
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _EVENTS_LOCK_KEY})
+                    conn.commit()
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            with self._memory_lock:
+                yield
+            return
+        with open(f"{database}.events.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def dialect_insert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
         """An INSERT that supports ``on_conflict_do_*`` on the current dialect."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -548,3 +549,26 @@ def test_concurrent_upserts_of_the_same_messages(repository: SqlRepository, thre
         ).scalar()
     assert duplicates == 0
     assert repository.get_watermark("C0") == messages[-1].ts
+
+
+def test_events_lock_lets_one_holder_in_at_a_time(repository: SqlRepository) -> None:
+    inside: list[int] = []
+    overlaps: list[int] = []
+    barrier = threading.Barrier(4)
+
+    def hold(worker: int) -> None:
+        barrier.wait()
+        for _ in range(3):
+            with repository.events_lock():
+                inside.append(worker)
+                if len(inside) > 1:
+                    overlaps.append(worker)
+                time.sleep(0.01)
+                inside.remove(worker)
+
+    workers = [threading.Thread(target=hold, args=(n,)) for n in range(4)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert overlaps == []
