@@ -14,7 +14,8 @@ PostgreSQL (dagster-postgres).
 
 Figures: wall time (from the GraphQL mutation until the backfill completes; server
 start, workspace generation and code-server start-up are reported apart), runs
-launched, messages stored per second, LLM calls, and the Dagster overhead.
+launched, messages stored per second, LLM calls (and the least time they can take:
+calls x latency / ``llm.concurrency``), and the Dagster overhead.
 
 How the overhead is measured: the benchmark wraps our own code in this process with
 ``time.perf_counter`` accumulators: every ``steps.*`` function the assets call
@@ -275,6 +276,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "llm_calls": llm_counts["completions"],
         "llm_max_in_flight": llm_counts["max_in_flight"],
         "llm_latency_ms": args.llm_latency_ms,
+        # The least time the LLM calls can take at llm.concurrency calls in flight.
+        "llm_floor_seconds": round(
+            llm_counts["completions"] * args.llm_latency_ms / 1000 / figures["llm_concurrency"], 1
+        ),
     }
 
 
@@ -369,6 +374,8 @@ def _backfill(
     messages_stored = repository.count_messages()
     figures = {
         "status": status,
+        "llm_concurrency": settings.llm.concurrency,
+        "llm_batch_size": settings.llm.batch_size,
         "failed_runs": len(failed),
         "wall_seconds": round(wall, 1),
         "code_location_load_seconds": round(load_s, 1),
@@ -406,7 +413,7 @@ def _report(result: dict[str, Any]) -> None:
         f"({result['messages_per_second']:,.0f}/s), {result['runs']} runs "
         f"({result['failed_runs']} failed, backfill {result['status']}), "
         f"{result['llm_calls']} LLM calls, {result['candidates']:,} candidates, "
-        f"{result['events']:,} events"
+        f"{result['events']:,} events; LLM floor {result['llm_floor_seconds']:.0f} s"
     )
     print(
         f"         our code {result['our_code_seconds']:.1f} s, Dagster overhead "
