@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_events_dagster.domain.models import Digest
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.errors import SlackAuthError, SlackSourceError, redact
-from slack_events_dagster.slack.webapi import AUTH_ERRORS, build_retry_handlers
+from slack_events_dagster.slack.webapi import AUTH_ERRORS, web_client
 from slack_events_dagster.storage.base import Repository
 
 log = logging.getLogger(__name__)
@@ -32,15 +32,7 @@ class SlackPoster:
     """Posts to Slack through the real slack_sdk client (with its retry handlers)."""
 
     def __init__(self, settings: SlackSettings, *, client: WebClient | None = None) -> None:
-        token = settings.token.get_secret_value()
-        if client is None and not token:
-            raise SlackAuthError("not_authed", "settings (slack.token is empty; needed to post)")
-        self.client = client or WebClient(
-            base_url=settings.base_url,
-            token=token,
-            timeout=settings.timeout_s,  # type: ignore[arg-type]
-            retry_handlers=build_retry_handlers(settings.max_retries, settings.retry_backoff_s),
-        )
+        self.client = client or web_client(settings, purpose="; needed to post")
 
     def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -158,6 +158,20 @@ def build_retry_handlers(max_retries: int, backoff_s: float) -> list[RetryHandle
     ]
 
 
+def web_client(settings: SlackSettings, *, purpose: str) -> WebClient:
+    """The slack_sdk client the settings describe, with our retry handlers."""
+    token = settings.token.get_secret_value()
+    if not token:
+        raise SlackAuthError("not_authed", f"settings (slack.token is empty{purpose})")
+    return WebClient(
+        base_url=settings.base_url,
+        token=token,
+        # urllib accepts a float; WebClient's annotation says int.
+        timeout=settings.timeout_s,  # type: ignore[arg-type]
+        retry_handlers=build_retry_handlers(settings.max_retries, settings.retry_backoff_s),
+    )
+
+
 class WebApiSource:
     """:class:`~slack_events_dagster.slack.source.MessageSource` over the Web API."""
 
@@ -165,16 +179,7 @@ class WebApiSource:
 
     def __init__(self, settings: SlackSettings, *, client: WebClient | None = None) -> None:
         self.settings = settings
-        token = settings.token.get_secret_value()
-        if client is None and not token:
-            raise SlackAuthError("not_authed", "settings (slack.token is empty)")
-        self.client = client or WebClient(
-            base_url=settings.base_url,
-            token=token,
-            # urllib accepts a float; WebClient's annotation says int.
-            timeout=settings.timeout_s,  # type: ignore[arg-type]
-            retry_handlers=build_retry_handlers(settings.max_retries, settings.retry_backoff_s),
-        )
+        self.client = client or web_client(settings, purpose="")
         self.calls = CallCounter()
         self.skipped_messages = 0
         self._workspace_url = settings.workspace_url
