@@ -32,8 +32,9 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.settings import SAMPLE_WORKSPACE
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest
+from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
+from slack_events_dagster_tests.defs.test_pipeline_graph import next_day_oracle
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 ENGINEERING, RELEASES = "C0VLNVAD8VE", "C0Q3BGHK7PB"
@@ -42,29 +43,6 @@ FIRST, LAST = date(2026, 3, 9), date(2026, 3, 11)
 TIMEZONE = "America/New_York"
 ALERT_CHANNEL = "ops-alerts"
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
-
-
-def next_day_oracle(request: OracleRequest) -> dict[str, Any]:
-    """A model that reads every candidate as a meeting at 15:00 the day after posting."""
-    entries = []
-    for item in request.candidates:
-        posted = datetime.fromisoformat(str(item["posted_at"]))
-        title = " ".join(str(item.get("text") or "event").split())[:60] or "event"
-        event = {
-            "title": title,
-            "category": "meeting",
-            "start": (posted + timedelta(days=1)).strftime("%Y-%m-%dT15:00"),
-            "end": None,
-            "all_day": False,
-            "timezone": item.get("timezone"),
-            "location": None,
-            "url": None,
-            "summary": None,
-            "confidence": 0.8,
-            "status": "scheduled",
-        }
-        entries.append({"candidate_id": str(item["id"]), "events": [event]})
-    return {"candidates": entries}
 
 
 @dataclass
