@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -216,6 +217,20 @@ def _fail(run: _Run, exc: Exception) -> None:
     run.report.error = redact(str(exc))
 
 
+@contextmanager
+def _recording_failures(run: _Run, now: datetime, record: bool) -> Iterator[None]:
+    """A refused token stops everything (recorded, then raised); any other source or
+    database error is recorded on the channel's report and the run goes on."""
+    try:
+        yield
+    except SlackAuthError as exc:
+        _fail(run, exc)
+        run.finish(now, record)
+        raise
+    except (SlackSourceError, RepositoryError) as exc:
+        _fail(run, exc)
+
+
 def ingest_channel(
     source: MessageSource,
     repository: Repository,
@@ -252,7 +267,7 @@ def ingest_channel(
     if not channel.is_member and source.name == "api":
         _fail(run, ChannelSkipped(channel.id, "not_in_channel", f"#{channel.name}"))
         return run.finish(now, record)
-    try:
+    with _recording_failures(run, now, record):
         run.started_empty = repository.newest_message_ts(channel.id) is None
         known = repository.get_thread_latest_replies(channel.id, horizon_start or "0")
         pending: list[SlackMessage] = []
@@ -292,12 +307,6 @@ def ingest_channel(
         if pending:  # a source that ended on replies pages: write them anyway
             run.write(pending, None)
         run.mark_deletions(window_start or "0", started_ts)
-    except SlackAuthError as exc:
-        _fail(run, exc)
-        run.finish(now, record)
-        raise
-    except (SlackSourceError, RepositoryError) as exc:
-        _fail(run, exc)
     return run.finish(now, record)
 
 
@@ -319,7 +328,7 @@ def ingest_window(
     oldest_ts = datetime_to_ts(start)
     latest_ts = datetime_to_ts(end - timedelta(microseconds=1))
     run.report.watermark_before = run.report.watermark_after = repository.get_watermark(channel.id)
-    try:
+    with _recording_failures(run, now, record):
         run.started_empty = repository.newest_message_ts(channel.id) is None
         known = repository.get_thread_latest_replies(channel.id, oldest_ts)
         pending: list[SlackMessage] = []
@@ -337,12 +346,6 @@ def ingest_window(
         if pending:
             run.write(pending, None)
         run.mark_deletions(oldest_ts, latest_ts)
-    except SlackAuthError as exc:
-        _fail(run, exc)
-        run.finish(now, record)
-        raise
-    except (SlackSourceError, RepositoryError) as exc:
-        _fail(run, exc)
     return run.finish(now, record)
 
 
