@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_events_dagster.domain.candidates import score_message
-from slack_events_dagster.domain.models import EventCandidate, SlackMessage
+from slack_events_dagster.domain.candidates import build_candidates, score_message
+from slack_events_dagster.domain.models import SlackMessage
 from slack_events_dagster.llm.base import ExtractionInput
 from slack_events_dagster.llm.rules import RuleExtractor
 
@@ -70,29 +70,18 @@ def rules_section(messages: list[SlackMessage], *, timezone: str = "UTC") -> Fig
 
     score_seconds, candidate_count = _best_of(3, score_all)
 
-    inputs: list[ExtractionInput] = []
-    for message in messages:
-        parent = None
-        if message.thread_ts is not None and message.thread_ts != message.ts:
-            parent = by_key.get((message.channel_id, message.thread_ts))
-        result = score_message(message, channel_name=message.channel_id, thread_parent=parent)
-        if result.is_candidate:
-            candidate = EventCandidate(
-                channel_id=message.channel_id,
-                ts=message.ts,
-                score=result.score,
-                reasons=result.reasons,
-                parent_ts=result.parent_ts,
-            )
-            inputs.append(
-                ExtractionInput(
-                    candidate=candidate,
-                    message=message,
-                    channel_name=message.channel_id,
-                    timezone=timezone,
-                    thread_parent=parent,
-                )
-            )
+    inputs = [
+        ExtractionInput(
+            candidate=candidate,
+            message=(message := by_key[(candidate.channel_id, candidate.ts)]),
+            channel_name=message.channel_id,
+            timezone=timezone,
+            thread_parent=by_key.get((message.channel_id, message.thread_ts or ""))
+            if message.is_reply
+            else None,
+        )
+        for candidate in build_candidates(messages)
+    ]
     extractor = RuleExtractor()
     extractor.extract(inputs[:50])  # warm-up: the lazy dateparser import is not throughput
     extract_inputs = inputs[:5000]
@@ -116,7 +105,8 @@ def llm_figures(messages: list[SlackMessage], *, candidates: int = 400) -> Figur
     from bench.extract_llm import llm_section
 
     figures = llm_section(candidates)
-    rate = rules_section(messages[: min(len(messages), 20_000)])["candidates_per_1000"]
+    sample = messages[:20_000]
+    rate = 1000 * len(build_candidates(sample)) / max(1, len(sample))
     per_candidate = figures.get("calls_per_candidate")
     if isinstance(per_candidate, int | float):
         figures["llm_calls_per_1000_messages"] = round(per_candidate * rate, 1)

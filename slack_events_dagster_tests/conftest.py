@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from slack_events_dagster.storage.engine import normalize_url
 from slack_events_dagster.storage.repository import SqlRepository
@@ -130,7 +130,3 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"{SHARED_FIXTURES} is absent (it ships beside the repository, not in it)")
     return SHARED_FIXTURES
-
-
-def database_url_for_logs(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
