@@ -14,8 +14,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 
 def ts_to_datetime(ts: str) -> datetime:
-    """The UTC instant of a Slack ``ts`` ("1700000000.000100")."""
-    return datetime.fromtimestamp(float(ts), tz=UTC)
+    """The UTC instant of a Slack ``ts`` ("1700000000.000100"), exact to the microsecond.
+
+    From the digits, not through a float (which can be a microsecond off), so both
+    backends store the same instant (the SQLite writer formats the same digits).
+    """
+    whole, _, fraction = ts.partition(".")
+    moment = datetime.fromtimestamp(int(whole), tz=UTC)
+    return moment.replace(microsecond=int(fraction[:6].ljust(6, "0")))
 
 
 def datetime_to_ts(moment: datetime) -> str:

@@ -11,11 +11,12 @@ straight to the driver. Every other table goes through Core.
 from __future__ import annotations
 
 import hashlib
-import json
-import time
-from datetime import UTC, datetime
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from slack_events_dagster.domain.models import SlackMessage, ts_to_datetime
@@ -50,37 +51,50 @@ HASH_INDEX = MESSAGE_COLUMNS.index("content_hash")
 UPDATE_COLUMNS: tuple[str, ...] = tuple(
     c for c in MESSAGE_COLUMNS if c not in ("channel_id", "ts", "ingested_at")
 )
-_NONE = "\x00"
-# One encoder for every row: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+_EPOCH = date(1970, 1, 1)
 
 
 def dumps_json(value: Any) -> str | None:
-    """Compact JSON text, or None for an empty value (stored as SQL NULL)."""
+    """Compact JSON text, or None for an empty value (stored as SQL NULL).
+
+    orjson writes what ``json.dumps(separators=(",", ":"), ensure_ascii=False)``
+    writes, three times faster; the JSON of a message is on the ingestion hot path.
+    """
     if not value:
         return None
-    return _ENCODER.encode(value)
+    return orjson.dumps(value).decode()
+
+
+@lru_cache(maxsize=8192)
+def _iso_minute(minutes_since_epoch: int) -> str:
+    """'YYYY-MM-DD HH:MM' of a UTC minute; messages come in runs of nearby minutes."""
+    day, minute = divmod(minutes_since_epoch, 1440)
+    hours, minutes = divmod(minute, 60)
+    return f"{(_EPOCH + timedelta(days=day)).isoformat()} {hours:02d}:{minutes:02d}"
 
 
 def _content_hash(message: SlackMessage, json_fields: tuple[str | None, ...]) -> str:
     m = message
-    parts = (
-        m.thread_ts,
-        m.user,
-        m.bot_id,
-        m.username,
-        m.subtype,
-        m.text,
-        *json_fields,
-        str(m.reply_count),
-        m.latest_reply,
-        m.edited_ts,
-        "1" if m.is_deleted else "0",
-        "1" if m.is_content else "0",
-        m.permalink,
+    # One JSON array of every part (None stays null, never equal to a string): an
+    # unambiguous encoding, made in C in one call.
+    material = orjson.dumps(
+        (
+            m.thread_ts,
+            m.user,
+            m.bot_id,
+            m.username,
+            m.subtype,
+            m.text,
+            *json_fields,
+            m.reply_count,
+            m.latest_reply,
+            m.edited_ts,
+            m.is_deleted,
+            m.is_content,
+            m.permalink,
+        )
     )
-    joined = "\x1f".join([_NONE if part is None else part for part in parts])
-    return hashlib.sha1(joined.encode(), usedforsecurity=False).hexdigest()
+    return hashlib.sha1(material, usedforsecurity=False).hexdigest()
 
 
 def message_content_hash(message: SlackMessage) -> str:
@@ -100,8 +114,8 @@ class DialectFormat:
         """The instant of a Slack ts as the driver stores it (exact: from its digits)."""
         if self.sqlite:
             whole, _, frac = ts.partition(".")
-            day_time = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(whole)))
-            return f"{day_time}.{frac[:6].ljust(6, '0')}"
+            minutes, seconds = divmod(int(whole), 60)
+            return f"{_iso_minute(minutes)}:{seconds:02d}.{frac[:6].ljust(6, '0')}"
         return ts_to_datetime(ts)
 
     def timestamp(self, moment: datetime) -> Any:
@@ -128,11 +142,12 @@ class DialectFormat:
     ) -> tuple[Any, ...]:
         """One row in MESSAGE_COLUMNS order, ready for the driver."""
         m = message
+        # dumps_json inlined: four calls a row are measurable at 100,000 rows/s.
         json_fields = (
-            dumps_json(m.blocks),
-            dumps_json(m.attachments),
-            dumps_json(m.files),
-            dumps_json(m.reactions),
+            orjson.dumps(m.blocks).decode() if m.blocks else None,
+            orjson.dumps(m.attachments).decode() if m.attachments else None,
+            orjson.dumps(m.files).decode() if m.files else None,
+            orjson.dumps(m.reactions).decode() if m.reactions else None,
         )
         return (
             m.channel_id,
@@ -149,8 +164,9 @@ class DialectFormat:
             m.latest_reply,
             m.edited_ts,
             edit_history,
-            m.is_deleted,
-            m.is_content,
+            # SQLite takes 0/1; pysqlite binds a bool through its slow adapter lookup.
+            int(m.is_deleted) if self.sqlite else m.is_deleted,
+            int(m.is_content) if self.sqlite else m.is_content,
             m.permalink,
             _content_hash(m, json_fields),
             now_value,
@@ -166,6 +182,31 @@ class DialectFormat:
 _STAGING_TABLE = "_incoming_slack_messages"
 
 
+def _insert_sqlite(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    """``executemany`` once per pattern of NULL columns, NULLs written into the SQL.
+
+    pysqlite sends every None parameter through its adapter lookup (two attribute
+    lookups and a dict probe); a Slack message has a dozen empty columns, so binding
+    them cost more than SQLite's own insert. A batch has a handful of patterns.
+    """
+    by_pattern: dict[tuple[bool, ...], list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        by_pattern[tuple([value is None for value in row])].append(
+            tuple([value for value in row if value is not None])
+        )
+    columns = ", ".join(MESSAGE_COLUMNS)
+    inserted = 0
+    for pattern, values in by_pattern.items():
+        placeholders = ", ".join(["NULL" if null else "?" for null in pattern])
+        result = conn.exec_driver_sql(
+            f"INSERT INTO raw_slack_messages ({columns}) VALUES ({placeholders}) "
+            "ON CONFLICT (channel_id, ts) DO NOTHING",
+            values,
+        )
+        inserted += result.rowcount if result.rowcount >= 0 else len(values)
+    return inserted
+
+
 def insert_new_messages(conn: Connection, fmt: DialectFormat, rows: list[tuple[Any, ...]]) -> int:
     """Insert rows, skipping keys that exist by now; returns how many were inserted.
 
@@ -173,8 +214,7 @@ def insert_new_messages(conn: Connection, fmt: DialectFormat, rows: list[tuple[A
     INSERT ... SELECT, several times faster than row-by-row parameter binding.
     """
     if fmt.sqlite:
-        result = conn.exec_driver_sql(fmt.insert_messages_sql(), rows)
-        return result.rowcount if result.rowcount >= 0 else len(rows)
+        return _insert_sqlite(conn, rows)
     columns = ", ".join(MESSAGE_COLUMNS)
     driver = conn.connection.driver_connection
     assert driver is not None  # an open connection always has its driver connection

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     inspect,
@@ -466,7 +467,14 @@ class SqlRepository:
         for channel_id, ts in keys:
             by_channel[channel_id].append(ts)
         found: dict[tuple[str, str], str] = {}
+        newest = select(func.max(t.c.ts)).where(t.c.channel_id == bindparam("channel_id"))
         for channel_id, ts_values in by_channel.items():
+            # Ingestion mostly appends: a key above the channel's greatest stored ts (in
+            # the column's own text order, whatever the ts looks like) cannot be stored.
+            greatest = conn.execute(newest, {"channel_id": channel_id}).scalar()
+            if greatest is None:
+                continue
+            ts_values = [ts for ts in ts_values if ts <= greatest]
             for chunk in _chunks(ts_values, _KEY_CHUNK):
                 query = select(t.c.ts, t.c.content_hash).where(
                     t.c.channel_id == channel_id, t.c.ts.in_(chunk)
