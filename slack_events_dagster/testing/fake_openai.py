@@ -12,8 +12,10 @@ exercised end to end:
 
 Answers come from an *oracle*: a callable given the parsed request and the
 quoted candidate messages, returning the answer object (or a raw string). The
-default oracle extracts naive events from ISO dates in the text and returns the
-entries in shuffled order, so callers must map answers back by id.
+default oracle extracts naive events (the first ISO or "March 14" date in the text,
+with a time of day if one is written; a thread reply that moves or cancels takes its
+parent's date and title) and returns the entries in shuffled order, so callers must
+map answers back by id.
 
 Faults are injected at a seeded rate (or on given request numbers): 429 with
 ``retry-after``, 500, a hang past the client timeout, invalid JSON, JSON that
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import datetime as dt
 import hashlib
 import json
 import math
@@ -86,7 +89,32 @@ Oracle = Callable[[OracleRequest], Any]
 
 
 _DATE = re.compile(r"\b(\d{4}-\d{2}-\d{2})(?:[ T](\d{1,2}):(\d{2}))?\b")
+_MONTHS = (
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "oct",
+    "nov",
+    "dec",
+)
+# "March 14", "Mar 14": a month name and a day of the month.
+_MONTH_DAY = re.compile(
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+([0-3]?\d)(?![\d:])",
+    re.IGNORECASE,
+)
+# "15:00" or "3pm" / "3:30 pm" anywhere in the text.
+_CLOCK = re.compile(
+    r"\b(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])m\b|(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?!\d)",
+    re.IGNORECASE,
+)
 _URL = re.compile(r"https?://[^\s<>|\"]+")
+_CHANGE_WORDS = ("moved", "postponed", "rescheduled", "pushed to")
 _CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
     ("incident", "incident"),
     ("outage", "incident"),
@@ -103,32 +131,91 @@ _CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
 )
 
 
-def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Events a very literal reader finds: one per ISO date in the text."""
-    text = str(candidate.get("text") or "")
-    match = _DATE.search(text)
+def _posted_day(candidate: Mapping[str, Any]) -> dt.date | None:
+    try:
+        return dt.datetime.fromisoformat(str(candidate.get("posted_at"))).date()
+    except ValueError:
+        return None
+
+
+def _find_day(text: str, posted: dt.date | None) -> tuple[str, re.Match[str]] | None:
+    """The first date in ``text`` as ISO, with its match: an ISO date, else "March 14"
+    (the year that puts it no more than a few days before the posting day)."""
+    iso = _DATE.search(text)
+    if iso is not None:
+        return iso.group(1), iso
+    if posted is None:
+        return None
+    for match in _MONTH_DAY.finditer(text):
+        month = _MONTHS.index(match.group(1).lower()) + 1
+        for year in (posted.year, posted.year + 1):
+            try:
+                day = dt.date(year, month, int(match.group(2)))
+            except ValueError:
+                break
+            if day >= posted - dt.timedelta(days=3):
+                return day.isoformat(), match
+    return None
+
+
+def _find_clock(text: str, date_match: re.Match[str]) -> tuple[int, int] | None:
+    """The time of day: right after an ISO date ("2024-03-14 15:00"), else the first in the text."""
+    if date_match.re is _DATE and date_match.group(2):
+        return int(date_match.group(2)), int(date_match.group(3))
+    match = _CLOCK.search(text)
     if match is None:
-        return []
-    day, hour, minute = match.groups()
+        return None
+    if match.group(4) is not None:
+        return int(match.group(4)), int(match.group(5))
+    hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == "p" else 0)
+    return hour, int(match.group(2) or 0)
+
+
+def _title(text: str, cut: re.Match[str] | None) -> str:
+    first_line = text.strip().splitlines()[0] if text.strip() else "Event"
+    if cut is not None and cut.string == text and cut.start() < len(first_line):
+        # What is announced comes before its date: "Release v4.12 is scheduled for ...".
+        first_line = first_line[: cut.start()] or first_line
+    title = " ".join(_URL.sub("", _DATE.sub("", first_line)).split()).strip(" :-,.")
+    return title or "Event"
+
+
+def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Events a very literal reader finds: the first date in the text (ISO or "March 14")
+    with the time of day if one is given; a reply that moves or cancels without a date
+    of its own takes its thread parent's."""
+    text = str(candidate.get("text") or "")
+    parent_text = str(candidate.get("thread_parent_text") or "")
     lowered = text.lower()
-    category = next((cat for word, cat in _CATEGORY_WORDS if word in lowered), "other")
-    if "cancel" in lowered:
+    if "cancel" in lowered or "called off" in lowered:
         status = "cancelled"
-    elif any(word in lowered for word in ("moved", "postponed", "rescheduled")):
+    elif any(word in lowered for word in _CHANGE_WORDS):
         status = "rescheduled"
     else:
         status = "scheduled"
-    first_line = text.strip().splitlines()[0] if text.strip() else "Event"
-    title = " ".join(_URL.sub("", _DATE.sub("", first_line)).split()).strip(" :-,.") or "Event"
+    posted = _posted_day(candidate)
+    changes_parent = bool(parent_text) and status != "scheduled"
+    found = _find_day(text, posted)
+    source = text
+    if found is None and changes_parent:
+        found, source = _find_day(parent_text, posted), parent_text
+    if found is None:
+        return []
+    day, match = found
+    clock = _find_clock(source, match)
+    subject = parent_text if changes_parent else text
+    category = next((cat for word, cat in _CATEGORY_WORDS if word in subject.lower()), "other")
+    title = _title(subject, match if subject is source else _find_cut(subject, posted))
     url = _URL.search(text)
+    timezone = "UTC" if "UTC" in source else candidate.get("timezone") or None
     return [
         {
             "title": title[:80],
             "category": category,
-            "start": f"{day}T{int(hour):02d}:{minute}" if hour else day,
+            "start": f"{day}T{clock[0]:02d}:{clock[1]:02d}" if clock else day,
             "end": None,
-            "all_day": hour is None,
-            "timezone": candidate.get("timezone") or None,
+            "all_day": clock is None,
+            "timezone": timezone,
             "location": None,
             "url": url.group(0) if url else None,
             "summary": None,
@@ -136,6 +223,11 @@ def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
             "status": status,
         }
     ]
+
+
+def _find_cut(text: str, posted: dt.date | None) -> re.Match[str] | None:
+    found = _find_day(text, posted)
+    return found[1] if found is not None else None
 
 
 def naive_oracle(request: OracleRequest) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from slack_events_dagster.testing.fake_openai import (
     FAULT_KINDS,
     FakeOpenAIServer,
     OracleRequest,
+    naive_events,
     naive_oracle,
     running_fake_openai,
     strict_schema_problems,
@@ -101,6 +102,39 @@ def test_default_oracle_shuffles_entries_but_keeps_ids() -> None:
     assert sorted(ids) == sorted(IDS)
     assert ids != IDS  # shuffled, so callers must map answers back by id
     assert naive_oracle(request) == answer  # and repeatably so
+
+
+def _item(text: str, parent: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "C1:1.0",
+        "posted_at": "2024-12-28T09:00:00+00:00",
+        "timezone": "Europe/Berlin",
+        "thread_parent_text": parent,
+        "text": text,
+    }
+
+
+def test_default_oracle_reads_month_names_and_times_like_people_write_them() -> None:
+    (event,) = naive_events(_item("Release v4.12 is scheduled for Thu, Jan 2 at 3:30pm UTC"))
+    # The year that puts "Jan 2" after a message posted on 28 December.
+    assert event["start"] == "2025-01-02T15:30" and event["timezone"] == "UTC"
+    assert event["title"] == "Release v4.12 is scheduled for Thu" and not event["all_day"]
+    (iso,) = naive_events(_item("Maintenance 2024-12-30 22:00-23:30 UTC"))
+    assert iso["start"] == "2024-12-30T22:00" and iso["category"] == "maintenance"
+    (deadline,) = naive_events(_item("Deadline for Q1 drafts is Friday, January 3 EOD"))
+    assert deadline["start"] == "2025-01-03" and deadline["all_day"]
+    assert naive_events(_item("I'm out on Friday, back Monday")) == []
+
+
+def test_default_oracle_reads_a_thread_change_against_its_parent() -> None:
+    parent = "Release v4.12 is scheduled for Dec 30 at 15:00 UTC"
+    (moved,) = naive_events(_item("Update: this moved to December 31 at 16:00 UTC", parent))
+    assert moved["status"] == "rescheduled" and moved["start"] == "2024-12-31T16:00"
+    assert moved["title"] == "Release v4.12 is scheduled for"
+    (cancelled,) = naive_events(_item("Cancelled, sorry all.", parent))
+    assert cancelled["status"] == "cancelled" and cancelled["start"] == "2024-12-30T15:00"
+    # Without a parent there is nothing to cancel.
+    assert naive_events(_item("Cancelled, sorry all.")) == []
 
 
 def test_our_schema_passes_the_strict_mode_rules() -> None:

@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 import statistics
 import zipfile
+from collections import Counter
 from pathlib import Path
 
+from slack_events_dagster.domain.candidates import build_candidates
 from slack_events_dagster.domain.models import SlackMessage, ts_sort_key
+from slack_events_dagster.llm.base import ExtractionInput
+from slack_events_dagster.llm.openai_extractor import prompt_item
+from slack_events_dagster.llm.rules import RuleExtractor
+from slack_events_dagster.slack.normalize import normalize_message
+from slack_events_dagster.testing.fake_openai import naive_events
 from slack_events_dagster.testing.workspace_gen import (
     generate_messages,
     generate_workspace,
@@ -82,3 +89,56 @@ def test_threads_have_several_replies_with_a_long_tail() -> None:
             assert int(float(reply["ts"])) // 86400 - parent_day <= 1
             # threads start on what people wrote, not on join notices
             assert by_ts[reply["thread_ts"]].get("subtype") in (None, "file_share")
+
+
+def test_mostly_chatter_with_a_few_dated_announcements_both_extractors_read() -> None:
+    """Realistic proportions: most messages announce nothing and the scorer rejects them;
+    a few percent announce an event on a concrete day (relative to when they are posted)
+    that the rule extractor and the fake LLM's oracle both read, with the same start."""
+    workspace = generate_workspace(channels=4, days=15, per_day=200, thread_fraction=0.1, seed=4)
+    rules = RuleExtractor()
+    total = candidates = agreed = 0
+    statuses: Counter[str] = Counter()
+    for channel_id, raw in workspace.messages.items():
+        messages = [normalize_message(item, channel_id) for item in raw]
+        by_ts = {m.ts: m for m in messages}
+        total += len(messages)
+        for candidate in build_candidates(messages, channel_names={channel_id: "general"}):
+            candidates += 1
+            message = by_ts[candidate.ts]
+            item = ExtractionInput(
+                candidate=candidate,
+                message=message,
+                channel_name="general",
+                timezone="UTC",
+                thread_parent=by_ts.get(candidate.parent_ts or ""),
+            )
+            drafts, answers = rules.read_drafts(item), naive_events(prompt_item(item))
+            if drafts and answers:
+                agreed += 1
+                start = drafts[0].start
+                expected = str(start) if drafts[0].all_day else start.strftime("%Y-%m-%dT%H:%M")
+                assert answers[0]["start"] == expected, message.text
+                assert answers[0]["status"] == drafts[0].status.value, message.text
+                statuses[answers[0]["status"]] += 1
+    assert 0.04 <= candidates / total <= 0.10
+    assert agreed / total >= 0.03  # real announcements: a few percent of all messages
+    assert agreed / candidates >= 0.6  # and most of what the scorer passes on
+    # Threads move and cancel some of them.
+    assert statuses["rescheduled"] >= 20 and statuses["cancelled"] >= 10
+
+
+def test_some_announcements_are_cross_posted_to_another_channel() -> None:
+    workspace = generate_workspace(channels=4, days=10, per_day=200, seed=2)
+    cross_posts = [
+        m["text"]
+        for channel_id, items in workspace.messages.items()
+        for m in items
+        if "<#C" in m["text"] and " UTC" in m["text"] and f"<#{channel_id}|" not in m["text"]
+    ]
+    assert len(cross_posts) >= 10
+
+
+def test_no_thread_fraction_means_no_replies() -> None:
+    workspace = generate_workspace(channels=3, days=5, per_day=100, thread_fraction=0.0, seed=1)
+    assert all(m.get("thread_ts") is None for items in workspace.messages.values() for m in items)
