@@ -189,6 +189,11 @@ class Repository(Protocol):
         looks at every channel's events, so runs take turns."""
         ...
 
+    def extraction_lock(self, channel_id: str) -> AbstractContextManager[None]:
+        """Held while a run extracts a channel's candidates (claim, model calls, save):
+        two runs of the same partition take turns instead of extracting twice."""
+        ...
+
     def save_extraction(
         self,
         events_to_write: Sequence[Event],

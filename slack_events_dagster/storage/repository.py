@@ -9,6 +9,7 @@ messages cannot collide. The only dialect switch is :meth:`SqlRepository.dialect
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import logging
 import threading
 from collections import defaultdict
@@ -257,7 +258,7 @@ class SqlRepository:
         self.batch_size = batch_size
         self.dialect = engine.dialect.name
         self._format = DialectFormat(self.dialect, engine.dialect.paramstyle)
-        self._memory_lock = threading.Lock()
+        self._memory_locks: dict[str, threading.Lock] = {}
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -316,25 +317,41 @@ class SqlRepository:
     @contextmanager
     def events_lock(self) -> Iterator[None]:
         """Serialize merging across runs and processes: dedup reads events of every
-        channel, and two runs folding the same events at once would undo each other.
-        PostgreSQL: a session advisory lock (released if the process dies); SQLite: an
-        exclusive lock on a file beside the database."""
+        channel, and two runs folding the same events at once would undo each other."""
+        with self._named_lock("events", _EVENTS_LOCK_KEY):
+            yield
+
+    @contextmanager
+    def extraction_lock(self, channel_id: str) -> Iterator[None]:
+        """One extractor per channel at a time: a second run of the same partition
+        waits, then finds the candidates done instead of paying for them again."""
+        digest = hashlib.blake2b(channel_id.encode(), digest_size=8).digest()
+        # Signed 64-bit, as pg_advisory_lock takes it; never the events lock's key.
+        key = int.from_bytes(digest, "big", signed=True) ^ 1
+        with self._named_lock(f"extract-{digest.hex()}", key):
+            yield
+
+    @contextmanager
+    def _named_lock(self, name: str, key: int) -> Iterator[None]:
+        """PostgreSQL: a session advisory lock (released if the process dies); SQLite:
+        an exclusive ``flock`` on a file beside the database (likewise released)."""
         if self.dialect == "postgresql":
-            with self._errors("events_lock"), self.engine.connect() as conn:
-                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _EVENTS_LOCK_KEY})
+            with self._errors(f"{name} lock"), self.engine.connect() as conn:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
                 conn.commit()
                 try:
                     yield
                 finally:
-                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _EVENTS_LOCK_KEY})
+                    conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     conn.commit()
             return
         database = self.engine.url.database
         if not database or database == ":memory:":
-            with self._memory_lock:
+            # dict.setdefault is atomic: two threads never get two locks for one name.
+            with self._memory_locks.setdefault(name, threading.Lock()):
                 yield
             return
-        with open(f"{database}.events.lock", "a+b") as handle:
+        with open(f"{database}.{name}.lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield

@@ -572,3 +572,34 @@ def test_events_lock_lets_one_holder_in_at_a_time(repository: SqlRepository) -> 
     for thread in workers:
         thread.join()
     assert overlaps == []
+
+
+def test_extraction_lock_is_per_channel(repository: SqlRepository) -> None:
+    """Runs of one channel take turns; another channel's run never waits for them."""
+    held = threading.Event()
+    release = threading.Event()
+    entered_same = threading.Event()
+
+    def holder() -> None:
+        with repository.extraction_lock("C1"):
+            held.set()
+            release.wait(10)
+
+    def same_channel() -> None:
+        with repository.extraction_lock("C1"):
+            entered_same.set()
+
+    first = threading.Thread(target=holder)
+    first.start()
+    assert held.wait(10)
+    second = threading.Thread(target=same_channel)
+    second.start()
+    with repository.extraction_lock("C2"):  # would hang if the locks were one
+        pass
+    with repository.events_lock():  # nor does it take the events lock
+        pass
+    assert not entered_same.wait(0.2), "two holders of C1's extraction lock at once"
+    release.set()
+    first.join()
+    second.join()
+    assert entered_same.is_set()
