@@ -6,7 +6,7 @@ not know which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -68,6 +68,10 @@ class ExtractionResult:
         self.budget_reached = self.budget_reached or other.budget_reached
 
 
+# One result per group of ExtractionGroups, in order (see Extractor.extract_groups).
+ExtractionResults = Generator[ExtractionResult, None, None]
+
+
 class Extractor(Protocol):
     """Turns candidates into event drafts. Never raises for a bad answer about one
     candidate: that candidate's outcome is ``failed`` with the reason."""
@@ -75,3 +79,15 @@ class Extractor(Protocol):
     name: str
 
     def extract(self, items: Sequence[ExtractionInput]) -> ExtractionResult: ...
+
+    def extract_groups(self, groups: Sequence[Sequence[ExtractionInput]]) -> ExtractionResults:
+        """Each group's result, in order, as if ``extract`` were called per group.
+
+        A group's answer may not depend on the other groups (the LLM extractor batches
+        and hashes prompts per group), but the work of all groups may overlap: the LLM
+        extractor sends every group's calls to one pool under one budget, and yields a
+        group's result once its calls and those of the groups before it are recorded,
+        so the caller can merge group after group while later calls are in flight.
+        Closing the generator early cancels calls not yet started.
+        """
+        ...

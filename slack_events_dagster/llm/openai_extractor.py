@@ -37,7 +37,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -57,7 +57,12 @@ from slack_events_dagster.domain.models import (
     SourceRef,
     ts_sort_key,
 )
-from slack_events_dagster.llm.base import CandidateOutcome, ExtractionInput, ExtractionResult
+from slack_events_dagster.llm.base import (
+    CandidateOutcome,
+    ExtractionInput,
+    ExtractionResult,
+    ExtractionResults,
+)
 from slack_events_dagster.llm.prompt import (
     MAX_TEXT_CHARS,
     PROMPT_VERSION,
@@ -323,6 +328,14 @@ class _CallResult:
     notes: list[str] = field(default_factory=list)
 
 
+def _in_candidate_order(result: ExtractionResult) -> ExtractionResult:
+    """``result`` with its drafts in candidate order, not in the order calls ended:
+    merging is order-sensitive, and a re-run must merge as the first run did."""
+    # Stable: several drafts of one candidate keep the answer's order.
+    result.drafts.sort(key=lambda d: (d.source.channel_id, ts_sort_key(d.source.ts)))
+    return result
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -397,38 +410,96 @@ class OpenAIExtractor:
         )
 
     def extract(self, items: Sequence[ExtractionInput]) -> ExtractionResult:
-        result = ExtractionResult()
-        batches = self._batches(items)
-        pending: list[_Batch] = []
-        for batch in batches:
-            cached = self.repository.get_llm_call(batch.prompt_hash)
-            if cached is not None and self._use_cached(cached, batch, result):
-                continue
-            pending.append(replace(batch, superseded=cached))
-        if not pending:
-            return result
+        (result,) = self.extract_groups([items])
+        return result
 
+    def extract_groups(self, groups: Sequence[Sequence[ExtractionInput]]) -> ExtractionResults:
+        """Each group's result, in order; the calls of all groups share one pool and budget.
+
+        Batches are formed per group exactly as :meth:`extract` forms them, so prompt
+        hashes (and cached answers) do not depend on how groups are put together. A
+        group's result is yielded once its calls, and those of every group before it,
+        are recorded; calls of later groups keep running meanwhile.
+        """
+        results = [ExtractionResult() for _ in groups]
+        # Calls not yet recorded, per group.
+        waiting = [0] * len(groups)
+        pending: list[tuple[int, _Batch]] = []
+        for index, items in enumerate(groups):
+            for batch in self._batches(items):
+                cached = self.repository.get_llm_call(batch.prompt_hash)
+                if cached is not None and self._use_cached(cached, batch, results[index]):
+                    continue
+                pending.append((index, replace(batch, superseded=cached)))
+                waiting[index] += 1
+        if not pending:
+            yield from map(_in_candidate_order, results)
+            return
+
+        gate = self._budget_gate()
+        workers = max(1, min(self.settings.concurrency, len(pending)))
+        yielded = 0
+
+        def ready() -> Iterator[ExtractionResult]:
+            """The next groups in order whose calls are all recorded."""
+            nonlocal yielded
+            while yielded < len(groups) and waiting[yielded] == 0:
+                yielded += 1
+                yield _in_candidate_order(results[yielded - 1])
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
+            # Submitted in group order: under a budget, earlier groups are served first.
+            futures: dict[Future[_CallResult], int] = {
+                pool.submit(self._run_batch, batch, gate): index for index, batch in pending
+            }
+            recorded: set[Future[_CallResult]] = set()
+            try:
+                # Groups answered from the cache alone can be merged while calls run.
+                yield from ready()
+                for future in as_completed(futures):
+                    index = futures[future]
+                    # Results are recorded on this thread only: the repository is not
+                    # required to be shared across threads.
+                    self._record(future.result(), results[index], gate)
+                    recorded.add(future)
+                    waiting[index] -= 1
+                    yield from ready()
+            except BaseException:
+                # The database failed, the caller stopped early (closing this generator)
+                # or we were interrupted: calls not started yet would be paid for and
+                # never recorded, so they are cancelled; calls already made are recorded
+                # (cached) if the database lets us, so a re-run does not pay again.
+                for future in futures:
+                    future.cancel()
+                self._record_made_calls(futures, recorded, results, gate)
+                raise
+
+    def _budget_gate(self) -> _BudgetGate:
         now = self._clock().astimezone(UTC)
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         spent_today = self.repository.llm_spend_usd(day_start, day_start + timedelta(days=1))
-        gate = _BudgetGate(self.settings.daily_budget_usd, spent_today)
-        workers = max(1, min(self.settings.concurrency, len(pending)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llm") as pool:
-            futures: list[Future[_CallResult]] = [
-                pool.submit(self._run_batch, batch, gate) for batch in pending
-            ]
+        return _BudgetGate(self.settings.daily_budget_usd, spent_today)
+
+    def _record_made_calls(
+        self,
+        futures: dict[Future[_CallResult], int],
+        recorded: set[Future[_CallResult]],
+        results: Sequence[ExtractionResult],
+        gate: _BudgetGate,
+    ) -> None:
+        for future, index in futures.items():
+            if future in recorded or future.cancelled():
+                continue
             try:
-                # Results are recorded on this thread only: the repository is not
-                # required to be shared across threads.
-                for future in as_completed(futures):
-                    self._record(future.result(), result, gate)
-            except BaseException:
-                # The database failed (or we were interrupted): calls not started
-                # yet would be paid for and never recorded.
-                for future in futures:
-                    future.cancel()
-                raise
-        return result
+                call = future.result()
+                if not call.deferred:
+                    self._record(call, results[index], gate)
+            except Exception as exc:
+                self.log.warning(
+                    "could not record the LLM calls already made (%s); a re-run makes them again",
+                    self._redact(f"{type(exc).__name__}: {exc}")[:300],
+                )
+                return
 
     # -- batching and caching ----------------------------------------------------
     def _batches(self, items: Sequence[ExtractionInput]) -> list[_Batch]:

@@ -47,7 +47,12 @@ from slack_events_dagster.domain.models import (
     SourceRef,
 )
 from slack_events_dagster.domain.text import slack_links, slack_markup_to_text, strip_emoji
-from slack_events_dagster.llm.base import CandidateOutcome, ExtractionInput, ExtractionResult
+from slack_events_dagster.llm.base import (
+    CandidateOutcome,
+    ExtractionInput,
+    ExtractionResult,
+    ExtractionResults,
+)
 
 TITLE_MAX_CHARS = 80
 # A month-day without a year that lies at most this far in the past is read as
@@ -1117,6 +1122,11 @@ class RuleExtractor:
             status = CandidateStatus.EXTRACTED if drafts else CandidateStatus.NO_EVENT
             result.outcomes[key] = CandidateOutcome(status)
         return result
+
+    def extract_groups(self, groups: Sequence[Sequence[ExtractionInput]]) -> ExtractionResults:
+        # Reading is pure and cheap: one group after the other, each when asked for.
+        for items in groups:
+            yield self.extract(items)
 
     def read_drafts(self, item: ExtractionInput) -> list[EventDraft]:
         """The drafts of one candidate (empty when it announces no dated event)."""
