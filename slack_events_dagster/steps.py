@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -235,6 +236,15 @@ class ExtractReport:
                 setattr(self, name, getattr(self, name) + value)
 
 
+# Days whose model calls overlap: their candidates are read (and marked in progress)
+# together and go to the extractor as one call, one group per day, so the LLM's
+# llm.concurrency calls in flight are not limited to one day's few batches. A window
+# ends after this many days or once it holds this many candidates (memory stays
+# bounded for years of backfill or a noisy channel).
+EXTRACT_WINDOW_DAYS = 31
+EXTRACT_WINDOW_CANDIDATES = 2000
+
+
 def extract_days(
     repository: Repository,
     extractor: Extractor,
@@ -249,26 +259,46 @@ def extract_days(
 
     Each day's events are stamped with the end of that day (or ``now`` if earlier):
     a backfill of March records March as when events were seen and changed.
+
+    The model calls of a window of days run concurrently (see
+    :data:`EXTRACT_WINDOW_DAYS`), but every day is still its own extraction: its
+    batches, prompt hashes and answers are those of extracting that day alone, and
+    its merge and save happen under the events lock in day order.
     """
     report = ExtractReport()
+    window: list[_DayWork] = []
+    held = 0
     for day in days(first_day, last_day):
-        start, end = day_bounds(day, day, settings.pipeline.timezone)
-        report.add(
-            _extract_window(repository, extractor, settings, channel, start, end, min(now, end))
-        )
+        work = _day_work(repository, settings, channel, day, now)
+        if work is None:
+            continue
+        window.append(work)
+        held += len(work.items)
+        if len(window) >= EXTRACT_WINDOW_DAYS or held >= EXTRACT_WINDOW_CANDIDATES:
+            report.add(_extract_window(repository, extractor, window))
+            window, held = [], 0
+    if window:
+        report.add(_extract_window(repository, extractor, window))
     return report
 
 
-def _extract_window(
+@dataclass
+class _DayWork:
+    """One day's candidates, ready for the extractor, and the stamp of its events."""
+
+    items: list[ExtractionInput]
+    stamp: datetime
+
+
+def _day_work(
     repository: Repository,
-    extractor: Extractor,
     settings: Settings,
     channel: SlackChannel,
-    start: datetime,
-    end: datetime,
-    stamp: datetime,
-) -> ExtractReport:
-    report = ExtractReport()
+    day: date,
+    now: datetime,
+) -> _DayWork | None:
+    """The day's candidates to (re)try, marked in progress; None when there are none."""
+    start, end = day_bounds(day, day, settings.pipeline.timezone)
     candidates = [
         c
         for c in repository.get_candidates(
@@ -277,22 +307,37 @@ def _extract_window(
         if c.status is not CandidateStatus.FAILED or c.attempts < MAX_ATTEMPTS
     ]
     if not candidates:
-        return report
+        return None
     items, gone = _extraction_inputs(repository, settings, channel, candidates)
     if gone:
         repository.set_candidate_status(gone, CandidateStatus.NO_EVENT, error="message deleted")
-    report.candidates = len(items)
-    # A run that dies now leaves these in_progress; the next run of the window retries them.
+    # A run that dies now leaves these in_progress; the next run of the day retries them.
     repository.set_candidate_status([i.key for i in items], CandidateStatus.IN_PROGRESS)
-    result = extractor.extract(items)
-    # The model call above runs in parallel with other runs; merging does not.
+    return _DayWork(items=items, stamp=min(now, end))
+
+
+def _extract_window(
+    repository: Repository, extractor: Extractor, window: Sequence[_DayWork]
+) -> ExtractReport:
+    """Extract the days of ``window`` at once, then merge them one by one, in order."""
+    report = ExtractReport()
+    # Closed on the way out: a failing merge cancels the calls not started yet.
+    with closing(extractor.extract_groups([work.items for work in window])) as results:
+        for work, result in zip(window, results, strict=True):
+            report.add(_merge_day(repository, work, result))
+    return report
+
+
+def _merge_day(repository: Repository, work: _DayWork, result: ExtractionResult) -> ExtractReport:
+    report = ExtractReport(candidates=len(work.items))
+    # The model calls run in parallel with other runs; merging does not.
     with repository.events_lock():
-        merge = _merge(repository, result, stamp)
-        to_write, dropped = _fold(repository, merge.events_to_write, stamp)
+        merge = _merge(repository, result, work.stamp)
+        to_write, dropped = _fold(repository, merge.events_to_write, work.stamp)
         report.folded = len(dropped)
-        # One transaction: a crash leaves the window as it was (candidates in_progress,
+        # One transaction: a crash leaves the day as it was (candidates in_progress,
         # retried by the next run) or done, never events written but not folded or recorded.
-        repository.save_extraction(to_write, dropped, _outcomes(items, result, report))
+        repository.save_extraction(to_write, dropped, _outcomes(work.items, result, report))
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
     report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled
