@@ -3,24 +3,42 @@
 The same event is announced in two channels, repeated in its thread, reminded
 the day before, and later moved or cancelled in a reply. :func:`merge_drafts`
 folds all of that into one :class:`Event` with every message among its
-``sources``:
+``sources``.
 
+The result depends on the drafts, not on the order they arrive in: channels are
+extracted in any order, and a backfill may bring a message older than the ones
+already merged. Every event is what merging its drafts in posting order gives:
+
+* An event's **first message** (the earliest of its sources, by ``ts`` then
+  channel) is its announcement: title, category and the original time come from
+  it, and its id and ``dedup_key`` derive from it (:func:`source_key`), so they
+  never change while no earlier message joins. Repeats (reminders, cross-posts)
+  only fill in what the announcement lacks (location, link, summary, a time of
+  day for an all-day date); confidence is the highest seen.
 * A draft finds its event, in this order: an event that already lists the
   draft's message as a source (a re-run); the event of its thread parent (a
-  reply); the exact dedup key (normalized title, category and start date); a
-  fuzzy title match (``rapidfuzz``) on the same or a neighbouring day.
-* A reschedule (a draft with status ``rescheduled``, or a reply in the thread
-  of an event's source with a different time) moves ``start``/``end``, appends
-  the old times to ``history``, bumps ``sequence`` and sets the status; a
-  cancellation sets ``cancelled`` and bumps ``sequence``. A change older than
-  the last applied change only adds its source (replays and backfills must not
-  undo newer news).
-* ``event_id`` and ``dedup_key`` come from the first draft and never change,
-  so calendar UIDs stay stable across reschedules.
-* Running again over the output with the same drafts changes nothing.
+  reply); the exact title key (normalized title, category and start date); a
+  fuzzy title match (``rapidfuzz``) on the same or a neighbouring day. Only
+  events announced before the draft are candidates, each compared as it stood
+  when the draft was posted (before later moves).
+* A reschedule (a draft with status ``rescheduled``, or a reply in the thread of
+  an event's source with a different time), a cancellation, or a tentative reply
+  is a **change**. Changes apply in posting order whatever order they arrive
+  in: a change older than the last one takes its place in ``history`` and the
+  newest still decides the time and status (a backfill never undoes newer
+  news). ``history`` holds the state before each change that changed
+  something; ``sequence`` counts them (plus one when a time refined an all-day
+  date), for calendars.
+* A draft older than every event it matches starts its own event, and events
+  announced after it that would have joined it had it come first are then
+  **folded** into it (the later event's first message is matched like a draft;
+  a move announced before its announcement was read becomes a change of it).
 
 Pure: no I/O. The caller loads ``existing`` (events in the drafts' date window
-and events of the drafts' threads) and writes ``events_to_write``.
+and events of the drafts' threads) and writes ``events_to_write``; events folded
+into another are listed in ``MergeResult.dropped`` and come back in
+``events_to_write`` without sources, which :func:`fold_collisions` drops.
+Running again over the output with the same drafts changes nothing.
 """
 
 from __future__ import annotations
@@ -30,8 +48,10 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
@@ -42,6 +62,7 @@ from slack_events_dagster.domain.models import (
     EventDraft,
     EventStatus,
     SourceRef,
+    datetime_to_ts,
     ts_sort_key,
 )
 
@@ -138,24 +159,6 @@ _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f8e-5d0a-4c1e-9a57-0b6f4d2f9c11")
 
 
-@dataclass
-class MergeResult:
-    """What merging changed; ``events_to_write`` holds only new or changed events."""
-
-    events_to_write: list[Event] = field(default_factory=list)
-    new: int = 0
-    # Existing events (given in ``existing``) that changed.
-    updated: int = 0
-    # Drafts folded into an event another draft or an earlier run created.
-    merged: int = 0
-    rescheduled: int = 0
-    cancelled: int = 0
-    # Drafts that changed nothing (already merged in an earlier run, or stale).
-    unchanged: int = 0
-    # Each draft's message -> the event it ended up in.
-    event_ids: dict[tuple[str, str], str] = field(default_factory=dict)
-
-
 def normalize_title(title: str) -> str:
     """Lower case ASCII words without filler ("Reminder: The Payments API v2.3 release!"
     becomes "payments api v2 3 release")."""
@@ -168,6 +171,13 @@ def normalize_title(title: str) -> str:
 def dedup_key(title: str, category: EventCategory | str, start_date: date) -> str:
     """A stable key: sha1 of ``"category:normalized title:YYYY-MM-DD"``, 20 hex digits."""
     raw = f"{EventCategory(category).value}:{normalize_title(title)}:{start_date.isoformat()}"
+    return hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
+
+
+def source_key(first_message: SourceRef) -> str:
+    """The ``dedup_key`` of the event whose earliest message is ``first_message``
+    (20 hex digits): one message announces at most one event, so keys never collide."""
+    raw = f"first-message:{first_message.channel_id}:{first_message.ts}"
     return hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()[:20]
 
 
@@ -210,12 +220,18 @@ def _subset_similarity(left: str, right: str) -> float:
     return float(fuzz.token_set_ratio(a, b)) * 0.9 if a and b else 0.0
 
 
-def _same_instant(draft: EventDraft, event: Event) -> bool:
-    return (
-        isinstance(draft.start, datetime)
-        and isinstance(event.start, datetime)
-        and draft.start == event.start
-    )
+# A message's place in posting order: its ts, then its channel (two channels can share a ts).
+_Order = tuple[tuple[int, int], str]
+
+
+def _order(ref: SourceRef) -> _Order:
+    return ts_sort_key(ref.ts), ref.channel_id
+
+
+def _moment_order(moment: datetime) -> _Order:
+    # A history entry without a source (written by hand or by an old version) sits
+    # where its time puts it, before any message of the same microsecond.
+    return ts_sort_key(datetime_to_ts(moment)), ""
 
 
 def _key(ref: SourceRef) -> tuple[str, str]:
@@ -230,299 +246,595 @@ def _categories_match(left: EventCategory, right: EventCategory) -> bool:
     return left == right or left in _WEAK_CATEGORIES or right in _WEAK_CATEGORIES
 
 
-def _times_compatible(draft: EventDraft, event: Event) -> bool:
-    if isinstance(draft.start, datetime) and isinstance(event.start, datetime):
-        return abs(draft.start - event.start) <= SAME_EVENT_MAX_TIME_GAP
+def _local_date(moment: datetime | date, timezone: str) -> date:
+    if isinstance(moment, datetime):
+        return moment.astimezone(ZoneInfo(timezone)).date()
+    return moment
+
+
+@dataclass(frozen=True)
+class _State:
+    """When an event is and whether it happens, at one point of its history."""
+
+    status: EventStatus
+    start: datetime | date
+    end: datetime | date | None
+    timezone: str
+
+    @property
+    def all_day(self) -> bool:
+        return not isinstance(self.start, datetime)
+
+    @property
+    def start_date(self) -> date:
+        return _local_date(self.start, self.timezone)
+
+
+def _draft_state(draft: EventDraft) -> _State:
+    return _State(draft.status, draft.start, draft.end, draft.timezone)
+
+
+def _same_instant(draft: EventDraft, state: _State) -> bool:
+    return (
+        isinstance(draft.start, datetime)
+        and isinstance(state.start, datetime)
+        and draft.start == state.start
+    )
+
+
+def _times_compatible(draft: EventDraft, state: _State) -> bool:
+    if isinstance(draft.start, datetime) and isinstance(state.start, datetime):
+        return abs(draft.start - state.start) <= SAME_EVENT_MAX_TIME_GAP
     return True
 
 
-class _Index:
-    """The events being merged, findable by id, source, dedup key and start date."""
+class _Kind(StrEnum):
+    RESCHEDULE = "reschedule"
+    CANCEL = "cancel"
+    TENTATIVE = "tentative"
+    # A plain repeat of an event someone had marked tentative: it is on again.
+    CONFIRM = "confirm"
 
-    def __init__(self, events: Iterable[Event]) -> None:
-        self.events: dict[str, Event] = {}
-        self.by_source: dict[tuple[str, str], str] = {}
-        self.by_key: dict[str, str] = {}
-        for event in events:
-            self.add(event)
 
-    def add(self, event: Event) -> None:
-        self.events[event.event_id] = event
-        self.by_key.setdefault(event.dedup_key, event.event_id)
-        # The key of the event as it stands now finds it after a reschedule, too.
-        self.by_key.setdefault(
-            dedup_key(event.title, event.category, event.start_date), event.event_id
+_KIND_OF_STATUS = {
+    EventStatus.CANCELLED: _Kind.CANCEL,
+    EventStatus.TENTATIVE: _Kind.TENTATIVE,
+    EventStatus.SCHEDULED: _Kind.CONFIRM,
+    EventStatus.RESCHEDULED: _Kind.RESCHEDULE,
+}
+
+
+@dataclass
+class _Change:
+    """A message that changes an event; ``target`` is where a reschedule moves it."""
+
+    order: _Order
+    source: SourceRef | None
+    changed_at: datetime
+    kind: _Kind
+    target: _State | None = None
+
+    def apply(self, state: _State) -> _State | None:
+        """The state after this change, or None when it changes nothing."""
+        if self.kind is _Kind.CANCEL:
+            if state.status is EventStatus.CANCELLED:
+                return None
+            return replace(state, status=EventStatus.CANCELLED)
+        if self.kind is _Kind.TENTATIVE:
+            if state.status in (EventStatus.TENTATIVE, EventStatus.CANCELLED):
+                return None
+            return replace(state, status=EventStatus.TENTATIVE)
+        if self.kind is _Kind.CONFIRM:
+            if state.status is not EventStatus.TENTATIVE:
+                return None
+            return replace(state, status=EventStatus.SCHEDULED)
+        target = self.target
+        assert target is not None
+        if target.start == state.start and target.end == state.end:
+            return None
+        if target.all_day and not state.all_day and target.start_date == state.start_date:
+            # "moved to Thursday" when the event already is at 2pm on Thursday.
+            return None
+        return replace(target, status=EventStatus.RESCHEDULED)
+
+
+class _Work:
+    """An event being merged: its announcement, its changes and its messages.
+
+    The event's current time, status, ``history`` and ``sequence`` are recomputed
+    from the announcement's state (``base``) by applying the changes in posting
+    order, so a change that arrives late lands where it belongs.
+    """
+
+    def __init__(
+        self,
+        *,
+        event_id: str,
+        dedup_key: str,
+        announced: EventDraft | Event,
+        base: _State,
+        changes: list[_Change],
+        sources: Iterable[SourceRef],
+        refined: int,
+        sequence: int,
+        first_seen_at: datetime | None,
+        updated_at: datetime | None,
+    ) -> None:
+        self.event_id = event_id
+        self.dedup_key = dedup_key
+        # What the first message says (repeats fill in what it leaves out).
+        self.title = announced.title
+        self.category = announced.category
+        self.location = announced.location
+        self.url = announced.url
+        self.summary = announced.summary
+        self.confidence = announced.confidence
+        self.base = base
+        self.changes = changes
+        self.sources = {_key(source): source for source in sources}
+        self.first_message = min(self.sources.values(), key=_order)
+        # 1 when a time of day refined an all-day announcement (it bumps the sequence).
+        self.refined = refined
+        # The sequence may not go down for a calendar that already has the event.
+        self.min_sequence = sequence
+        self.first_seen_at = first_seen_at
+        self.updated_at = updated_at
+        self.normalized_title = normalize_title(self.title)
+        self.recompute()
+
+    @classmethod
+    def from_draft(cls, draft: EventDraft, now: datetime) -> _Work:
+        key = source_key(draft.source)
+        return cls(
+            event_id=event_id_for(key),
+            dedup_key=key,
+            announced=draft,
+            base=_draft_state(draft),
+            changes=[],
+            sources=[draft.source],
+            refined=0,
+            sequence=0,
+            first_seen_at=now,
+            updated_at=now,
         )
-        for source in event.sources:
-            self.by_source[_key(source)] = event.event_id
 
-    def add_source(self, event: Event, source: SourceRef) -> bool:
-        if any(existing == source for existing in event.sources):
+    @classmethod
+    def from_event(cls, event: Event) -> _Work:
+        current = _State(event.status, event.start, event.end, event.timezone)
+        states = [_State(c.status, c.start, c.end, event.timezone) for c in event.history]
+        changes: list[_Change] = []
+        for index, entry in enumerate(event.history):
+            after = states[index + 1] if index + 1 < len(states) else current
+            kind = _KIND_OF_STATUS[after.status]
+            changes.append(
+                _Change(
+                    order=_order(entry.source) if entry.source else _moment_order(entry.changed_at),
+                    source=entry.source,
+                    changed_at=entry.changed_at,
+                    kind=kind,
+                    target=after if kind is _Kind.RESCHEDULE else None,
+                )
+            )
+        return cls(
+            event_id=event.event_id,
+            dedup_key=event.dedup_key,
+            announced=event,
+            base=states[0] if states else current,
+            changes=changes,
+            sources=event.sources,
+            refined=min(1, max(0, event.sequence - len(event.history))),
+            sequence=event.sequence,
+            first_seen_at=event.first_seen_at,
+            updated_at=event.updated_at,
+        )
+
+    # -- the event's history, from its announcement and changes -------------------
+    def recompute(self) -> None:
+        self.changes.sort(key=lambda change: change.order)
+        state = self.base
+        self.timeline: list[tuple[_Change, _State]] = []
+        self.history: list[EventChange] = []
+        for change in self.changes:
+            after = change.apply(state)
+            if after is None:
+                continue
+            self.history.append(
+                EventChange(
+                    changed_at=change.changed_at,
+                    status=state.status,
+                    start=state.start,
+                    end=state.end,
+                    source=change.source,
+                )
+            )
+            self.timeline.append((change, after))
+            state = after
+        self.current = state
+        self.dates = {self.base.start_date} | {after.start_date for _, after in self.timeline}
+
+    def view(self, order: _Order) -> _State:
+        """The event as it stood just before the message at ``order`` was posted."""
+        state = self.base
+        for change, after in self.timeline:
+            if change.order >= order:
+                break
+            state = after
+        return state
+
+    def changed_before(self, order: _Order) -> bool:
+        return bool(self.timeline) and self.timeline[0][0].order < order
+
+    @property
+    def first_order(self) -> _Order:
+        return _order(self.first_message)
+
+    def change_sources(self) -> set[tuple[str, str]]:
+        return {_key(change.source) for change in self.changes if change.source is not None}
+
+    def near(self, day: date, window_days: int) -> bool:
+        return any(_day_gap(known, day) <= window_days for known in self.dates)
+
+    def title_keys(self, order: _Order) -> set[tuple[str, EventCategory, date]]:
+        """The exact keys that find this event for a message posted at ``order``: its
+        announced day and the day it had then."""
+        return {
+            (self.normalized_title, self.category, self.base.start_date),
+            (self.normalized_title, self.category, self.view(order).start_date),
+        }
+
+    # -- what a draft does to it ----------------------------------------------------
+    def add_source(self, source: SourceRef) -> bool:
+        if _key(source) in self.sources:
             return False
-        event.sources.append(source)
-        self.by_source[_key(source)] = event.event_id
+        self.sources[_key(source)] = source
+        self.first_message = min(self.first_message, source, key=_order)
         return True
 
-    def near(self, day: date, window_days: int) -> list[Event]:
-        return [
-            event
-            for event in self.events.values()
-            if _day_gap(event.start_date, day) <= window_days
-        ]
-
-
-def _last_change_ts(event: Event) -> tuple[int, int] | None:
-    changes = [ts_sort_key(change.source.ts) for change in event.history if change.source]
-    return max(changes) if changes else None
-
-
-def _already_applied(event: Event, source: SourceRef) -> bool:
-    return any(change.source == source for change in event.history)
-
-
-def _is_stale(event: Event, draft: EventDraft) -> bool:
-    """True when a newer change than this draft is already applied."""
-    last = _last_change_ts(event)
-    return last is not None and ts_sort_key(draft.source.ts) < last
-
-
-def _record_change(event: Event, draft: EventDraft, now: datetime) -> None:
-    event.history.append(
-        EventChange(
-            changed_at=now,
-            status=event.status,
-            start=event.start,
-            end=event.end,
-            source=draft.source,
+    def add_change(
+        self, kind: _Kind, draft: EventDraft, changed_at: datetime, order: _Order | None = None
+    ) -> None:
+        if _key(draft.source) in self.change_sources():
+            return
+        target = _draft_state(draft) if kind is _Kind.RESCHEDULE else None
+        self.changes.append(
+            _Change(order or _order(draft.source), draft.source, changed_at, kind, target)
         )
-    )
-    event.sequence += 1
-    event.updated_at = now
+        self.recompute()
+
+    def add_repeat(self, draft: EventDraft, order: _Order, changed_at: datetime) -> None:
+        """A repeat of the announcement (reminder, cross-post): it fills in, never moves."""
+        for name in ("location", "url", "summary"):
+            if getattr(self, name) is None and getattr(draft, name) is not None:
+                setattr(self, name, getattr(draft, name))
+        self.confidence = max(self.confidence, draft.confidence)
+        if self.category in _WEAK_CATEGORIES and draft.category not in _WEAK_CATEGORIES:
+            self.category = draft.category
+        view = self.view(order)
+        if (
+            self.base.all_day
+            and not draft.all_day
+            and not self.changed_before(order)
+            and draft.start_date == self.base.start_date
+        ):
+            # "Thursday" then "Thursday 3pm": the time refines the day; not a reschedule,
+            # but calendars only pick up a changed start with a higher sequence.
+            self.base = replace(_draft_state(draft), status=self.base.status)
+            self.refined = 1
+        elif view.end is None and draft.end is not None and draft.start == view.start:
+            # "resolved at 11:35": the end completes whatever set the start.
+            self._complete_end(order, draft.end)
+        if view.status is EventStatus.TENTATIVE and draft.status is EventStatus.SCHEDULED:
+            self.add_change(_Kind.CONFIRM, draft, changed_at, order)
+        self.recompute()
+
+    def _complete_end(self, order: _Order, end: datetime | date) -> None:
+        for change, _ in reversed(self.timeline):
+            if change.order < order and change.kind is _Kind.RESCHEDULE:
+                assert change.target is not None
+                change.target = replace(change.target, end=end)
+                return
+        self.base = replace(self.base, end=end)
+
+    # -- as an event, and as the draft of its first message ------------------------
+    def first_draft(self) -> EventDraft:
+        return EventDraft(
+            title=self.title,
+            category=self.category,
+            start=self.base.start,
+            end=self.base.end,
+            timezone=self.base.timezone,
+            location=self.location,
+            url=self.url,
+            summary=self.summary,
+            confidence=self.confidence,
+            status=self.base.status,
+            source=self.first_message,
+        )
+
+    def to_event(self) -> Event:
+        current = self.current
+        return Event(
+            event_id=self.event_id,
+            dedup_key=self.dedup_key,
+            title=self.title,
+            category=self.category,
+            start=current.start,
+            end=current.end,
+            timezone=current.timezone,
+            location=self.location,
+            url=self.url,
+            summary=self.summary,
+            confidence=self.confidence,
+            status=current.status,
+            sources=sorted(self.sources.values(), key=_order),
+            history=list(self.history),
+            sequence=max(self.min_sequence, len(self.history) + self.refined),
+            first_seen_at=self.first_seen_at,
+            updated_at=self.updated_at,
+        )
+
+
+@dataclass
+class MergeResult:
+    """What merging changed; ``events_to_write`` holds only new or changed events."""
+
+    events_to_write: list[Event] = field(default_factory=list)
+    new: int = 0
+    # Existing events (given in ``existing``) that changed.
+    updated: int = 0
+    # Drafts folded into an event another draft or an earlier run created.
+    merged: int = 0
+    rescheduled: int = 0
+    cancelled: int = 0
+    # Drafts that changed nothing (already merged in an earlier run).
+    unchanged: int = 0
+    # Each draft's message -> the event it ended up in.
+    event_ids: dict[tuple[str, str], str] = field(default_factory=dict)
+    # Existing events folded into another; they are in ``events_to_write`` without sources.
+    dropped: list[str] = field(default_factory=list)
 
 
 class _Merger:
-    def __init__(self, existing: Sequence[Event], now: datetime, window_days: int) -> None:
+    def __init__(
+        self, existing: Sequence[Event], now: datetime, window_days: int = DEFAULT_DATE_WINDOW_DAYS
+    ) -> None:
         originals: dict[str, Event] = {}
         for event in existing:
-            originals.setdefault(event.event_id, event)
+            if event.sources:  # an event without a message cannot be matched; leave it be
+                originals.setdefault(event.event_id, event)
         self.originals = originals
-        self.index = _Index(event.model_copy(deep=True) for event in originals.values())
+        self.works = {event_id: _Work.from_event(e) for event_id, e in originals.items()}
+        self.by_source: dict[tuple[str, str], str] = {}
+        for work in self.works.values():
+            for source_id in work.sources:
+                self.by_source[source_id] = work.event_id
         self.now = now
         self.window_days = window_days
         self.result = MergeResult()
         self.created: set[str] = set()
+        # Events changed in this merge: only pairs with one of them can newly fold.
+        self.dirty: set[str] = set()
+        self.folded_into: dict[str, str] = {}
+        self.absorbers: set[str] = set()
 
     # -- finding the event of a draft ---------------------------------------
-    def find(self, draft: EventDraft) -> tuple[Event | None, str]:
-        index = self.index
-        known = index.by_source.get(_key(draft.source))
+    def find(self, draft: EventDraft) -> tuple[_Work | None, str]:
+        known = self.by_source.get(_key(draft.source))
         if known is not None:
-            return index.events[known], "source"
+            return self.works[known], "source"
+        order = _order(draft.source)
         if draft.thread_ts is not None:
-            parent = index.by_source.get((draft.source.channel_id, draft.thread_ts))
-            if parent is not None and self._belongs_to_thread(draft, index.events[parent]):
-                return index.events[parent], "thread"
-        key = dedup_key(draft.title, draft.category, draft.start_date)
-        by_key = index.by_key.get(key)
-        if by_key is not None and (
-            draft.status is not EventStatus.SCHEDULED
-            or _times_compatible(draft, index.events[by_key])
-        ):
-            return index.events[by_key], "key"
-        fuzzy = self._fuzzy(draft)
-        if fuzzy is not None:
-            return fuzzy, "fuzzy"
-        return None, "new"
+            parent = self.by_source.get((draft.source.channel_id, draft.thread_ts))
+            if parent is not None:
+                work = self.works[parent]
+                if self._belongs_to_thread(draft, work, work.view(order)):
+                    return work, "thread"
+        earlier = [w for w in self.works.values() if w.first_order < order]
+        return self._match(draft, earlier)
 
-    def _belongs_to_thread(self, draft: EventDraft, event: Event) -> bool:
-        if draft.status is not EventStatus.SCHEDULED:
-            return True
-        if draft.start_date == event.start_date or draft.category == event.category:
-            return True
-        return title_similarity(draft.title, event.title) >= THREAD_SIMILARITY
-
-    def _fuzzy(self, draft: EventDraft) -> Event | None:
+    def _match(self, draft: EventDraft, candidates: Iterable[_Work]) -> tuple[_Work | None, str]:
+        """The event among ``candidates`` the draft belongs to, by title key or fuzzily."""
+        order = _order(draft.source)
         is_change = draft.status in (EventStatus.RESCHEDULED, EventStatus.CANCELLED)
         window = (
-            RESCHEDULE_SEARCH_DAYS
-            if draft.status is EventStatus.RESCHEDULED
-            else (self.window_days)
+            RESCHEDULE_SEARCH_DAYS if draft.status is EventStatus.RESCHEDULED else self.window_days
         )
-        best: tuple[float, int, str] | None = None
-        for event in self.index.near(draft.start_date, window):
-            if not _categories_match(draft.category, event.category):
+        near = sorted(
+            (w for w in candidates if w.near(draft.start_date, window)),
+            key=lambda w: w.first_order,
+        )
+        key = (normalize_title(draft.title), draft.category, draft.start_date)
+        for work in near:
+            if key in work.title_keys(order) and (
+                draft.status is not EventStatus.SCHEDULED
+                or _times_compatible(draft, work.view(order))
+            ):
+                return work, "key"
+        best: tuple[float, int] | None = None
+        found: _Work | None = None
+        for work in near:
+            view = work.view(order)
+            if not _categories_match(draft.category, work.category):
                 continue
-            gap = _day_gap(event.start_date, draft.start_date)
-            similarity = title_similarity(draft.title, event.title)
+            gap = _day_gap(view.start_date, draft.start_date)
+            if gap > window:
+                continue
+            similarity = title_similarity(draft.title, work.title)
             needed = SAME_DAY_SIMILARITY if gap == 0 or is_change else NEAR_DAY_SIMILARITY
-            if draft.category == event.category and (
-                _same_instant(draft, event) or (gap == 0 and draft.all_day != event.all_day)
+            if draft.category == work.category and (
+                _same_instant(draft, view) or (gap == 0 and draft.all_day != view.all_day)
             ):
                 # Same category at the same minute ("Webinar today at 1pm" is the webinar),
                 # or a day and a time on that day ("upgrade Saturday night", "Sat 23:00").
                 needed = SAME_INSTANT_SIMILARITY
-            if is_change and draft.category == event.category:
+            if is_change and draft.category == work.category:
                 # "4.13 is moving to Thursday": a title that is part of the event's suffices.
-                similarity = max(similarity, _subset_similarity(draft.title, event.title))
+                similarity = max(similarity, _subset_similarity(draft.title, work.title))
             if similarity < needed:
                 continue
-            if not is_change and gap == 0 and not _times_compatible(draft, event):
+            if not is_change and gap == 0 and not _times_compatible(draft, view):
                 continue
-            if not is_change and gap > 0 and not self._near_instants(draft, event):
+            if not is_change and gap > 0 and not self._near_instants(draft, view):
                 continue
-            # Most similar first, then the nearest day, then the oldest event id (stable).
-            rank = (similarity, -gap, event.event_id)
-            if best is None or rank[:2] > best[:2] or (rank[:2] == best[:2] and rank[2] < best[2]):
-                best = rank
-        return self.index.events[best[2]] if best is not None else None
+            # Most similar first, then the nearest day, then the earliest announced.
+            rank = (similarity, -gap)
+            if best is None or rank > best:
+                best, found = rank, work
+        return found, "fuzzy" if found is not None else "new"
 
-    def _near_instants(self, draft: EventDraft, event: Event) -> bool:
+    def _belongs_to_thread(self, draft: EventDraft, work: _Work, view: _State) -> bool:
+        if draft.status is not EventStatus.SCHEDULED:
+            return True
+        if draft.start_date == view.start_date or draft.category == work.category:
+            return True
+        return title_similarity(draft.title, work.title) >= THREAD_SIMILARITY
+
+    def _near_instants(self, draft: EventDraft, view: _State) -> bool:
         # On neighbouring days only a time-zone slip is a duplicate: starts within a day.
-        if isinstance(draft.start, datetime) and isinstance(event.start, datetime):
-            return abs(draft.start - event.start) < timedelta(days=1)
-        return _day_gap(draft.start_date, event.start_date) <= self.window_days
+        if isinstance(draft.start, datetime) and isinstance(view.start, datetime):
+            return abs(draft.start - view.start) < timedelta(days=1)
+        return _day_gap(draft.start_date, view.start_date) <= self.window_days
 
-    # -- applying a draft -------------------------------------------------------
+    # -- applying drafts ------------------------------------------------------------
     def merge(self, drafts: Sequence[EventDraft]) -> MergeResult:
-        ordered = sorted(
-            drafts, key=lambda d: (ts_sort_key(d.source.ts), d.source.channel_id, d.title)
-        )
+        ordered = sorted(drafts, key=lambda d: (_order(d.source), d.title))
+        placed: dict[tuple[str, str], str] = {}
         for draft in ordered:
-            event, how = self.find(draft)
-            if event is None:
-                event = self._create(draft)
-                self.result.new += 1
+            work, how = self.find(draft)
+            if work is None:
+                work = self._create(draft)
             else:
-                changed = self._apply(event, draft, how)
-                if changed:
+                before = self._snapshot(work)
+                self._apply(work, draft, how, self.now)
+                if self._snapshot(work) != before:
                     self.result.merged += 1
+                    self.dirty.add(work.event_id)
                 else:
                     self.result.unchanged += 1
-            self.result.event_ids[_key(draft.source)] = event.event_id
+            placed[_key(draft.source)] = work.event_id
+        self.refold()
+        for source_id, event_id in placed.items():
+            self.result.event_ids[source_id] = self._resolve(event_id)
         self._collect()
         return self.result
 
-    def _create(self, draft: EventDraft) -> Event:
-        key = dedup_key(draft.title, draft.category, draft.start_date)
-        event_id = event_id_for(key)
-        while event_id in self.index.events:
-            # The key's event exists but did not match (e.g. it was moved away): a
-            # deterministic fresh id keeps both.
+    def _create(self, draft: EventDraft) -> _Work:
+        work = _Work.from_draft(draft, self.now)
+        key = work.dedup_key
+        while work.event_id in self.works:
+            # Only an old event can hold the id (ids once came from titles): a fresh one.
             key = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
-            event_id = event_id_for(key)
-        fields = draft.model_dump(exclude={"source", "thread_ts"})
-        event = Event(
-            **fields,
-            event_id=event_id,
-            dedup_key=key,
-            sources=[draft.source],
-            history=[],
-            sequence=0,
-            first_seen_at=self.now,
-            updated_at=self.now,
-        )
-        self.index.add(event)
-        self.created.add(event_id)
-        return event
+            work.dedup_key, work.event_id = key, event_id_for(key)
+        self.works[work.event_id] = work
+        self.by_source[_key(draft.source)] = work.event_id
+        self.created.add(work.event_id)
+        self.dirty.add(work.event_id)
+        return work
 
-    def _apply(self, event: Event, draft: EventDraft, how: str) -> bool:
-        """Fold one draft into ``event``; True when it changed anything."""
-        changed = self.index.add_source(event, draft.source)
-        # Only a new start moves an event; a new end ("resolved at 11:35") completes it.
-        moved = draft.start != event.start
+    def _apply(self, work: _Work, draft: EventDraft, how: str, changed_at: datetime) -> None:
+        if _key(draft.source) in work.change_sources():
+            return  # a change already applied (a re-run)
+        order = _order(draft.source)
+        if work.add_source(draft.source):
+            self.by_source[_key(draft.source)] = work.event_id
+        view = work.view(order)
         if draft.status is EventStatus.CANCELLED:
-            changed |= self._cancel(event, draft)
-        elif draft.status is EventStatus.RESCHEDULED or (how == "thread" and moved):
-            changed |= self._reschedule(event, draft)
+            self._change(work, _Kind.CANCEL, draft, changed_at)
+        elif draft.status is EventStatus.RESCHEDULED or (
+            how == "thread" and draft.start != view.start
+        ):
+            # Only a new start moves an event; a new end ("resolved at 11:35") completes it.
+            self._change(work, _Kind.RESCHEDULE, draft, changed_at)
         elif draft.status is EventStatus.TENTATIVE and how == "thread":
-            changed |= self._mark_tentative(event, draft)
+            self._change(work, _Kind.TENTATIVE, draft, changed_at)
         else:
-            changed |= self._enrich(event, draft)
-        return changed
+            work.add_repeat(draft, order, changed_at)
 
-    def _cancel(self, event: Event, draft: EventDraft) -> bool:
-        if event.status is EventStatus.CANCELLED or _already_applied(event, draft.source):
-            return False
-        if _is_stale(event, draft):
-            return False
-        _record_change(event, draft, self.now)
-        event.status = EventStatus.CANCELLED
-        self.result.cancelled += 1
-        return True
+    def _change(self, work: _Work, kind: _Kind, draft: EventDraft, changed_at: datetime) -> None:
+        work.add_change(kind, draft, changed_at)
+        if any(entry.source == draft.source for entry in work.history):
+            if kind is _Kind.RESCHEDULE:
+                self.result.rescheduled += 1
+            elif kind is _Kind.CANCEL:
+                self.result.cancelled += 1
 
-    def _reschedule(self, event: Event, draft: EventDraft) -> bool:
-        if _already_applied(event, draft.source) or _is_stale(event, draft):
-            return False
-        if draft.start == event.start and draft.end == event.end:
-            return False
-        if draft.all_day and not event.all_day and draft.start_date == event.start_date:
-            # "moved to Thursday" when the event already is at 2pm on Thursday.
-            return False
-        _record_change(event, draft, self.now)
-        event.start, event.end, event.timezone = draft.start, draft.end, draft.timezone
-        event.status = EventStatus.RESCHEDULED
-        self.result.rescheduled += 1
-        return True
+    @staticmethod
+    def _snapshot(work: _Work) -> object:
+        return work.to_event().model_dump(exclude={"updated_at"})
 
-    def _mark_tentative(self, event: Event, draft: EventDraft) -> bool:
-        if event.status in (EventStatus.TENTATIVE, EventStatus.CANCELLED):
-            return False
-        if _already_applied(event, draft.source) or _is_stale(event, draft):
-            return False
-        _record_change(event, draft, self.now)
-        event.status = EventStatus.TENTATIVE
-        return True
+    # -- folding events that are one ----------------------------------------------------
+    def refold(self) -> None:
+        """Fold each event into an earlier-announced one its first message would have
+        joined, had the messages been merged in posting order."""
+        while True:
+            works = sorted(self.works.values(), key=lambda w: w.first_order)
+            for index, work in enumerate(works):
+                earlier = works[:index]
+                if work.event_id not in self.dirty:
+                    earlier = [w for w in earlier if w.event_id in self.dirty]
+                if not earlier:
+                    continue
+                draft = work.first_draft()
+                target, how = self._match(draft, earlier)
+                if target is not None:
+                    self._fold(target, work, how)
+                    break
+            else:
+                return
 
-    def _enrich(self, event: Event, draft: EventDraft) -> bool:
-        """A repeat (reminder, cross-post): fill what the event lacks, never move it."""
-        changed = False
-        for name in ("location", "url", "summary"):
-            if getattr(event, name) is None and getattr(draft, name) is not None:
-                setattr(event, name, getattr(draft, name))
-                changed = True
-        if draft.confidence > event.confidence:
-            event.confidence = draft.confidence
-            changed = True
-        if event.category in _WEAK_CATEGORIES and draft.category not in _WEAK_CATEGORIES:
-            event.category = draft.category
-            changed = True
-        if (
-            event.all_day
-            and not draft.all_day
-            and not event.history
-            and draft.start_date == event.start_date
+    def _fold(self, target: _Work, gone: _Work, how: str) -> None:
+        draft = gone.first_draft()
+        seen = gone.first_seen_at or self.now
+        for source_id, source in gone.sources.items():
+            target.add_source(source)
+            self.by_source[source_id] = target.event_id
+        self._apply(target, draft, how, seen)
+        known = target.change_sources()
+        target.changes.extend(
+            change
+            for change in gone.changes
+            if change.source is None or _key(change.source) not in known
+        )
+        target.recompute()
+        if gone.first_seen_at is not None and (
+            target.first_seen_at is None or gone.first_seen_at < target.first_seen_at
         ):
-            # "Thursday" then "Thursday 3pm": the time refines the day; not a reschedule,
-            # but calendars only pick up a changed start with a higher sequence.
-            event.start, event.end, event.timezone = draft.start, draft.end, draft.timezone
-            event.sequence += 1
-            changed = True
-        elif event.end is None and draft.end is not None and draft.start == event.start:
-            event.end = draft.end
-            changed = True
-        if (
-            event.status is EventStatus.TENTATIVE
-            and draft.status is EventStatus.SCHEDULED
-            and not _is_stale(event, draft)
-            and not _already_applied(event, draft.source)
-        ):
-            _record_change(event, draft, self.now)
-            event.status = EventStatus.SCHEDULED
-            changed = True
-        if changed:
+            target.first_seen_at = gone.first_seen_at
+        del self.works[gone.event_id]
+        self.folded_into[gone.event_id] = target.event_id
+        self.dirty.add(target.event_id)
+        self.absorbers.add(target.event_id)
+
+    def _resolve(self, event_id: str) -> str:
+        while event_id in self.folded_into:
+            event_id = self.folded_into[event_id]
+        return event_id
+
+    # -- the result ---------------------------------------------------------------------
+    def _changed_events(self) -> list[Event]:
+        """Events of this merge that are new or differ from what was given."""
+        changed: list[Event] = []
+        for event_id in sorted(self.dirty & self.works.keys()):
+            event = self.works[event_id].to_event()
+            original = self.originals.get(event_id)
+            if event_id not in self.created and original is not None:
+                if event.model_dump(exclude={"updated_at"}) == original.model_dump(
+                    exclude={"updated_at"}
+                ):
+                    continue
+                self.result.updated += 1
             event.updated_at = self.now
+            changed.append(event)
         return changed
 
     def _collect(self) -> None:
-        to_write: list[Event] = []
-        for event_id, event in self.index.events.items():
-            if event_id in self.created:
-                to_write.append(event)
-                continue
-            original = self.originals[event_id]
-            if event.model_dump() != original.model_dump():
-                to_write.append(event)
-                self.result.updated += 1
+        to_write = self._changed_events()
+        self.result.new = len(self.created & self.works.keys())
+        for event_id in sorted(self.folded_into):
+            original = self.originals.get(event_id)
+            if original is not None:
+                self.result.dropped.append(event_id)
+                to_write.append(original.model_copy(update={"sources": [], "updated_at": self.now}))
         to_write.sort(key=lambda event: (event.start_date, event.event_id))
         self.result.events_to_write = to_write
 
@@ -536,83 +848,40 @@ def merge_drafts(
 ) -> MergeResult:
     """Merge ``drafts`` into ``existing`` events (which are not modified).
 
-    ``now`` stamps new events, history entries and updates. Drafts are applied
-    in message order, so a reply that moves an event lands after the
-    announcement whatever order they come in.
+    ``now`` stamps new events, changes and updates. The result is the same
+    whatever order the drafts and the existing events' messages arrived in.
     """
     return _Merger(existing, now, date_window_days).merge(drafts)
 
 
 @dataclass
 class FoldResult:
-    """Events that turned out to be one after a move: the survivors to write, the rest to drop."""
+    """Events that turned out to be one: the survivors to write, the rest to drop."""
 
     events_to_write: list[Event] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
 
 
-def _collide(left: Event, right: Event) -> bool:
-    if left.category != right.category or left.start_date != right.start_date:
-        return False
-    if isinstance(left.start, datetime) != isinstance(right.start, datetime):
-        return False
-    if (
-        isinstance(left.start, datetime)
-        and isinstance(right.start, datetime)
-        and abs(left.start - right.start) > SAME_EVENT_MAX_TIME_GAP
-    ):
-        return False
-    similarity = max(
-        title_similarity(left.title, right.title), _subset_similarity(left.title, right.title)
-    )
-    return similarity >= SAME_DAY_SIMILARITY
-
-
 def fold_collisions(
     changed: Sequence[Event], pool: Sequence[Event], *, now: datetime
 ) -> FoldResult:
-    """Fold events of ``pool`` that collide with a ``changed`` one into the first seen.
+    """Fold events of ``pool`` into the earlier-announced event they are one with.
 
-    Merging looks events up when a draft arrives; which draft comes first depends on
-    the order channels are read in. A repeat read before its announcement starts an
-    event of its own, and when the announcement is later moved onto the same day the
-    two describe one thing. Folding keeps the result independent of that order.
+    ``changed`` are the events a merge wrote (they replace their ``pool`` copies).
+    Merging sees the events near the drafts; this sees ``pool`` (e.g. every stored
+    event of the changed events' days), so events brought together by a move or by
+    an earlier message read late are folded as merging in posting order would have.
+    Events without sources (folded away by the merge) are dropped.
     """
-    result = FoldResult()
-    survivors: set[str] = set()
-    alive = {e.event_id: e.model_copy(deep=True) for e in pool}
-    for event in changed:
-        alive.setdefault(event.event_id, event.model_copy(deep=True))
-    for event in changed:
-        current = alive.get(event.event_id)
-        if current is None:
-            continue
-        for other in sorted(alive.values(), key=lambda e: e.event_id):
-            if other.event_id == current.event_id or other.event_id not in alive:
-                continue
-            if not _collide(current, other):
-                continue
-            first_seen = min((current, other), key=lambda e: (e.first_seen_at or now, e.event_id))
-            survivor, gone = (current, other) if first_seen is current else (other, current)
-            latest = max((current, other), key=lambda e: (e.updated_at or now, e.event_id))
-            seen = {(s.channel_id, s.ts) for s in survivor.sources}
-            survivor.sources.extend(s for s in gone.sources if (s.channel_id, s.ts) not in seen)
-            survivor.history = sorted(
-                survivor.history + gone.history, key=lambda change: change.changed_at
-            )
-            survivor.status, survivor.start, survivor.end = latest.status, latest.start, latest.end
-            # What merging the gone event's drafts one by one would have given (_enrich):
-            # otherwise re-extracting one of its sources later changes the survivor.
-            survivor.confidence = max(survivor.confidence, gone.confidence)
-            for name in ("location", "url", "summary"):
-                if getattr(survivor, name) is None:
-                    setattr(survivor, name, getattr(gone, name))
-            survivor.sequence = max(survivor.sequence, gone.sequence) + 1
-            survivor.updated_at = now
-            del alive[gone.event_id]
-            result.dropped.append(gone.event_id)
-            survivors.discard(gone.event_id)
-            survivors.add(survivor.event_id)
-            current = survivor
-    result.events_to_write = [alive[event_id] for event_id in sorted(survivors)]
+    by_id = {event.event_id: event for event in pool}
+    by_id.update({event.event_id: event for event in changed})
+    result = FoldResult(dropped=sorted(i for i, e in by_id.items() if not e.sources))
+    merger = _Merger([e for e in by_id.values() if e.sources], now)
+    merger.dirty = {event.event_id for event in changed if event.sources}
+    merger.refold()
+    result.dropped.extend(sorted(merger.folded_into))
+    for event_id in sorted(merger.absorbers & merger.works.keys()):
+        event = merger.works[event_id].to_event()
+        event.updated_at = now
+        result.events_to_write.append(event)
     return result

@@ -283,11 +283,20 @@ def test_a_stale_change_does_not_undo_a_newer_one() -> None:
         status=EventStatus.RESCHEDULED,
     )
     first = merge([announce, newer])
-    # The older reply arrives later (a backfill): it becomes a source, nothing moves.
+    # The older reply arrives later (a backfill): the newer move still decides the time.
     result = merge([older], first.events_to_write, now=LATER)
     (event,) = result.events_to_write
-    assert event.start == RELEASE_AT + timedelta(days=3) and event.sequence == 1
+    assert event.start == RELEASE_AT + timedelta(days=3) and event.status is EventStatus.RESCHEDULED
     assert older.source in event.sources
+    # It takes its place in the history, as if read in order (the sequence counts both
+    # moves: the same event whatever order the replies were read in).
+    assert [change.source for change in event.history] == [older.source, newer.source]
+    assert event.history[1].start == RELEASE_AT + timedelta(days=2)
+    assert event.sequence == 2
+    (in_order,) = merge([announce, older, newer]).events_to_write
+    assert event.model_dump(exclude={"updated_at", "history"}) == in_order.model_dump(
+        exclude={"updated_at", "history"}
+    )
 
 
 def test_existing_events_given_twice_are_handled_once() -> None:

@@ -415,11 +415,6 @@ def test_ten_runs_of_different_channels_at_once_on_postgres(
         other.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation: merging drafts into events is greedy, so the order channels "
-    "are extracted in decides some merges (fold_collisions covers only moved events)",
-)
 def test_channel_order_does_not_change_events(ten_channel_slack: FakeSlack, tmp_path: Path) -> None:
     forward, backward = (f"sqlite:///{tmp_path / name}" for name in ("f.db", "b.db"))
     base_url = ten_channel_slack.base_url
