@@ -110,6 +110,25 @@ def _settings_env(settings: Settings) -> dict[str, str]:
     return flat
 
 
+# Secrets are left out of _settings_env: the code location reads them as dg.EnvVar,
+# which Dagster resolves at run time and never writes into run config or events.
+SECRET_ENV = {
+    "SLACK_EVENTS_SLACK__TOKEN": ("slack", "token"),
+    "SLACK_EVENTS_LLM__API_KEY": ("llm", "api_key"),
+}
+
+
+def _secrets_env(settings: Settings) -> dict[str, str]:
+    """Secrets the settings got from the config file, as the variables the code location
+    reads (without them, a token written in the YAML never reached the assets)."""
+    found: dict[str, str] = {}
+    for name, (section, key) in SECRET_ENV.items():
+        value = getattr(getattr(settings, section), key).get_secret_value()
+        if value and not os.environ.get(name):
+            found[name] = value
+    return found
+
+
 def _default_range(
     source: object, channels: list[SlackChannel], settings: Settings
 ) -> tuple[date, date]:
@@ -176,6 +195,7 @@ def run(
         )
     # The code location (loaded in this process) reads the same settings.
     os.environ.update(_settings_env(settings))
+    os.environ.update(_secrets_env(settings))
     from slack_events_dagster.defs.definitions import build_definitions
 
     defs = build_definitions(database_url=url.render_as_string(hide_password=False))
