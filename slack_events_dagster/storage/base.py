@@ -235,6 +235,11 @@ class Repository(Protocol):
 
     def get_digest(self, day: date) -> Digest | None: ...
 
+    def mark_digest_posting(self, day: date, channel: str, started_at: datetime) -> None:
+        """Record that the digest of ``day`` is about to be posted to ``channel`` (no ts
+        yet): if the answer is lost, the next post looks for the message first."""
+        ...
+
     def mark_digest_posted(
         self, day: date, channel_id: str, posted_ts: str, posted_at: datetime
     ) -> None: ...

@@ -1045,6 +1045,16 @@ class SqlRepository:
             row = conn.execute(select(digests).where(digests.c.day == day)).first()
         return _digest_from_row(row) if row is not None else None
 
+    def mark_digest_posting(self, day: date, channel: str, started_at: datetime) -> None:
+        with self._transaction("mark_digest_posting") as conn:
+            result = conn.execute(
+                update(digests)
+                .where(digests.c.day == day)
+                .values(channel_id=channel, posted_ts=None, posted_at=started_at)
+            )
+            if result.rowcount == 0:
+                raise RepositoryError("mark_digest_posting", f"no digest stored for {day}")
+
     def mark_digest_posted(
         self, day: date, channel_id: str, posted_ts: str, posted_at: datetime
     ) -> None:

@@ -11,6 +11,8 @@ It follows the Web API where our code depends on it:
 - ``oldest``/``latest`` exclusive unless ``inclusive`` is true, history newest first and
   without thread replies (except ``thread_broadcast``), replies oldest first with the
   parent first, parents carrying ``reply_count``/``latest_reply``/``reply_users``;
+  message ``metadata`` given to ``chat.postMessage`` comes back from history only with
+  ``include_all_metadata``;
 - per-method rate limits by Slack tier (429 + ``Retry-After``), switchable off;
 - seeded fault injection: 429 with Retry-After, 500/502/503, a hang past the client
   timeout, ``ok:false error:ratelimited``; forced ``invalid_auth``; ``not_in_channel``
@@ -141,6 +143,13 @@ def _decode_cursor(cursor: str) -> str:
 
 def _truthy(value: Any) -> bool:
     return str(value).lower() in ("1", "true")
+
+
+def _without_metadata(message: dict[str, Any], keep: bool) -> dict[str, Any]:
+    """Message metadata is returned only when asked for (``include_all_metadata``)."""
+    if keep or "metadata" not in message:
+        return message
+    return {k: v for k, v in message.items() if k != "metadata"}
 
 
 def _limit(params: dict[str, Any], default: int = 100, cap: int = 1000) -> int:
@@ -653,9 +662,10 @@ class FakeSlack:
         selected = channel.history_ts[start:high]
         selected.reverse()  # newest first
         has_more = start > low
+        with_metadata = _truthy(params.get("include_all_metadata", False))
         body: dict[str, Any] = {
             "ok": True,
-            "messages": [channel.messages[ts] for ts in selected],
+            "messages": [_without_metadata(channel.messages[ts], with_metadata) for ts in selected],
             "has_more": has_more,
             "pin_count": 0,
             "channel_actions_ts": None,
@@ -748,6 +758,11 @@ class FakeSlack:
         extra: dict[str, Any] = {"bot_id": self.bot_id}
         if blocks:
             extra["blocks"] = blocks
+        metadata = params.get("metadata")
+        if isinstance(metadata, str):
+            metadata = json.loads(metadata)
+        if metadata:
+            extra["metadata"] = metadata
         ts = self.add_message(
             channel.info["id"], str(text), user=self.bot_user_id, thread_ts=thread_ts, **extra
         )

@@ -486,6 +486,23 @@ def test_digest_keeps_posted_ts(repository: SqlRepository) -> None:
         repository.mark_digest_posted(date(2000, 1, 1), "C42", "1.0", now)
 
 
+def test_digest_posting_attempt_is_kept_without_a_ts(repository: SqlRepository) -> None:
+    now = datetime.now(UTC)
+    digest = Digest(
+        day=date(2026, 3, 11), markdown="# D", slack_text="D", content_hash="h1", created_at=now
+    )
+    repository.save_digest(digest)
+    repository.mark_digest_posted(digest.day, "C42", "1772467260.000100", now)
+    # Posting anew (the old message was deleted): the old ts must not survive the attempt.
+    repository.mark_digest_posting(digest.day, "#general", now)
+    repository.save_digest(digest.model_copy(update={"content_hash": "h2"}))
+    stored = repository.get_digest(digest.day)
+    assert stored is not None
+    assert (stored.channel_id, stored.posted_ts, stored.posted_at) == ("#general", None, now)
+    with pytest.raises(RepositoryError, match="mark_digest_posting"):
+        repository.mark_digest_posting(date(2000, 1, 1), "#general", now)
+
+
 # -- errors ------------------------------------------------------------------------
 
 
