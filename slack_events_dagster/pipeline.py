@@ -4,13 +4,16 @@ It registers the channels, then materializes every asset for the range through
 Dagster, in-process: one ranged run of ``ingest_job`` per channel (all its days
 at once, as a single-run backfill would), then one ranged run of ``digest_job``.
 Runs are recorded on the instance of $DAGSTER_HOME when it is set (so
-``dagster dev`` shows them), else on an ephemeral one.
+``dagster dev`` shows them), else on an ephemeral one. Each run is tagged with the
+host and process executing it, so runs that a killed invocation left unfinished are
+marked failed by the next one (see :func:`fail_orphaned_runs`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -36,6 +39,14 @@ SAMPLE_WORKSPACE_URL = "https://lumenlabs.slack.com/"
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 # The CLI shows a progress bar and a summary; Dagster's own step log stays in the UI.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# Which process executes a run of this command: a run still in progress whose process
+# is gone was killed with it (SIGKILL, out of memory, a reboot).
+CLI_HOST_TAG, CLI_PID_TAG = "slack_events/cli_host", "slack_events/cli_pid"
+_UNFINISHED = [
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 class PipelineError(RuntimeError):
@@ -129,6 +140,40 @@ def _secrets_env(settings: Settings) -> dict[str, str]:
     return found
 
 
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
+    """Mark failed the runs an earlier ``slack-events run`` on this host left unfinished
+    when its process died; returns their ids.
+
+    Nothing else ends them on an instance without run monitoring (``dagster dev``'s):
+    they would stay STARTED for good, shown as running, holding a slot of a run queue's
+    ``slack_events/llm`` limit, and the alert sensor (which reports failed runs) would
+    never hear of them. Their data needs nothing: every step is idempotent and this
+    command redoes their work.
+    """
+    host, failed = socket.gethostname(), []
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=_UNFINISHED, tags={CLI_HOST_TAG: host}))
+    for run in runs:
+        pid = int(run.tags.get(CLI_PID_TAG) or 0)
+        if pid and pid != os.getpid() and not _process_alive(pid):
+            instance.report_run_failed(
+                run,
+                f"slack-events run (pid {pid} on {host}) died before this run finished; "
+                "the next slack-events run redoes its work",
+            )
+            failed.append(run.run_id)
+    return failed
+
+
 def _default_range(
     source: object, channels: list[SlackChannel], settings: Settings
 ) -> tuple[date, date]:
@@ -209,7 +254,11 @@ def run(
         if os.environ.get("DAGSTER_HOME")
         else dg.DagsterInstance.ephemeral()
     )
+    orphans = fail_orphaned_runs(instance)
+    if orphans:
+        print(f"marked {len(orphans)} runs of a killed slack-events run failed", file=sys.stderr)
     instance.add_dynamic_partitions("channels", [c.id for c in wanted])
+    owner = {CLI_HOST_TAG: socket.gethostname(), CLI_PID_TAG: str(os.getpid())}
     ingest = defs.resolve_job_def("ingest_job")
     digest = defs.resolve_job_def("digest_job")
     failed = runs = 0
@@ -219,7 +268,11 @@ def run(
         result = ingest.execute_in_process(
             instance=instance,
             resources=resources,
-            tags={RANGE_START: f"{channel.id}|{first}", RANGE_END: f"{channel.id}|{last}"},
+            tags={
+                RANGE_START: f"{channel.id}|{first}",
+                RANGE_END: f"{channel.id}|{last}",
+                **owner,
+            },
             run_config=QUIET_RUN_CONFIG,
             raise_on_error=False,
         )
@@ -228,7 +281,7 @@ def run(
     result = digest.execute_in_process(
         instance=instance,
         resources=resources,
-        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat()},
+        tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **owner},
         run_config=QUIET_RUN_CONFIG,
         raise_on_error=False,
     )
