@@ -264,21 +264,26 @@ def extract_days(
     :data:`EXTRACT_WINDOW_DAYS`), but every day is still its own extraction: its
     batches, prompt hashes and answers are those of extracting that day alone, and
     its merge and save happen under the events lock in day order.
+
+    The channel's extraction lock is held throughout: a second run of the same
+    partition waits, then finds the candidates done (no second bill). A run killed
+    meanwhile releases it with its process, leaving its claims to be retried.
     """
     report = ExtractReport()
-    window: list[_DayWork] = []
-    held = 0
-    for day in days(first_day, last_day):
-        work = _day_work(repository, settings, channel, day, now)
-        if work is None:
-            continue
-        window.append(work)
-        held += len(work.items)
-        if len(window) >= EXTRACT_WINDOW_DAYS or held >= EXTRACT_WINDOW_CANDIDATES:
+    with repository.extraction_lock(channel.id):
+        window: list[_DayWork] = []
+        held = 0
+        for day in days(first_day, last_day):
+            work = _day_work(repository, settings, channel, day, now)
+            if work is None:
+                continue
+            window.append(work)
+            held += len(work.items)
+            if len(window) >= EXTRACT_WINDOW_DAYS or held >= EXTRACT_WINDOW_CANDIDATES:
+                report.add(_extract_window(repository, extractor, window))
+                window, held = [], 0
+        if window:
             report.add(_extract_window(repository, extractor, window))
-            window, held = [], 0
-    if window:
-        report.add(_extract_window(repository, extractor, window))
     return report
 
 

@@ -289,27 +289,17 @@ def _partition_reference(make_database: Callable[[], str], base_url: str) -> Sql
     return SqlRepository.from_url(url)
 
 
-# Known and accepted: two runs of one partition at once both claim its candidates
-# (a crashed run's in_progress must stay claimable, so there is no lock to see), so
-# each candidate counts one attempt per run. Everything else must match.
-CONCURRENT_IGNORED = frozenset({"event_candidates.attempts"})
-
-
 def _assert_same_state(url: str, reference: SqlRepository, where: str, runs: int) -> None:
     repository = SqlRepository.from_url(url)
     try:
         assert repository.event_integrity() == ([], [])
-        ignore = CONCURRENT_IGNORED
-        state = table_state(repository.engine, ignore)
-        expected = table_state(reference.engine, ignore)
+        # Everything, attempts included: runs of one partition take turns on its
+        # extraction lock, so each candidate is extracted (and counted) once.
+        state = table_state(repository.engine)
+        expected = table_state(reference.engine)
         differing = [t for t in state if state[t] != expected[t]]
-        details = [
-            state_difference(repository.engine, reference.engine, t, ignore=ignore)
-            for t in differing
-        ]
-        assert differing == [], f"{where}: {details}"
-        attempts = {c.attempts for c in repository.get_candidates()}
-        assert attempts <= set(range(runs + 1)), attempts
+        details = [state_difference(repository.engine, reference.engine, t) for t in differing]
+        assert differing == [], f"{where} ({runs} runs): {details}"
     finally:
         repository.close()
 
