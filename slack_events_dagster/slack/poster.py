@@ -8,17 +8,18 @@ digest intact and unposted: the next run posts it.
 Slack may store a post whose answer never reaches us (the process is killed, the
 connection drops after the request went out). So the attempt is recorded first
 (``mark_digest_posting``: channel and time, no ts) and the post carries message
-metadata naming the day; the next post of a digest with an attempt but no ts first
-reads the channel's history since the attempt and adopts the message it finds
-instead of posting a second one. Only that recovery reads history (``channels:history``,
-or ``groups:history`` for a private digest channel); if it cannot, it says so and posts.
+metadata naming the day and that attempt; the next post of a digest with an attempt
+but no ts first reads the channel's history since the attempt and adopts the message
+that attempt posted instead of posting a second one. Only that recovery reads history
+(``channels:history``, or ``groups:history`` for a private digest channel); if it
+cannot, it says so and posts.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -37,6 +38,12 @@ DIGEST_EVENT_TYPE = "slack_events_digest"
 # History read back from before the recorded attempt (clock skew between us and Slack).
 _RECOVERY_MARGIN = timedelta(minutes=5)
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{6,}$")
+
+
+def _payload(day: date, attempt: datetime) -> dict[str, str]:
+    """The metadata of one post: the day, and the attempt's time as stored with it, so
+    another installation's digest of the same day in the channel is never taken for ours."""
+    return {"day": day.isoformat(), "attempt": attempt.astimezone(UTC).isoformat()}
 
 
 class PostingError(SlackSourceError):
@@ -100,19 +107,17 @@ class SlackPoster:
                 if "message_not_found" not in str(exc):
                     raise
                 log.warning("digest of %s was deleted in Slack; posting it again", digest.day)
-        repository.mark_digest_posting(digest.day, channel, datetime.now(UTC))
-        metadata = {
-            "event_type": DIGEST_EVENT_TYPE,
-            "event_payload": {"day": digest.day.isoformat()},
-        }
+        attempt = datetime.now(UTC)
+        repository.mark_digest_posting(digest.day, channel, attempt)
+        metadata = {"event_type": DIGEST_EVENT_TYPE, "event_payload": _payload(digest.day, attempt)}
         data = self._call("chat.postMessage", channel=channel, metadata=metadata, **content)
         ts, channel_id = str(data["ts"]), str(data.get("channel") or channel)
         repository.mark_digest_posted(digest.day, channel_id, ts, datetime.now(UTC))
         return ts
 
     def _find_lost_post(self, digest: Digest) -> tuple[str, str] | None:
-        """(channel id, ts) of our post of the digest's day since the recorded attempt,
-        or None when there is none or history cannot be read (then we post again)."""
+        """(channel id, ts) of the message our recorded attempt posted, or None when
+        there is none or history cannot be read (then we post again)."""
         assert digest.channel_id is not None and digest.posted_at is not None
         try:
             channel_id = self._channel_id(digest.channel_id)
@@ -128,12 +133,12 @@ class SlackPoster:
                     limit=200,
                     **({"cursor": cursor} if cursor else {}),
                 )
+                wanted = _payload(digest.day, digest.posted_at)
                 for message in data.get("messages") or []:
                     meta = message.get("metadata") or {}
-                    payload = meta.get("event_payload") or {}
                     if (
                         meta.get("event_type") == DIGEST_EVENT_TYPE
-                        and payload.get("day") == digest.day.isoformat()
+                        and meta.get("event_payload") == wanted
                     ):
                         return channel_id, str(message["ts"])
                 cursor = (data.get("response_metadata") or {}).get("next_cursor") or None

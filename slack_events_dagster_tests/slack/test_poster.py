@@ -4,6 +4,7 @@ the message, the process never learnt its ts) is found again, not posted twice."
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,10 +81,27 @@ def test_a_post_whose_answer_was_lost_is_updated_not_posted_again(
     assert ts == fake.posted[0]["ts"] and len(fake.updated) == 1
     assert fake.posted[0]["metadata"] == {
         "event_type": DIGEST_EVENT_TYPE,
-        "event_payload": {"day": DAY.isoformat()},
+        "event_payload": {"day": DAY.isoformat(), "attempt": attempt.posted_at.isoformat()},
     }
     stored = sqlite_repository.get_digest(DAY)
     assert stored is not None and (stored.channel_id, stored.posted_ts) == (GENERAL, ts)
+
+
+def test_another_installations_digest_of_the_day_is_not_taken_for_ours(
+    sqlite_repository: SqlRepository, tmp_path: Path
+) -> None:
+    fake = _fake()
+    _digest(sqlite_repository)
+    with fake.serve(), SqlRepository.from_url(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        other.create_schema()
+        _digest(other)
+        fake.lose_next_answer = True
+        with pytest.raises(PostingError):
+            _post(fake, sqlite_repository, GENERAL)
+        theirs = _post(fake, other, GENERAL)  # the same day, the same channel
+        ours = _post(fake, sqlite_repository, GENERAL)
+    assert ours == fake.posted[0]["ts"] != theirs
+    assert len(fake.posted) == 2
 
 
 def test_a_normal_post_reads_no_history(sqlite_repository: SqlRepository) -> None:
