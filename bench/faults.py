@@ -8,6 +8,10 @@ extra API calls and time are what the fault cost.
     .venv/bin/python -m bench.faults                    # SQLite, 20 SIGKILL trials
     .venv/bin/python -m bench.faults --postgres postgresql://postgres@127.0.0.1/postgres
 
+The ``slack-events run`` row kills the real command (full Dagster runs on a DAGSTER_HOME
+instance, the OpenAI extractor on the fake server, the digest posted to the fake Slack)
+at seeded points, 8 trials by default (``--dagster-trials``).
+
 ``--postgres`` adds SIGKILL trials, a server restart (pg_ctlcluster, as root) and
 concurrent runs on PostgreSQL; it creates and drops its own databases.
 """
@@ -24,6 +28,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,14 +46,23 @@ from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import FakeSlack, FaultPlan
 from slack_events_dagster_tests.reliability.harness import (
+    DIGEST_CHANNEL,
     PHASES,
+    RUN_DAYS,
+    RUN_IGNORED,
+    RUN_KILL_KINDS,
     TOKEN,
     PhaseCounter,
     ProbedRepository,
     ProbedSource,
+    cli_site,
     crash_workspace,
+    kill_cli,
     pipeline_settings,
+    run_cli,
     run_crash_child,
+    run_fakes,
+    run_kill_point,
     run_pipeline,
     table_rows,
 )
@@ -83,7 +97,8 @@ def compare(
                     for c in table.columns
                     if c.name not in ("ingested_at", "updated_at", "created_at", "last_run_at")
                 ]
-                ignore = frozenset(f"{table.name}.{c}" for c in also_ignore)
+                # "column" is ignored in every table, "table.column" in its table only.
+                ignore = frozenset(c if "." in c else f"{table.name}.{c}" for c in also_ignore)
                 columns = [c for c in columns if f"{table.name}.{c}" not in ignore]
                 positions = [columns.index(k) for k in keys if k in columns]
                 mine = table_rows(a, table.name, ignore)
@@ -344,6 +359,49 @@ def restart_row(dbs: Databases, reference: str) -> Row:
     return row
 
 
+def dagster_run_row(trials: int, folder: Path) -> Row:
+    """SIGKILL of `slack-events run` (see the reliability test test_dagster_run_crash)."""
+    row = Row("SIGKILL of `slack-events run` (Dagster runs, LLM, digest posted), re-run", trials)
+    today = datetime.now(UTC).date()
+    first_day = today - timedelta(days=RUN_DAYS)
+    with run_fakes(today - timedelta(days=1)) as (slack, llm):
+
+        def calls() -> int:
+            return sum(slack.calls.values()) + llm.completion_requests
+
+        before = calls()
+        reference_site = cli_site(folder / "cli-reference", slack.base_url, llm.base_url, first_day)
+        reference = run_cli(reference_site)
+        base_calls = calls() - before
+        wheres: list[str] = []
+        duplicate_posts = 0
+        for trial in range(trials):
+            site = cli_site(folder / f"cli-{trial}", slack.base_url, llm.base_url, first_day)
+            kind = RUN_KILL_KINDS[trial % len(RUN_KILL_KINDS)]
+            point = run_kill_point(kind, 2000 + trial, reference)
+            before, posts = calls(), len(slack.posts_in(DIGEST_CHANNEL))
+            crashed = kill_cli(site, point, slack=slack)
+            rerun = run_cli(site)
+            row.extra_calls += calls() - before - base_calls
+            row.extra_s += crashed.seconds + rerun.seconds - reference.seconds
+            duplicate_posts += (
+                len(slack.posts_in(DIGEST_CHANNEL)) - posts - reference.counts["digests"]
+            )
+            wheres.append(kind if crashed.killed else "finished")
+            if rerun.returncode != 0:
+                row.wrong += 1  # counted as a wrong outcome; the output says why
+                print(rerun.output[-2000:])
+            lost, duplicated, wrong = compare(site.url, reference_site.url, tuple(RUN_IGNORED))
+            row.lost, row.duplicated, row.wrong = (
+                row.lost + lost,
+                row.duplicated + duplicated,
+                row.wrong + wrong,
+            )
+        kills = ", ".join(f"{w} {wheres.count(w)}" for w in sorted(set(wheres)))
+        row.note = f"{kills}; digests posted twice: {duplicate_posts}; Slack and LLM calls counted"
+    return row
+
+
 def reference_for(dbs: Databases, kind: str) -> tuple[str, int, float]:
     with served() as fake:
         url = dbs.fresh(kind)
@@ -370,6 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=20, help="SIGKILL trials on SQLite")
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server (adds its rows)")
     parser.add_argument("--postgres-trials", type=int, default=4)
+    parser.add_argument(
+        "--dagster-trials", type=int, default=8, help="SIGKILL trials of `slack-events run`"
+    )
     args = parser.parse_args(argv)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as folder:
@@ -385,6 +446,8 @@ def main(argv: list[str] | None = None) -> int:
                 baseline = baseline or measured
                 rows.append(row)
             rows.append(concurrent_row(dbs, "sqlite", 4))
+            if args.dagster_trials:
+                rows.append(dagster_run_row(args.dagster_trials, Path(folder)))
             if args.postgres:
                 pg_reference, _, _ = reference_for(dbs, "postgres")
                 rows.append(sigkill_rows(dbs, "postgres", args.postgres_trials, pg_reference))
