@@ -373,6 +373,7 @@ class _Work:
         self.changes = changes
         self.sources = {_key(source): source for source in sources}
         self.first_message = min(self.sources.values(), key=_order)
+        self.first_order = _order(self.first_message)
         # 1 when a time of day refined an all-day announcement (it bumps the sequence).
         self.refined = refined
         # The sequence may not go down for a calendar that already has the event.
@@ -464,10 +465,6 @@ class _Work:
     def changed_before(self, order: _Order) -> bool:
         return bool(self.timeline) and self.timeline[0][0].order < order
 
-    @property
-    def first_order(self) -> _Order:
-        return _order(self.first_message)
-
     def change_sources(self) -> set[tuple[str, str]]:
         return {_key(change.source) for change in self.changes if change.source is not None}
 
@@ -487,7 +484,8 @@ class _Work:
         if _key(source) in self.sources:
             return False
         self.sources[_key(source)] = source
-        self.first_message = min(self.first_message, source, key=_order)
+        if _order(source) < self.first_order:
+            self.first_message, self.first_order = source, _order(source)
         return True
 
     def add_change(
@@ -639,11 +637,12 @@ class _Merger:
         window = (
             RESCHEDULE_SEARCH_DAYS if draft.status is EventStatus.RESCHEDULED else self.window_days
         )
+        draft_day = draft.start_date
         near = sorted(
-            (w for w in candidates if w.near(draft.start_date, window)),
+            (w for w in candidates if w.near(draft_day, window)),
             key=lambda w: w.first_order,
         )
-        key = (normalize_title(draft.title), draft.category, draft.start_date)
+        key = (normalize_title(draft.title), draft.category, draft_day)
         for work in near:
             if key in work.title_keys(order) and (
                 draft.status is not EventStatus.SCHEDULED
@@ -656,7 +655,7 @@ class _Merger:
             view = work.view(order)
             if not _categories_match(draft.category, work.category):
                 continue
-            gap = _day_gap(view.start_date, draft.start_date)
+            gap = _day_gap(view.start_date, draft_day)
             if gap > window:
                 continue
             similarity = title_similarity(draft.title, work.title)
@@ -768,11 +767,19 @@ class _Merger:
         joined, had the messages been merged in posting order."""
         while True:
             works = sorted(self.works.values(), key=lambda w: w.first_order)
+            dirty = [w for w in works if w.event_id in self.dirty]
             for index, work in enumerate(works):
-                earlier = works[:index]
-                if work.event_id not in self.dirty:
-                    earlier = [w for w in earlier if w.event_id in self.dirty]
-                if not earlier:
+                if work.event_id in self.dirty:
+                    earlier = works[:index]
+                else:
+                    earlier = [w for w in dirty if w.first_order < work.first_order]
+                window = (
+                    RESCHEDULE_SEARCH_DAYS
+                    if work.base.status is EventStatus.RESCHEDULED
+                    else self.window_days
+                )
+                day = work.base.start_date
+                if not any(w.near(day, window) for w in earlier):
                     continue
                 draft = work.first_draft()
                 target, how = self._match(draft, earlier)
