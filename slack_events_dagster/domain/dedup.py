@@ -156,6 +156,14 @@ _GENERIC_WORDS = frozenset(
     }
 )
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
+# A version number: "4.14", "v2.3", "4.12.1" (not a time: "12:30").
+_VERSION = re.compile(r"(?<![\d.])v?(\d+(?:\.\d+)+)(?![\d.]*\d)")
+_NUMBER = re.compile(r"\d+")
+# Words that say nothing about what an event is ("With" is no subject).
+_FUNCTION_WORDS = frozenset(
+    {"all", "any", "but", "by", "from", "hi", "if", "in", "it", "its", "just", "not", "or"}
+    | {"please", "so", "that", "this", "we", "with", "you", "your"}
+)
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f8e-5d0a-4c1e-9a57-0b6f4d2f9c11")
 
 
@@ -203,6 +211,7 @@ def title_similarity(left: str, right: str) -> float:
     a, b = normalize_title(left), normalize_title(right)
     if not a or not b:
         return 0.0
+    a, b = _spell_out_initials(a, b), _spell_out_initials(b, a)
     a_distinct, b_distinct = _distinctive(a), _distinctive(b)
     if a_distinct and b_distinct:
         a, b = a_distinct, b_distinct
@@ -215,9 +224,72 @@ def title_similarity(left: str, right: str) -> float:
     return (fuzz.token_set_ratio(a, b) + fuzz.token_sort_ratio(a, b)) / 2
 
 
+def _spell_out_initials(title: str, other: str) -> str:
+    """``title`` with letters standing for words of ``other`` written out ("L&L" is
+    "lunch learn" next to "Lunch & Learn")."""
+    words = title.split()
+    if not any(len(word) == 1 and word.isalpha() for word in words):
+        return title
+    others = other.split()
+    spelled: list[str] = []
+    index = 0
+    while index < len(words):
+        run = index
+        while run < len(words) and len(words[run]) == 1 and words[run].isalpha():
+            run += 1
+        letters = "".join(words[index:run])
+        expansion = next(
+            (
+                others[start : start + len(letters)]
+                for start in range(len(others) - len(letters) + 1)
+                if len(letters) >= 2
+                and "".join(w[0] for w in others[start : start + len(letters)]) == letters
+            ),
+            None,
+        )
+        if expansion is not None:
+            spelled.extend(expansion)
+            index = run
+        else:
+            spelled.append(words[index])
+            index += 1
+    return " ".join(spelled)
+
+
 def _subset_similarity(left: str, right: str) -> float:
     a, b = normalize_title(left), normalize_title(right)
     return float(fuzz.token_set_ratio(a, b)) * 0.9 if a and b else 0.0
+
+
+def _versions(title: str) -> frozenset[str]:
+    return frozenset(_VERSION.findall(title))
+
+
+def _subject_words(title: str) -> frozenset[str]:
+    normalized = normalize_title(title)
+    words = (_distinctive(normalized) or normalized).split()
+    # "expenses" and "expense reports": the same words, singular or plural.
+    return frozenset(
+        w[:-1] if len(w) > 3 and w.endswith("s") and w[-2] != "s" else w for w in words
+    )
+
+
+def _numbers_differ(left: str, right: str) -> bool:
+    """True when each title has a number the other lacks: "Q2 planning drafts" and
+    "Q4 planning drafts", "Sprint 5 retro" and "Sprint 6 retro" are different things."""
+    numbers = [{int(n) for n in _NUMBER.findall(normalize_title(t))} for t in (left, right)]
+    return bool(numbers[0] - numbers[1]) and bool(numbers[1] - numbers[0])
+
+
+def _same_subject(left: str, right: str) -> bool:
+    """True when two titles name the same thing: the same version ("Planning note: 4.14
+    is the last release" and "4.14 scope is locked"), or one title's words all among
+    the other's ("Freeze" and "4.14 code freeze")."""
+    left_versions, right_versions = _versions(left), _versions(right)
+    if left_versions and right_versions:
+        return left_versions == right_versions
+    small, large = sorted((_subject_words(left), _subject_words(right)), key=len)
+    return small <= large and any(w not in _FUNCTION_WORDS and len(w) > 2 for w in small)
 
 
 # A message's place in posting order: its ts, then its channel (two channels can share a ts).
@@ -658,6 +730,8 @@ class _Merger:
             gap = _day_gap(view.start_date, draft_day)
             if gap > window:
                 continue
+            if not is_change and _numbers_differ(draft.title, work.title):
+                continue
             similarity = title_similarity(draft.title, work.title)
             needed = SAME_DAY_SIMILARITY if gap == 0 or is_change else NEAR_DAY_SIMILARITY
             if draft.category == work.category and (
@@ -669,6 +743,14 @@ class _Merger:
             if is_change and draft.category == work.category:
                 # "4.13 is moving to Thursday": a title that is part of the event's suffices.
                 similarity = max(similarity, _subset_similarity(draft.title, work.title))
+            elif (
+                gap == 0
+                and draft.category == work.category
+                and draft.category not in _WEAK_CATEGORIES
+                and _same_subject(draft.title, work.title)
+            ):
+                # Two names of one thing on its day: "Freeze" and "4.14 code freeze".
+                similarity = max(similarity, SAME_DAY_SIMILARITY)
             if similarity < needed:
                 continue
             if not is_change and gap == 0 and not _times_compatible(draft, view):

@@ -331,3 +331,69 @@ def test_an_all_day_reschedule_to_the_day_the_event_already_has_moves_nothing() 
     )
     (event,) = merge([same_day], first.events_to_write, now=LATER).events_to_write
     assert event.start == RELEASE_AT and event.sequence == 0 and len(event.sources) == 2
+
+
+def deadline(title: str, ts: str, channel: str = "C1", **fields: Any) -> EventDraft:
+    return draft(
+        title,
+        channel=channel,
+        ts=ts,
+        start=date(2026, 3, 20),
+        category=EventCategory.DEADLINE,
+        **fields,
+    )
+
+
+def test_two_names_of_one_thing_on_its_day_merge() -> None:
+    # One title's words among the other's (singular or plural), the same version number,
+    # or letters standing for the other's words.
+    pairs = [
+        (
+            deadline("4.14 code freeze", "1773666922.363781"),
+            deadline("Freeze", "1773926421.649384"),
+        ),
+        (
+            deadline("February expense reports are due EOD Friday in Ramp", "1772547129.936669"),
+            deadline("Expenses", "1772806511.249342"),
+        ),
+        (
+            deadline("Annual security awareness training is live", "1772463740.779226"),
+            deadline("Security training deadline", "1773322239.434006"),
+        ),
+        (
+            draft("Planning note: 4.14 is the last release of Q1", start=date(2026, 3, 24)),
+            draft("4.14 scope is locked", ts="1773759649.839477", start=date(2026, 3, 24)),
+        ),
+        (
+            draft("Lunch & Learn", category=EventCategory.MEETING),
+            draft("L&L", ts="1773066052.398000", category=EventCategory.MEETING),
+        ),
+    ]
+    for first, second in pairs:
+        result = merge([first, second])
+        assert (result.new, result.merged) == (1, 1), (first.title, second.title)
+
+
+def test_names_that_differ_in_a_number_or_share_only_a_filler_word_stay_apart() -> None:
+    pairs = [
+        (
+            deadline("Q4 planning drafts", "1772704800.000100"),
+            deadline("Q2 planning drafts", "1772705000.000100"),
+        ),
+        (
+            draft("Sprint 5 retro", category=EventCategory.MEETING),
+            draft("Sprint 6 retro", ts="1772705000.000100", category=EventCategory.MEETING),
+        ),
+        (draft("Lumen 4.13"), draft("Lumen 4.14 release", ts="1772705000.000100")),
+        (
+            deadline("Submit the dashboard with the window", "1772704800.000100"),
+            deadline("With", "1772705000.000100"),
+        ),
+        # Different kinds of thing on one day: a release and its freeze.
+        (
+            draft("4.14 release", start=date(2026, 3, 20)),
+            deadline("4.14 code freeze", "1772705000.000100"),
+        ),
+    ]
+    for first, second in pairs:
+        assert merge([first, second]).new == 2, (first.title, second.title)

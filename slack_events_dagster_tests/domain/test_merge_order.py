@@ -330,15 +330,16 @@ def test_a_change_read_late_takes_its_place_in_the_history() -> None:
     "(that needs every source's draft, which is not stored)",
 )
 def test_a_repeat_is_re_decided_when_an_earlier_message_replaces_its_announcement() -> None:
-    cross_post = draft(
-        "Cross-posting from #releases: Lumen 4.13 release",
-        ENGINEERING,
-        posted(2, 10),
-        TUESDAY_6PM,
-    )
-    drafts = [ANNOUNCED.model_copy(update={"title": "Lumen 4.13 ships next Tuesday"})]
-    drafts += [RELEASE_POST, cross_post]
+    three_pm = datetime(2026, 3, 10, 15, tzinfo=UTC)
+    drafts = [
+        draft(title, channel, ts, three_pm, category=EventCategory.MEETING)
+        for title, channel, ts in (
+            ("All-hands meeting", GENERAL, posted(2, 8)),
+            ("All-hands: Q1 results", RELEASES, posted(2, 9)),
+            ("Q1 results review", ENGINEERING, posted(2, 10)),
+        )
+    ]
     windows = [(channel, date(2026, 3, 2)) for channel in (RELEASES, ENGINEERING, GENERAL)]
-    # Read in order the cross-post is not alike enough to "Lumen 4.13 ships next Tuesday";
-    # read after #releases it joins "Lumen 4.13 release", and stays when #general comes.
+    # Read in order, "Q1 results review" is nothing like "All-hands meeting": two events.
+    # Read after #releases it joins "All-hands: Q1 results", and stays when #general comes.
     assert comparable(run(windows, drafts)) == comparable(run(windows[::-1], drafts))

@@ -62,9 +62,11 @@ def test_duplicates_merge_and_changes_are_followed(sample_events: SqlRepository)
         if len({event_of[src] for src in item.sources if src in event_of}) > 1
     ]
     assert len(merged_across_channels) >= 5
-    # Regression guard at the level measured when this was written (6 of 37 gold events
-    # still split in two, mostly announcement vs. reminder titles that differ too much).
-    assert len(split) <= 6, split
+    # Regression guard at the level measured (was 6 of 37). Still split: the 4.12.1 hotfix
+    # (a reply "going out tonight at 8pm" has no word in common with the announcement)
+    # and the 4.14 code freeze, whose "scope is locked... Freeze Friday, ship target
+    # Tuesday" message is a source of the 4.14 release too (one message, one event).
+    assert len(split) <= 2, split
 
     for event, item in pairs:
         if item.status == "cancelled":
