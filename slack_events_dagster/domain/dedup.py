@@ -18,9 +18,12 @@ already merged. Every event is what merging its drafts in posting order gives:
 * A draft finds its event, in this order: an event that already lists the
   draft's message as a source (a re-run); the event of its thread parent (a
   reply); the exact title key (normalized title, category and start date); a
-  fuzzy title match (``rapidfuzz``) on the same or a neighbouring day. Only
-  events announced before the draft are candidates, each compared as it stood
-  when the draft was posted (before later moves).
+  fuzzy title match (``rapidfuzz``) on the same or a neighbouring day, or on
+  the event's day another name of the same thing ("Freeze" for "4.14 code
+  freeze", the same version number, "L&L" for "Lunch & Learn"). Titles that
+  differ in a number ("Q2"/"Q4 planning drafts") never match. Only events
+  announced before the draft are candidates, each compared as it stood when the
+  draft was posted (before later moves).
 * A reschedule (a draft with status ``rescheduled``, or a reply in the thread of
   an event's source with a different time), a cancellation, or a tentative reply
   is a **change**. Changes apply in posting order whatever order they arrive
