@@ -349,7 +349,8 @@ def _merge_day(repository: Repository, work: _DayWork, result: ExtractionResult)
     report.llm_calls, report.cache_hits = result.llm_calls, result.cache_hits
     report.prompt_tokens, report.completion_tokens = result.prompt_tokens, result.completion_tokens
     report.cost_usd, report.budget_reached = result.cost_usd, result.budget_reached
-    report.events = merge.events_to_write
+    # What was written: an event superseded (folded into another) is not shown.
+    report.events = list(to_write)
     return report
 
 
