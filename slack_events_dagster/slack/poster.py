@@ -50,11 +50,16 @@ class PostingError(SlackSourceError):
     """A digest or alert could not be posted; the message says why and what to fix."""
 
 
+class AnswerLost(PostingError):
+    """The connection broke during the call: Slack may have applied it."""
+
+
 class SlackPoster:
     """Posts to Slack through the real slack_sdk client (with its retry handlers)."""
 
     def __init__(self, settings: SlackSettings, *, client: WebClient | None = None) -> None:
         self.client = client or web_client(settings, purpose="; needed to post")
+        self.max_retries = settings.max_retries
 
     def _call(self, method: str, *, read: bool = False, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -74,7 +79,11 @@ class SlackPoster:
                 "message_not_found": "the posted message was deleted; it will be posted anew",
             }.get(error, "see Slack's documentation of the error")
             raise PostingError(f"Slack {method} failed: {error}; {hint}") from None
-        except (SlackClientError, OSError, ValueError) as exc:
+        except OSError as exc:  # connection reset, read timeout, refused
+            raise AnswerLost(
+                f"Slack {method} failed: {type(exc).__name__}: {redact(str(exc))}"
+            ) from None
+        except (SlackClientError, ValueError) as exc:
             raise PostingError(
                 f"Slack {method} failed: {type(exc).__name__}: {redact(str(exc))}"
             ) from None
@@ -110,7 +119,20 @@ class SlackPoster:
         attempt = datetime.now(UTC)
         repository.mark_digest_posting(digest.day, channel, attempt)
         metadata = {"event_type": DIGEST_EVENT_TYPE, "event_payload": _payload(digest.day, attempt)}
-        data = self._call("chat.postMessage", channel=channel, metadata=metadata, **content)
+        pending = digest.model_copy(update={"channel_id": channel, "posted_at": attempt})
+        for retry in range(self.max_retries + 1):
+            try:
+                data = self._call("chat.postMessage", channel=channel, metadata=metadata, **content)
+                break
+            except AnswerLost:
+                # slack_sdk does not resend a post (webapi.NOT_IDEMPOTENT): look first.
+                found = self._find_lost_post(pending)
+                if found is not None:
+                    data = {"channel": found[0], "ts": found[1]}
+                    break
+                if retry == self.max_retries:
+                    raise
+                log.warning("posting the digest of %s broke off; posting again", digest.day)
         ts, channel_id = str(data["ts"]), str(data.get("channel") or channel)
         repository.mark_digest_posted(digest.day, channel_id, ts, datetime.now(UTC))
         return ts

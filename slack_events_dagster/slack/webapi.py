@@ -92,6 +92,28 @@ class _ServerErrorsRetryHandler(ServerErrorRetryHandler):
         return response is not None and response.status_code in (500, 502, 503, 504)
 
 
+# Writes Slack would apply twice if sent twice: never resent after the connection broke
+# mid-call (the first may have been applied); the poster checks and resends itself.
+NOT_IDEMPOTENT = frozenset({"chat.postMessage"})
+
+
+class _ConnectionErrorsRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's connection-error handler, except for writes in NOT_IDEMPOTENT."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rstrip("/").rsplit("/", 1)[-1].split("?", 1)[0]
+        if method in NOT_IDEMPOTENT:
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
 class _RatelimitedBodyRetryHandler(RetryHandler):
     """Slack sometimes answers 200 with ``ok:false, error:ratelimited`` and Retry-After."""
 
@@ -146,7 +168,7 @@ def build_retry_handlers(max_retries: int, backoff_s: float) -> list[RetryHandle
         backoff_factor=backoff_s, jitter=_ProportionalJitter()
     )
     return [
-        ConnectionErrorRetryHandler(
+        _ConnectionErrorsRetryHandler(
             max_retry_count=max_retries,
             interval_calculator=interval,
             # TimeoutError: a read that outlives the client timeout (a hung server).

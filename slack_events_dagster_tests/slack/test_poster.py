@@ -21,13 +21,17 @@ GENERAL = "C0GENERAL1"
 
 class AnswerLosingSlack(FakeSlack):
     """Stores the next ``chat.postMessage`` and then fails the call, as if the answer
-    never reached the client."""
+    never reached the client (or, with ``drop_next_request``, fails it unstored)."""
 
     lose_next_answer = False
+    drop_next_request = False
 
     def _api_chat_postMessage(
         self, params: dict[str, Any], scopes: frozenset[str]
     ) -> dict[str, Any]:
+        if self.drop_next_request:
+            self.drop_next_request = False
+            raise ConnectionResetError("the request was lost")
         body = super()._api_chat_postMessage(params, scopes)
         if self.lose_next_answer:
             self.lose_next_answer = False
@@ -54,8 +58,26 @@ def _digest(repository: SqlRepository) -> Digest:
     return digest
 
 
-def _post(fake: FakeSlack, repository: SqlRepository, channel: str) -> str:
-    poster = SlackPoster(slack_settings(fake.base_url, max_retries=0))
+class _Died(BaseException):
+    """The process dying (SIGKILL) right after a post's answer was lost."""
+
+
+def _post_and_die(
+    fake: FakeSlack, repository: SqlRepository, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A post whose answer is lost, by a run that dies before it can look for it."""
+
+    def die(*_: object) -> None:
+        raise _Died
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SlackPoster, "_find_lost_post", die)
+        with pytest.raises(_Died):
+            _post(fake, repository, channel)
+
+
+def _post(fake: FakeSlack, repository: SqlRepository, channel: str, retries: int = 0) -> str:
+    poster = SlackPoster(slack_settings(fake.base_url, max_retries=retries))
     stored = repository.get_digest(DAY)
     assert stored is not None
     return poster.post_digest(repository, stored, channel)
@@ -63,14 +85,13 @@ def _post(fake: FakeSlack, repository: SqlRepository, channel: str) -> str:
 
 @pytest.mark.parametrize("channel", ["#general", GENERAL])
 def test_a_post_whose_answer_was_lost_is_updated_not_posted_again(
-    sqlite_repository: SqlRepository, channel: str
+    sqlite_repository: SqlRepository, channel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _fake()
     _digest(sqlite_repository)
     with fake.serve():
         fake.lose_next_answer = True
-        with pytest.raises(PostingError):
-            _post(fake, sqlite_repository, channel)
+        _post_and_die(fake, sqlite_repository, channel, monkeypatch)
         assert len(fake.posted) == 1, "Slack has the message"
         attempt = sqlite_repository.get_digest(DAY)
         assert attempt is not None and attempt.posted_ts is None
@@ -87,8 +108,35 @@ def test_a_post_whose_answer_was_lost_is_updated_not_posted_again(
     assert stored is not None and (stored.channel_id, stored.posted_ts) == (GENERAL, ts)
 
 
+def test_a_broken_post_is_looked_for_before_it_is_sent_again(
+    sqlite_repository: SqlRepository,
+) -> None:
+    """With retries on, the client must not resend a post blindly (Slack may have it):
+    the poster looks for it and adopts it, or posts again when Slack has none."""
+    fake = _fake()
+    _digest(sqlite_repository)
+    with fake.serve():
+        fake.lose_next_answer = True
+        ts = _post(fake, sqlite_repository, GENERAL, retries=3)
+        assert len(fake.posted) == 1 and ts == fake.posted[0]["ts"]
+        assert fake.calls["chat.postMessage"] == 1 and fake.calls["conversations.history"] == 1
+
+        sqlite_repository.save_digest(
+            _digest(sqlite_repository).model_copy(update={"day": date(2026, 3, 11)})
+        )
+        fake.drop_next_request = True
+        stored = sqlite_repository.get_digest(date(2026, 3, 11))
+        assert stored is not None
+        poster = SlackPoster(slack_settings(fake.base_url, max_retries=3))
+        again = poster.post_digest(sqlite_repository, stored, GENERAL)
+    assert len(fake.posted) == 2 and again == fake.posted[1]["ts"]
+    assert fake.calls["chat.postMessage"] == 3
+    stored = sqlite_repository.get_digest(date(2026, 3, 11))
+    assert stored is not None and stored.posted_ts == again
+
+
 def test_another_installations_digest_of_the_day_is_not_taken_for_ours(
-    sqlite_repository: SqlRepository, tmp_path: Path
+    sqlite_repository: SqlRepository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake = _fake()
     _digest(sqlite_repository)
@@ -96,8 +144,7 @@ def test_another_installations_digest_of_the_day_is_not_taken_for_ours(
         other.create_schema()
         _digest(other)
         fake.lose_next_answer = True
-        with pytest.raises(PostingError):
-            _post(fake, sqlite_repository, GENERAL)
+        _post_and_die(fake, sqlite_repository, GENERAL, monkeypatch)
         theirs = _post(fake, other, GENERAL)  # the same day, the same channel
         ours = _post(fake, sqlite_repository, GENERAL)
     assert ours == fake.posted[0]["ts"] != theirs
