@@ -337,8 +337,8 @@ def _merge_day(repository: Repository, work: _DayWork, result: ExtractionResult)
     report = ExtractReport(candidates=len(work.items))
     # The model calls run in parallel with other runs; merging does not.
     with repository.events_lock():
-        merge = _merge(repository, result, work.stamp)
-        to_write, dropped = _fold(repository, merge.events_to_write, work.stamp)
+        merge, stored = _merge(repository, result, work.stamp)
+        to_write, dropped = _fold(repository, merge.events_to_write, work.stamp, stored)
         report.folded = len(dropped)
         # One transaction: a crash leaves the day as it was (candidates in_progress,
         # retried by the next run) or done, never events written but not folded or recorded.
@@ -385,13 +385,32 @@ def _extraction_inputs(
     return items, gone
 
 
-def _merge(repository: Repository, result: ExtractionResult, stamp: datetime) -> MergeResult:
+@dataclass(frozen=True)
+class _StoredEvents:
+    """Every stored event starting on a day in ``[first, last]``, as ``get_events``
+    returns them (in its order)."""
+
+    first: date
+    last: date
+    events: list[Event]
+
+    def between(self, first: date, last: date) -> list[Event] | None:
+        """What ``get_events(start_date=first, end_date=last)`` returns, if covered."""
+        if not (self.first <= first and last <= self.last):
+            return None
+        return [e for e in self.events if first <= e.start_date <= last]
+
+
+def _merge(
+    repository: Repository, result: ExtractionResult, stamp: datetime
+) -> tuple[MergeResult, _StoredEvents | None]:
     drafts = result.drafts
     if not drafts:
-        return merge_drafts([], [], now=stamp)
+        return merge_drafts([], [], now=stamp), None
     dates = [d.start_date for d in drafts]
     window = timedelta(days=MERGE_WINDOW_DAYS)
-    nearby = repository.get_events(start_date=min(dates) - window, end_date=max(dates) + window)
+    first, last = min(dates) - window, max(dates) + window
+    nearby = repository.get_events(start_date=first, end_date=last)
     # Replies change the event of their thread parent, wherever its date lies.
     related = [
         SourceRef(channel_id=d.source.channel_id, ts=d.thread_ts) for d in drafts if d.thread_ts
@@ -399,20 +418,29 @@ def _merge(repository: Repository, result: ExtractionResult, stamp: datetime) ->
     related += [d.source for d in drafts]
     by_id = {e.event_id: e for e in nearby}
     by_id.update({e.event_id: e for e in repository.get_events_for_sources(related)})
-    return merge_drafts(drafts, list(by_id.values()), now=stamp)
+    return merge_drafts(drafts, list(by_id.values()), now=stamp), _StoredEvents(first, last, nearby)
 
 
 def _fold(
-    repository: Repository, written: Sequence[Event], stamp: datetime
+    repository: Repository,
+    written: Sequence[Event],
+    stamp: datetime,
+    stored: _StoredEvents | None = None,
 ) -> tuple[list[Event], list[str]]:
     """The merge's events after folding those that a move made identical to another
-    (see dedup.fold_collisions), and the ids of the events folded away."""
+    (see dedup.fold_collisions), and the ids of the events folded away.
+
+    ``stored``: events the merge read under the same events lock, so still what the
+    repository holds; the days they cover are not read again.
+    """
     if not written:
         return [], []
     dates = [e.start_date for e in written]
-    pool = {
-        e.event_id: e for e in repository.get_events(start_date=min(dates), end_date=max(dates))
-    }
+    first, last = min(dates), max(dates)
+    known = stored.between(first, last) if stored is not None else None
+    if known is None:
+        known = repository.get_events(start_date=first, end_date=last)
+    pool = {e.event_id: e for e in known}
     pool.update({e.event_id: e for e in written})
     fold = fold_collisions(written, list(pool.values()), now=stamp)
     final = {e.event_id: e for e in written}

@@ -317,3 +317,31 @@ def test_windows_are_bounded_in_days_and_candidates(
     monkeypatch.setattr(steps, "EXTRACT_WINDOW_DAYS", 3)
     steps.extract_days(repository, seen, settings, channel, FIRST, END, now=NOW)
     assert seen.groups == [3, 3, 2]
+
+
+def test_folding_reuses_the_events_the_merge_read_with_the_same_outcome(
+    make_repository: Callable[[], SqlRepository], export: Path, tmp_path: Path
+) -> None:
+    """_fold takes the stored events of the days the merge already read (under the same
+    lock) instead of reading them again: day by day, it folds exactly as a fresh read."""
+    settings = settings_for(tmp_path)
+    repository = make_repository()
+    channels = scored(repository, export, settings)
+    rules = RuleExtractor()
+    reused = 0
+    for channel in channels:
+        for day in steps.days(FIRST, END):
+            work = steps._day_work(repository, settings, channel, day, NOW)
+            if work is None:
+                continue
+            result = rules.extract(work.items)
+            merge, stored = steps._merge(repository, result, work.stamp)
+            written = merge.events_to_write
+            if stored is not None and written:
+                dates = [e.start_date for e in written]
+                reused += stored.between(min(dates), max(dates)) is not None
+            folded = steps._fold(repository, written, work.stamp, stored)
+            assert folded == steps._fold(repository, written, work.stamp)
+            # Move on as extract_days would, so later days meet stored events.
+            steps._merge_day(repository, work, result)
+    assert reused > 10
