@@ -477,14 +477,13 @@ def permalinks_for(
     """Each source message's permalink: stored, or built from the workspace URL."""
     refs = list({(s.channel_id, s.ts): s for e in events for s in e.sources}.values())
     links: dict[tuple[str, str], str] = {}
-    stored = {(m.channel_id, m.ts): m for m in repository.get_messages_by_keys(refs)}
+    stored = repository.get_message_links(refs)
     base = settings.slack.workspace_url
     for ref in refs:
-        message = stored.get((ref.channel_id, ref.ts))
-        if message is not None and message.permalink:
-            links[(ref.channel_id, ref.ts)] = message.permalink
+        link, thread = stored.get((ref.channel_id, ref.ts), (None, None))
+        if link:
+            links[(ref.channel_id, ref.ts)] = link
         elif base:
-            thread = message.thread_ts if message is not None else None
             links[(ref.channel_id, ref.ts)] = permalink(base, ref.channel_id, ref.ts, thread)
     return links
 

@@ -96,6 +96,13 @@ class Repository(Protocol):
 
     def get_messages_by_keys(self, keys: Sequence[SourceRef]) -> list[SlackMessage]: ...
 
+    def get_message_links(
+        self, keys: Sequence[SourceRef]
+    ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+        """(permalink, thread_ts) of the stored messages among ``keys``: what a link to
+        each needs, without loading the messages (a digest links thousands)."""
+        ...
+
     def get_thread_replies(self, channel_id: str, thread_ts: str) -> list[SlackMessage]:
         """Every stored reply of a thread (not the parent), oldest first."""
         ...

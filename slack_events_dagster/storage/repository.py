@@ -597,6 +597,21 @@ class SqlRepository:
                 found.extend(_message_from_row(r) for r in conn.execute(select(t).where(condition)))
         return sorted(found, key=lambda m: (m.channel_id, ts_sort_key(m.ts)))
 
+    def get_message_links(
+        self, keys: Sequence[SourceRef]
+    ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+        t = raw_slack_messages
+        found: dict[tuple[str, str], tuple[str | None, str | None]] = {}
+        columns = (t.c.channel_id, t.c.ts, t.c.permalink, t.c.thread_ts)
+        with self._transaction("get_message_links") as conn:
+            for chunk in _chunks(keys, _KEY_CHUNK):
+                condition = _keys_in(t, [(k.channel_id, k.ts) for k in chunk])
+                for channel_id, ts, link, thread_ts in conn.execute(
+                    select(*columns).where(condition)
+                ):
+                    found[(channel_id, ts)] = (link, thread_ts)
+        return found
+
     def get_thread_replies(self, channel_id: str, thread_ts: str) -> list[SlackMessage]:
         t = raw_slack_messages
         query = (

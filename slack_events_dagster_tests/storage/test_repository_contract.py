@@ -620,3 +620,14 @@ def test_extraction_lock_is_per_channel(repository: SqlRepository) -> None:
     first.join()
     second.join()
     assert entered_same.is_set()
+
+
+def test_message_links_without_loading_messages(repository: SqlRepository) -> None:
+    linked = make_message(1, permalink="https://x.slack.com/archives/C1/p1")
+    reply = make_message(2, thread_ts=linked.ts)
+    repository.upsert_messages([linked, reply])
+    refs = [SourceRef(channel_id="C1", ts=m.ts) for m in (linked, reply, make_message(3))]
+    assert repository.get_message_links(refs) == {
+        ("C1", linked.ts): ("https://x.slack.com/archives/C1/p1", None),
+        ("C1", reply.ts): (None, linked.ts),
+    }
