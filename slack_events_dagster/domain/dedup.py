@@ -54,7 +54,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from rapidfuzz import fuzz
 
@@ -66,6 +65,7 @@ from slack_events_dagster.domain.models import (
     EventStatus,
     SourceRef,
     datetime_to_ts,
+    local_day,
     ts_sort_key,
 )
 
@@ -321,10 +321,7 @@ def _categories_match(left: EventCategory, right: EventCategory) -> bool:
     return left == right or left in _WEAK_CATEGORIES or right in _WEAK_CATEGORIES
 
 
-def _local_date(moment: datetime | date, timezone: str) -> date:
-    if isinstance(moment, datetime):
-        return moment.astimezone(ZoneInfo(timezone)).date()
-    return moment
+_local_date = local_day
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -222,11 +224,20 @@ class _EventFields(_Record):
     @property
     def start_date(self) -> date:
         """The calendar day the event starts on, in its own time zone."""
-        if isinstance(self.start, datetime):
-            from zoneinfo import ZoneInfo
+        return local_day(self.start, self.timezone)
 
-            return self.start.astimezone(ZoneInfo(self.timezone)).date()
-        return self.start
+
+def local_day(moment: datetime | date, timezone: str) -> date:
+    """The calendar day of ``moment`` in ``timezone`` (a date is its own day)."""
+    if isinstance(moment, datetime):
+        return _local_day(moment, timezone)
+    return moment
+
+
+@lru_cache(maxsize=65536)
+def _local_day(moment: datetime, timezone: str) -> date:
+    # Deduplication asks for start days millions of times in a long backfill.
+    return moment.astimezone(ZoneInfo(timezone)).date()
 
 
 class SourceRef(_Record):
