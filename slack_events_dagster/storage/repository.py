@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -334,7 +335,7 @@ class SqlRepository:
     @contextmanager
     def _named_lock(self, name: str, key: int) -> Iterator[None]:
         """PostgreSQL: a session advisory lock (released if the process dies); SQLite:
-        an exclusive ``flock`` on a file beside the database (likewise released)."""
+        an exclusive ``flock`` on a file in ``<database>.locks/`` (likewise released)."""
         if self.dialect == "postgresql":
             with self._errors(f"{name} lock"), self.engine.connect() as conn:
                 conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
@@ -351,7 +352,10 @@ class SqlRepository:
             with self._memory_locks.setdefault(name, threading.Lock()):
                 yield
             return
-        with open(f"{database}.{name}.lock", "a+b") as handle:
+        # One folder of lock files beside the database (one per channel that extracts).
+        folder = Path(f"{database}.locks")
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{name}.lock", "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
