@@ -209,14 +209,29 @@ class Reference:
     phase_counts: dict[str, int]
 
 
+def assert_same_tables(
+    engine: Engine,
+    reference: Engine,
+    where: str,
+    *,
+    ignore: frozenset[str] = frozenset(),
+    expected: dict[str, tuple[int, str]] | None = None,
+) -> None:
+    """Every table of ``engine`` equals the reference's (run timestamps and ``ignore``
+    aside); a failure shows the differing rows. ``expected``: the reference's
+    ``table_state``, when the caller has it already."""
+    state = table_state(engine, ignore)
+    expected = expected if expected is not None else table_state(reference, ignore)
+    differing = [t for t in state if state[t] != expected[t]]
+    details = [state_difference(engine, reference, t, ignore=ignore) for t in differing]
+    assert differing == [], f"{where}: {details}"
+
+
 def assert_converged(repository: SqlRepository, reference: Reference, where: str = "") -> None:
     """Every table equals the reference's (run timestamps aside)."""
-    state = table_state(repository.engine)
-    differing = [t for t in state if state[t] != reference.state[t]]
-    details = [
-        state_difference(repository.engine, reference.repository.engine, t) for t in differing
-    ]
-    assert differing == [], f"{where}: {details}"
+    assert_same_tables(
+        repository.engine, reference.repository.engine, where, expected=reference.state
+    )
 
 
 # -- phase probes ------------------------------------------------------------------

@@ -37,6 +37,7 @@ from slack_events_dagster_tests.reliability.harness import (
     CliOutcome,
     CliSite,
     PostWatchingSlack,
+    assert_same_tables,
     cli_site,
     kill_cli,
     messages_in,
@@ -44,7 +45,6 @@ from slack_events_dagster_tests.reliability.harness import (
     run_fakes,
     run_kill_point,
     run_workspace,
-    state_difference,
     table_state,
 )
 
@@ -181,13 +181,13 @@ def test_sigkill_of_slack_events_run_then_rerun_converges(
         SqlRepository.from_url(site.url) as repository,
         SqlRepository.from_url(reference.site.url) as expected,
     ):
-        state = table_state(repository.engine, RUN_IGNORED)
-        differing = [t for t in state if state[t] != reference.state[t]]
-        details = [
-            state_difference(repository.engine, expected.engine, t, ignore=RUN_IGNORED)
-            for t in differing
-        ]
-        assert differing == [], f"after a kill at {crashed.where} ({crashed.counts}): {details}"
+        assert_same_tables(
+            repository.engine,
+            expected.engine,
+            f"after a kill at {crashed.where} ({crashed.counts})",
+            ignore=RUN_IGNORED,
+            expected=reference.state,
+        )
         assert repository.get_candidates(statuses=[CandidateStatus.IN_PROGRESS]) == []
         _check_watermarks(repository, reference.today - timedelta(days=1))
         # Each day's digest is stored once and posted once, across the kill and the re-run.

@@ -36,11 +36,11 @@ from slack_events_dagster_tests.reliability.harness import (
     ProbedSource,
     Reference,
     assert_converged,
+    assert_same_tables,
     crash_workspace,
     pipeline_settings,
     run_crash_child,
     run_pipeline,
-    state_difference,
     table_state,
 )
 
@@ -295,11 +295,7 @@ def _assert_same_state(url: str, reference: SqlRepository, where: str, runs: int
         assert repository.event_integrity() == ([], [])
         # Everything, attempts included: runs of one partition take turns on its
         # extraction lock, so each candidate is extracted (and counted) once.
-        state = table_state(repository.engine)
-        expected = table_state(reference.engine)
-        differing = [t for t in state if state[t] != expected[t]]
-        details = [state_difference(repository.engine, reference.engine, t) for t in differing]
-        assert differing == [], f"{where} ({runs} runs): {details}"
+        assert_same_tables(repository.engine, reference.engine, f"{where} ({runs} runs)")
     finally:
         repository.close()
 

@@ -27,7 +27,7 @@ from slack_events_dagster.storage.engine import create_db_engine
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.workspace_gen import generate_workspace, write_export
-from slack_events_dagster_tests.reliability.harness import state_difference, table_state
+from slack_events_dagster_tests.reliability.harness import assert_same_tables
 
 END = date(2024, 3, 29)
 DAYS = 8
@@ -118,14 +118,7 @@ def extract_at_once(
 
 
 def assert_same_state(repository: SqlRepository, reference: SqlRepository, where: str) -> None:
-    state = table_state(repository.engine, RUN_DEPENDENT)
-    expected = table_state(reference.engine, RUN_DEPENDENT)
-    differing = [t for t in state if state[t] != expected[t]]
-    details = [
-        state_difference(repository.engine, reference.engine, t, ignore=RUN_DEPENDENT)
-        for t in differing
-    ]
-    assert differing == [], f"{where}: {details}"
+    assert_same_tables(repository.engine, reference.engine, where, ignore=RUN_DEPENDENT)
 
 
 def prompt_hashes(repository: SqlRepository) -> set[str]:
