@@ -18,7 +18,12 @@ from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain import calendar as ical
 from slack_events_dagster.domain.candidates import build_candidates
-from slack_events_dagster.domain.dedup import MergeResult, fold_collisions, merge_drafts
+from slack_events_dagster.domain.dedup import (
+    MergeResult,
+    WorkCache,
+    fold_collisions,
+    merge_drafts,
+)
 from slack_events_dagster.domain.digest import (
     build_digest,
     digest_content_hash,
@@ -324,25 +329,33 @@ def _day_work(
 def _extract_window(
     repository: Repository, extractor: Extractor, window: Sequence[_DayWork]
 ) -> ExtractReport:
-    """Extract the days of ``window`` at once, then merge them one by one, in order."""
+    """Extract the days of ``window`` at once, then merge them one by one, in order.
+
+    The model calls come first, outside the events lock (other runs merge meanwhile);
+    then the lock is taken once for the window's merges, so the stored events read for
+    one day serve the next days too (:class:`_EventPool`).
+    """
     report = ExtractReport()
-    # Closed on the way out: a failing merge cancels the calls not started yet.
+    # Every call is recorded as it completes: a failure here loses no answer, and the
+    # days wait in progress for the next run, which finds the answers in the cache.
     with closing(extractor.extract_groups([work.items for work in window])) as results:
-        for work, result in zip(window, results, strict=True):
-            report.add(_merge_day(repository, work, result))
+        answered = list(results)
+    with repository.events_lock():
+        pool = _EventPool(repository)
+        for work, result in zip(window, answered, strict=True):
+            report.add(_merge_day(pool, work, result))
     return report
 
 
-def _merge_day(repository: Repository, work: _DayWork, result: ExtractionResult) -> ExtractReport:
+def _merge_day(pool: _EventPool, work: _DayWork, result: ExtractionResult) -> ExtractReport:
+    """Merge and save one day's drafts; the caller holds the events lock."""
     report = ExtractReport(candidates=len(work.items))
-    # The model calls run in parallel with other runs; merging does not.
-    with repository.events_lock():
-        merge, stored = _merge(repository, result, work.stamp)
-        to_write, dropped = _fold(repository, merge.events_to_write, work.stamp, stored)
-        report.folded = len(dropped)
-        # One transaction: a crash leaves the day as it was (candidates in_progress,
-        # retried by the next run) or done, never events written but not folded or recorded.
-        repository.save_extraction(to_write, dropped, _outcomes(work.items, result, report))
+    merge, read = _merge(pool, result, work.stamp)
+    to_write, dropped = _fold(pool, merge.events_to_write, work.stamp, read)
+    report.folded = len(dropped)
+    # One transaction: a crash leaves the day as it was (candidates in_progress,
+    # retried by the next run) or done, never events written but not folded or recorded.
+    pool.save(to_write, dropped, _outcomes(work.items, result, report))
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
     report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled
@@ -385,64 +398,112 @@ def _extraction_inputs(
     return items, gone
 
 
-@dataclass(frozen=True)
-class _StoredEvents:
-    """Every stored event starting on a day in ``[first, last]``, as ``get_events``
-    returns them (in its order)."""
+class _EventPool:
+    """The stored events of the days read so far, for merging day after day.
 
-    first: date
-    last: date
-    events: list[Event]
+    Valid while its holder keeps the events lock (nobody else writes events): each day
+    reads from the database only the days not read before, and :meth:`save` writes a
+    day's events and reads back what the repository stored (it keeps the first
+    ``first_seen_at`` of a row, and leaves unchanged rows as they were). Merging
+    keeps what it prepared of each event in ``works`` until the event is written.
+    """
 
-    def between(self, first: date, last: date) -> list[Event] | None:
-        """What ``get_events(start_date=first, end_date=last)`` returns, if covered."""
-        if not (self.first <= first and last <= self.last):
-            return None
-        return [e for e in self.events if first <= e.start_date <= last]
+    def __init__(self, repository: Repository) -> None:
+        self.repository = repository
+        self.first: date | None = None
+        self.last: date | None = None
+        self.events: dict[str, Event] = {}
+        self.works = WorkCache()
+
+    def covers(self, first: date, last: date) -> bool:
+        return (
+            self.first is not None
+            and self.last is not None
+            and (self.first <= first and last <= self.last)
+        )
+
+    def between(self, first: date, last: date) -> list[Event]:
+        """What ``get_events(start_date=first, end_date=last)`` returns (by start date)."""
+        if self.first is None or self.last is None:
+            self._read(first, last)
+            self.first, self.last = first, last
+        else:
+            if first < self.first:
+                self._read(first, self.first - timedelta(days=1))
+                self.first = first
+            if last > self.last:
+                self._read(self.last + timedelta(days=1), last)
+                self.last = last
+        found = [e for e in self.events.values() if first <= e.start_date <= last]
+        return sorted(found, key=lambda e: (e.start_date, e.event_id))
+
+    def _read(self, first: date, last: date) -> None:
+        for event in self.repository.get_events(start_date=first, end_date=last):
+            self.events[event.event_id] = event
+
+    def save(
+        self,
+        to_write: Sequence[Event],
+        dropped: Sequence[str],
+        outcomes: Sequence[CandidateOutcomeRecord],
+    ) -> None:
+        self.repository.save_extraction(to_write, dropped, outcomes)
+        for event_id in [*dropped, *(e.event_id for e in to_write)]:
+            self.events.pop(event_id, None)
+        for event in self.repository.get_events_by_ids([e.event_id for e in to_write]):
+            if self.covers(event.start_date, event.start_date):
+                self.events[event.event_id] = event
 
 
 def _merge(
-    repository: Repository, result: ExtractionResult, stamp: datetime
-) -> tuple[MergeResult, _StoredEvents | None]:
+    pool: _EventPool, result: ExtractionResult, stamp: datetime
+) -> tuple[MergeResult, tuple[date, date] | None]:
+    """The day's merge, and the days whose stored events it saw (None: no drafts)."""
     drafts = result.drafts
     if not drafts:
         return merge_drafts([], [], now=stamp), None
     dates = [d.start_date for d in drafts]
     window = timedelta(days=MERGE_WINDOW_DAYS)
     first, last = min(dates) - window, max(dates) + window
-    nearby = repository.get_events(start_date=first, end_date=last)
+    nearby = pool.between(first, last)
     # Replies change the event of their thread parent, wherever its date lies.
     related = [
         SourceRef(channel_id=d.source.channel_id, ts=d.thread_ts) for d in drafts if d.thread_ts
     ]
     related += [d.source for d in drafts]
     by_id = {e.event_id: e for e in nearby}
-    by_id.update({e.event_id: e for e in repository.get_events_for_sources(related)})
-    return merge_drafts(drafts, list(by_id.values()), now=stamp), _StoredEvents(first, last, nearby)
+    for event in pool.repository.get_events_for_sources(related):
+        # The pool's copy is the same event, already prepared for merging.
+        by_id.setdefault(event.event_id, pool.events.get(event.event_id, event))
+    merge = merge_drafts(drafts, list(by_id.values()), now=stamp, cache=pool.works)
+    return merge, (first, last)
 
 
 def _fold(
-    repository: Repository,
+    pool: _EventPool,
     written: Sequence[Event],
     stamp: datetime,
-    stored: _StoredEvents | None = None,
+    read: tuple[date, date] | None = None,
 ) -> tuple[list[Event], list[str]]:
     """The merge's events after folding those that a move made identical to another
     (see dedup.fold_collisions), and the ids of the events folded away.
 
-    ``stored``: events the merge read under the same events lock, so still what the
-    repository holds; the days they cover are not read again.
+    ``read``: the days whose stored events the merge saw. When they hold the days of
+    every written event, the merge has already folded all it could: its pool held
+    every event folding would look at, and it refolded around each event it changed
+    (``dedup._Merger.refold``). Only the events it emptied are then dropped, without
+    a second pass.
     """
     if not written:
         return [], []
     dates = [e.start_date for e in written]
     first, last = min(dates), max(dates)
-    known = stored.between(first, last) if stored is not None else None
-    if known is None:
-        known = repository.get_events(start_date=first, end_date=last)
-    pool = {e.event_id: e for e in known}
-    pool.update({e.event_id: e for e in written})
-    fold = fold_collisions(written, list(pool.values()), now=stamp)
+    if read is not None and read[0] <= first and last <= read[1]:
+        emptied = sorted(e.event_id for e in written if not e.sources)
+        return [e for e in written if e.sources], emptied
+    pool_events = {e.event_id: e for e in pool.between(first, last)}
+    pool_events.update({e.event_id: e for e in written})
+    fold = fold_collisions(written, list(pool_events.values()), now=stamp)
     final = {e.event_id: e for e in written}
     final.update({e.event_id: e for e in fold.events_to_write})
     for event_id in fold.dropped:

@@ -46,14 +46,17 @@ Running again over the output with the same drafts changes nothing.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 import unicodedata
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -168,8 +171,12 @@ _FUNCTION_WORDS = frozenset(
     | {"please", "so", "that", "this", "we", "with", "you", "your"}
 )
 _EVENT_ID_NAMESPACE = uuid.UUID("6f1c3f8e-5d0a-4c1e-9a57-0b6f4d2f9c11")
+# Titles are compared pairwise many times in a merge (every draft against every event
+# of its days, again when folding): what a title is made of is worked out once.
+_TITLE_CACHE = 1 << 16
 
 
+@lru_cache(maxsize=_TITLE_CACHE)
 def normalize_title(title: str) -> str:
     """Lower case ASCII words without filler ("Reminder: The Payments API v2.3 release!"
     becomes "payments api v2 3 release")."""
@@ -197,10 +204,12 @@ def event_id_for(key: str) -> str:
     return str(uuid.uuid5(_EVENT_ID_NAMESPACE, key))
 
 
+@lru_cache(maxsize=_TITLE_CACHE)
 def _distinctive(normalized: str) -> str:
     return " ".join(word for word in normalized.split() if word not in _GENERIC_WORDS)
 
 
+@lru_cache(maxsize=_TITLE_CACHE * 2)
 def title_similarity(left: str, right: str) -> float:
     """0-100: how alike two titles are.
 
@@ -264,10 +273,12 @@ def _subset_similarity(left: str, right: str) -> float:
     return float(fuzz.token_set_ratio(a, b)) * 0.9 if a and b else 0.0
 
 
+@lru_cache(maxsize=_TITLE_CACHE)
 def _versions(title: str) -> frozenset[str]:
     return frozenset(_VERSION.findall(title))
 
 
+@lru_cache(maxsize=_TITLE_CACHE)
 def _subject_words(title: str) -> frozenset[str]:
     normalized = normalize_title(title)
     words = (_distinctive(normalized) or normalized).split()
@@ -280,8 +291,13 @@ def _subject_words(title: str) -> frozenset[str]:
 def _numbers_differ(left: str, right: str) -> bool:
     """True when each title has a number the other lacks: "Q2 planning drafts" and
     "Q4 planning drafts", "Sprint 5 retro" and "Sprint 6 retro" are different things."""
-    numbers = [{int(n) for n in _NUMBER.findall(normalize_title(t))} for t in (left, right)]
-    return bool(numbers[0] - numbers[1]) and bool(numbers[1] - numbers[0])
+    left_numbers, right_numbers = _numbers(left), _numbers(right)
+    return bool(left_numbers - right_numbers) and bool(right_numbers - left_numbers)
+
+
+@lru_cache(maxsize=_TITLE_CACHE)
+def _numbers(title: str) -> frozenset[int]:
+    return frozenset(int(n) for n in _NUMBER.findall(normalize_title(title)))
 
 
 def _same_subject(left: str, right: str) -> bool:
@@ -300,7 +316,12 @@ _Order = tuple[tuple[int, int], str]
 
 
 def _order(ref: SourceRef) -> _Order:
-    return ts_sort_key(ref.ts), ref.channel_id
+    return _order_of(ref.ts, ref.channel_id)
+
+
+@lru_cache(maxsize=_TITLE_CACHE)
+def _order_of(ts: str, channel_id: str) -> _Order:
+    return ts_sort_key(ts), channel_id
 
 
 def _moment_order(moment: datetime) -> _Order:
@@ -332,14 +353,15 @@ class _State:
     start: datetime | date
     end: datetime | date | None
     timezone: str
+    # The day it starts on, in its time zone (asked for millions of times in a backfill).
+    start_date: date = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_date", _local_date(self.start, self.timezone))
 
     @property
     def all_day(self) -> bool:
         return not isinstance(self.start, datetime)
-
-    @property
-    def start_date(self) -> date:
-        return _local_date(self.start, self.timezone)
 
 
 def _draft_state(draft: EventDraft) -> _State:
@@ -501,29 +523,46 @@ class _Work:
             updated_at=event.updated_at,
         )
 
+    def clone(self) -> _Work:
+        """A copy that can change without changing this one."""
+        twin = copy.copy(self)
+        twin.changes = [copy.copy(change) for change in self.changes]
+        twin.sources = dict(self.sources)
+        twin.recompute()
+        return twin
+
     # -- the event's history, from its announcement and changes -------------------
     def recompute(self) -> None:
         self.changes.sort(key=lambda change: change.order)
         state = self.base
         self.timeline: list[tuple[_Change, _State]] = []
-        self.history: list[EventChange] = []
+        # The state before each change of the timeline (what ``history`` records).
+        self.before: list[_State] = []
         for change in self.changes:
             after = change.apply(state)
             if after is None:
                 continue
-            self.history.append(
-                EventChange(
-                    changed_at=change.changed_at,
-                    status=state.status,
-                    start=state.start,
-                    end=state.end,
-                    source=change.source,
-                )
-            )
+            self.before.append(state)
             self.timeline.append((change, after))
             state = after
         self.current = state
         self.dates = {self.base.start_date} | {after.start_date for _, after in self.timeline}
+        self.day_ordinals = frozenset(day.toordinal() for day in self.dates)
+        self.first_day, self.last_day = min(self.day_ordinals), max(self.day_ordinals)
+        self._first_draft: EventDraft | None = None
+
+    @property
+    def history(self) -> list[EventChange]:
+        return [
+            EventChange(
+                changed_at=change.changed_at,
+                status=state.status,
+                start=state.start,
+                end=state.end,
+                source=change.source,
+            )
+            for (change, _), state in zip(self.timeline, self.before, strict=True)
+        ]
 
     def view(self, order: _Order) -> _State:
         """The event as it stood just before the message at ``order`` was posted."""
@@ -541,15 +580,23 @@ class _Work:
         return {_key(change.source) for change in self.changes if change.source is not None}
 
     def near(self, day: date, window_days: int) -> bool:
-        return any(_day_gap(known, day) <= window_days for known in self.dates)
+        center = day.toordinal()
+        if not self.first_day - window_days <= center <= self.last_day + window_days:
+            return False
+        return len(self.day_ordinals) == 1 or any(
+            abs(known - center) <= window_days for known in self.day_ordinals
+        )
 
-    def title_keys(self, order: _Order) -> set[tuple[str, EventCategory, date]]:
-        """The exact keys that find this event for a message posted at ``order``: its
-        announced day and the day it had then."""
-        return {
-            (self.normalized_title, self.category, self.base.start_date),
-            (self.normalized_title, self.category, self.view(order).start_date),
-        }
+    def has_title_key(
+        self, normalized_title: str, category: EventCategory, day: date, order: _Order
+    ) -> bool:
+        """True when the exact key (normalized title, category, day) finds this event
+        for a message posted at ``order``: on its announced day or the day it had then."""
+        return (
+            normalized_title == self.normalized_title
+            and category == self.category
+            and day in (self.base.start_date, self.view(order).start_date)
+        )
 
     # -- what a draft does to it ----------------------------------------------------
     def add_source(self, source: SourceRef) -> bool:
@@ -558,6 +605,7 @@ class _Work:
         self.sources[_key(source)] = source
         if _order(source) < self.first_order:
             self.first_message, self.first_order = source, _order(source)
+            self._first_draft = None
         return True
 
     def add_change(
@@ -607,6 +655,12 @@ class _Work:
 
     # -- as an event, and as the draft of its first message ------------------------
     def first_draft(self) -> EventDraft:
+        """The draft of the event's first message (kept until the event changes)."""
+        if self._first_draft is None:
+            self._first_draft = self._make_first_draft()
+        return self._first_draft
+
+    def _make_first_draft(self) -> EventDraft:
         return EventDraft(
             title=self.title,
             category=self.category,
@@ -638,7 +692,7 @@ class _Work:
             status=current.status,
             sources=sorted(self.sources.values(), key=_order),
             history=list(self.history),
-            sequence=max(self.min_sequence, len(self.history) + self.refined),
+            sequence=max(self.min_sequence, len(self.timeline) + self.refined),
             first_seen_at=self.first_seen_at,
             updated_at=self.updated_at,
         )
@@ -664,18 +718,58 @@ class MergeResult:
     dropped: list[str] = field(default_factory=list)
 
 
+class WorkCache:
+    """Stored events as merging works on them, kept from one merge to the next.
+
+    A caller that merges day after day over the same stored events (``steps`` does,
+    holding the events lock) passes one cache to every ``merge_drafts``: an event is
+    prepared again only when another ``Event`` object stands for it (it was written
+    and read back). Merges change their own copies, never what the cache holds.
+    """
+
+    def __init__(self) -> None:
+        self._works: dict[str, tuple[Event, _Work]] = {}
+
+    def work(self, event: Event) -> _Work:
+        known = self._works.get(event.event_id)
+        if known is not None and known[0] is event:
+            return known[1]
+        work = _Work.from_event(event)
+        self._works[event.event_id] = (event, work)
+        return work
+
+
 class _Merger:
     def __init__(
-        self, existing: Sequence[Event], now: datetime, window_days: int = DEFAULT_DATE_WINDOW_DAYS
+        self,
+        existing: Sequence[Event],
+        now: datetime,
+        window_days: int = DEFAULT_DATE_WINDOW_DAYS,
+        cache: WorkCache | None = None,
     ) -> None:
         originals: dict[str, Event] = {}
         for event in existing:
             if event.sources:  # an event without a message cannot be matched; leave it be
                 originals.setdefault(event.event_id, event)
         self.originals = originals
-        self.works = {event_id: _Work.from_event(e) for event_id, e in originals.items()}
+        if cache is None:
+            self.works = {event_id: _Work.from_event(e) for event_id, e in originals.items()}
+            # Works this merge may change (the others are shared with the cache).
+            self.owned = set(self.works)
+        else:
+            self.works = {event_id: cache.work(e) for event_id, e in originals.items()}
+            self.owned = set()
         self.by_source: dict[tuple[str, str], str] = {}
+        # Day (ordinal) -> events that are or were on it: the events near a day are
+        # looked up, not searched for among all events of the merge.
+        self.by_day: dict[int, set[str]] = {}
+        self.indexed: dict[str, frozenset[int]] = {}
+        # Announced day (ordinal) -> events announced for it, apart for rescheduled
+        # announcements (they may fold into an event further away): for refolding.
+        self.by_base_day: dict[tuple[int, bool], set[str]] = {}
+        self.base_indexed: dict[str, tuple[int, bool]] = {}
         for work in self.works.values():
+            self._index(work)
             for source_id in work.sources:
                 self.by_source[source_id] = work.event_id
         self.now = now
@@ -699,24 +793,81 @@ class _Merger:
                 work = self.works[parent]
                 if self._belongs_to_thread(draft, work, work.view(order)):
                     return work, "thread"
-        earlier = [w for w in self.works.values() if w.first_order < order]
+        window = self._window(draft.status)
+        earlier = [w for w in self._near(draft.start_date, window) if w.first_order < order]
         return self._match(draft, earlier)
+
+    # -- the events near a day ----------------------------------------------------------
+    def _window(self, status: EventStatus) -> int:
+        """How many days from an event a draft with ``status`` may still be it."""
+        return RESCHEDULE_SEARCH_DAYS if status is EventStatus.RESCHEDULED else self.window_days
+
+    def _index(self, work: _Work) -> None:
+        """Keep ``by_day`` up to date with the days ``work`` is and was on."""
+        old = self.indexed.get(work.event_id, frozenset())
+        new = work.day_ordinals
+        for day in old - new:
+            self.by_day[day].discard(work.event_id)
+        for day in new - old:
+            self.by_day.setdefault(day, set()).add(work.event_id)
+        self.indexed[work.event_id] = new
+        base = (work.base.start_date.toordinal(), work.base.status is EventStatus.RESCHEDULED)
+        old_base = self.base_indexed.get(work.event_id)
+        if old_base != base:
+            if old_base is not None:
+                self.by_base_day[old_base].discard(work.event_id)
+            self.by_base_day.setdefault(base, set()).add(work.event_id)
+            self.base_indexed[work.event_id] = base
+
+    def _unindex(self, event_id: str) -> None:
+        for day in self.indexed.pop(event_id, frozenset()):
+            self.by_day[day].discard(event_id)
+        base = self.base_indexed.pop(event_id, None)
+        if base is not None:
+            self.by_base_day[base].discard(event_id)
+
+    def _announced_near(self, work: _Work) -> set[str]:
+        """Events whose announced day is near a day ``work`` is or was on (within
+        their own window, ``_window`` of their announced status)."""
+        found: set[str] = set()
+        for rescheduled in (False, True):
+            window = self._window(EventStatus.RESCHEDULED if rescheduled else EventStatus.SCHEDULED)
+            days = {
+                ordinal
+                for day in work.day_ordinals
+                for ordinal in range(day - window, day + window + 1)
+            }
+            for ordinal in days:
+                found.update(self.by_base_day.get((ordinal, rescheduled), ()))
+        return found
+
+    def _near(self, day: date, window: int) -> list[_Work]:
+        """The events on a day at most ``window`` days from ``day`` (``_Work.near``)."""
+        center = day.toordinal()
+        ids: set[str] = set()
+        for ordinal in range(center - window, center + window + 1):
+            ids.update(self.by_day.get(ordinal, ()))
+        return [self.works[event_id] for event_id in ids]
 
     def _match(self, draft: EventDraft, candidates: Iterable[_Work]) -> tuple[_Work | None, str]:
         """The event among ``candidates`` the draft belongs to, by title key or fuzzily."""
         order = _order(draft.source)
         is_change = draft.status in (EventStatus.RESCHEDULED, EventStatus.CANCELLED)
-        window = (
-            RESCHEDULE_SEARCH_DAYS if draft.status is EventStatus.RESCHEDULED else self.window_days
-        )
+        window = self._window(draft.status)
         draft_day = draft.start_date
-        near = sorted(
-            (w for w in candidates if w.near(draft_day, window)),
-            key=lambda w: w.first_order,
-        )
-        key = (normalize_title(draft.title), draft.category, draft_day)
+        # Both ways of matching need compatible categories: ask that first.
+        near = [
+            w
+            for w in candidates
+            if _categories_match(draft.category, w.category) and w.near(draft_day, window)
+        ]
+        if not near:
+            return None, "new"
+        if len(near) > 1:
+            near.sort(key=lambda w: w.first_order)
+        title = normalize_title(draft.title)
         for work in near:
-            if key in work.title_keys(order) and (
+            if work.has_title_key(title, draft.category, draft_day, order) and (
                 draft.status is not EventStatus.SCHEDULED
                 or _times_compatible(draft, work.view(order))
             ):
@@ -725,8 +876,6 @@ class _Merger:
         found: _Work | None = None
         for work in near:
             view = work.view(order)
-            if not _categories_match(draft.category, work.category):
-                continue
             gap = _day_gap(view.start_date, draft_day)
             if gap > window:
                 continue
@@ -781,12 +930,14 @@ class _Merger:
         ordered = sorted(drafts, key=lambda d: (_order(d.source), d.title))
         placed: dict[tuple[str, str], str] = {}
         for draft in ordered:
-            work, how = self.find(draft)
-            if work is None:
+            found, how = self.find(draft)
+            if found is None:
                 work = self._create(draft)
             else:
+                work = self._own(found)
                 before = self._snapshot(work)
                 self._apply(work, draft, how, self.now)
+                self._index(work)
                 if self._snapshot(work) != before:
                     self.result.merged += 1
                     self.dirty.add(work.event_id)
@@ -807,6 +958,8 @@ class _Merger:
             key = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()[:20]
             work.dedup_key, work.event_id = key, event_id_for(key)
         self.works[work.event_id] = work
+        self.owned.add(work.event_id)
+        self._index(work)
         self.by_source[_key(draft.source)] = work.event_id
         self.created.add(work.event_id)
         self.dirty.add(work.event_id)
@@ -833,7 +986,7 @@ class _Merger:
 
     def _change(self, work: _Work, kind: _Kind, draft: EventDraft, changed_at: datetime) -> None:
         work.add_change(kind, draft, changed_at)
-        if any(entry.source == draft.source for entry in work.history):
+        if any(change.source == draft.source for change, _ in work.timeline):
             if kind is _Kind.RESCHEDULE:
                 self.result.rescheduled += 1
             elif kind is _Kind.CANCEL:
@@ -847,31 +1000,58 @@ class _Merger:
     def refold(self) -> None:
         """Fold each event into an earlier-announced one its first message would have
         joined, had the messages been merged in posting order."""
+        # After a fold, events announced before the absorbing one are not looked at
+        # again: neither it nor the folded event can join them, and they did not change.
+        resume: _Order | None = None
         while True:
-            works = sorted(self.works.values(), key=lambda w: w.first_order)
-            dirty = [w for w in works if w.event_id in self.dirty]
-            for index, work in enumerate(works):
+            # A pair of events neither of which changed was looked at before: an event
+            # that changed is compared with the events near it, and the others with the
+            # changed events near them.
+            dirty = [w for w in self.works.values() if w.event_id in self.dirty]
+            near_dirty: dict[str, list[_Work]] = defaultdict(list)
+            for changed in dirty:
+                for event_id in self._announced_near(changed):
+                    if event_id not in self.dirty:
+                        near_dirty[event_id].append(changed)
+            works = sorted(
+                [*dirty, *(self.works[event_id] for event_id in near_dirty)],
+                key=lambda w: w.first_order,
+            )
+            for work in works:
+                if resume is not None and work.first_order < resume:
+                    continue
                 if work.event_id in self.dirty:
-                    earlier = works[:index]
+                    near = self._near(work.base.start_date, self._window(work.base.status))
                 else:
-                    earlier = [w for w in dirty if w.first_order < work.first_order]
-                window = (
-                    RESCHEDULE_SEARCH_DAYS
-                    if work.base.status is EventStatus.RESCHEDULED
-                    else self.window_days
-                )
-                day = work.base.start_date
-                if not any(w.near(day, window) for w in earlier):
+                    near = near_dirty[work.event_id]
+                earlier = [
+                    w
+                    for w in near
+                    if w.first_order < work.first_order
+                    and _categories_match(work.category, w.category)
+                ]
+                if not earlier:
                     continue
                 draft = work.first_draft()
                 target, how = self._match(draft, earlier)
                 if target is not None:
                     self._fold(target, work, how)
+                    resume = target.first_order
                     break
             else:
                 return
 
+    def _own(self, work: _Work) -> _Work:
+        """``work``, made this merge's own before it changes (see :class:`WorkCache`)."""
+        if work.event_id in self.owned:
+            return work
+        mine = work.clone()
+        self.works[work.event_id] = mine
+        self.owned.add(work.event_id)
+        return mine
+
     def _fold(self, target: _Work, gone: _Work, how: str) -> None:
+        target = self._own(target)
         draft = gone.first_draft()
         seen = gone.first_seen_at or self.now
         for source_id, source in gone.sources.items():
@@ -890,6 +1070,8 @@ class _Merger:
         ):
             target.first_seen_at = gone.first_seen_at
         del self.works[gone.event_id]
+        self._unindex(gone.event_id)
+        self._index(target)
         self.folded_into[gone.event_id] = target.event_id
         self.dirty.add(target.event_id)
         self.absorbers.add(target.event_id)
@@ -934,13 +1116,15 @@ def merge_drafts(
     *,
     now: datetime,
     date_window_days: int = DEFAULT_DATE_WINDOW_DAYS,
+    cache: WorkCache | None = None,
 ) -> MergeResult:
     """Merge ``drafts`` into ``existing`` events (which are not modified).
 
     ``now`` stamps new events, changes and updates. The result is the same
-    whatever order the drafts and the existing events' messages arrived in.
+    whatever order the drafts and the existing events' messages arrived in, and
+    with or without a ``cache`` (see :class:`WorkCache`).
     """
-    return _Merger(existing, now, date_window_days).merge(drafts)
+    return _Merger(existing, now, date_window_days, cache).merge(drafts)
 
 
 @dataclass

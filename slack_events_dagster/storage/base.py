@@ -189,6 +189,10 @@ class Repository(Protocol):
         """Events that have any of these messages among their sources."""
         ...
 
+    def get_events_by_ids(self, event_ids: Sequence[str]) -> list[Event]:
+        """The events with these ids (those that exist), by start."""
+        ...
+
     def count_events(self) -> int: ...
 
     def events_lock(self) -> AbstractContextManager[None]:

@@ -972,7 +972,16 @@ class SqlRepository:
             for chunk in _chunks(sources, _KEY_CHUNK):
                 condition = _keys_in(s, [(k.channel_id, k.ts) for k in chunk])
                 ids.update(conn.execute(select(s.c.event_id).where(condition)).scalars())
-            found = self._load_events(conn, sorted(ids))
+            return self._events_by_ids(conn, ids)
+
+    def get_events_by_ids(self, event_ids: Sequence[str]) -> list[Event]:
+        if not event_ids:
+            return []
+        with self._transaction("get_events_by_ids") as conn:
+            return self._events_by_ids(conn, event_ids)
+
+    def _events_by_ids(self, conn: Connection, event_ids: Iterable[str]) -> list[Event]:
+        found = self._load_events(conn, sorted(set(event_ids)))
         return sorted(found, key=lambda e: (e.start_date, e.event_id))
 
     def count_events(self) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from slack_events_dagster.domain.dedup import (
+    WorkCache,
     event_id_for,
     fold_collisions,
     merge_drafts,
@@ -146,12 +147,21 @@ def posted_day(item: EventDraft) -> date:
     return datetime.fromtimestamp(float(item.source.ts), tz=UTC).date()
 
 
-def extract(store: dict[str, Event], batch: Sequence[EventDraft], stamp: datetime) -> None:
+def extract(
+    store: dict[str, Event],
+    batch: Sequence[EventDraft],
+    stamp: datetime,
+    cache: WorkCache | None = None,
+) -> None:
     """What one extraction window does (steps._extract_window): merge, fold, write."""
-    merge = merge_drafts(batch, list(store.values()), now=stamp)
+    merge = merge_drafts(batch, list(store.values()), now=stamp, cache=cache)
     written = {event.event_id: event for event in merge.events_to_write}
     pool = {**store, **written}
     fold = fold_collisions(merge.events_to_write, list(pool.values()), now=stamp)
+    # The merge saw every stored event: folding finds nothing it did not (which is why
+    # steps._fold skips it when the merge read all the days of what it wrote).
+    assert fold.events_to_write == []
+    assert fold.dropped == sorted(e.event_id for e in merge.events_to_write if not e.sources)
     written.update({event.event_id: event for event in fold.events_to_write})
     for event_id in fold.dropped:
         written.pop(event_id, None)
@@ -164,14 +174,19 @@ def extract(store: dict[str, Event], batch: Sequence[EventDraft], stamp: datetim
         store[event.event_id] = event
 
 
-def run(windows: Iterable[tuple[str, date]], drafts: Sequence[EventDraft] = DRAFTS) -> list[Event]:
+def run(
+    windows: Iterable[tuple[str, date]],
+    drafts: Sequence[EventDraft] = DRAFTS,
+    cache: WorkCache | None = None,
+) -> list[Event]:
     """Extract the (channel, day) windows in the given order; each window is stamped
-    with the end of its day, as a backfill does."""
+    with the end of its day, as a backfill does. Events not written keep their object
+    from window to window, as in steps' event pool (what a ``cache`` relies on)."""
     store: dict[str, Event] = {}
     for channel, day in windows:
         batch = [d for d in drafts if d.source.channel_id == channel and posted_day(d) == day]
         if batch:
-            extract(store, batch, datetime.combine(day + timedelta(days=1), time(), UTC))
+            extract(store, batch, datetime.combine(day + timedelta(days=1), time(), UTC), cache)
     return sorted(store.values(), key=lambda event: event.event_id)
 
 
@@ -243,6 +258,17 @@ def test_every_channel_order_gives_the_same_events(days: list[date]) -> None:
     expected = comparable(channel_by_channel(CHANNELS))
     for order in itertools.permutations(CHANNELS):
         assert comparable(channel_by_channel(order, days)) == expected, order
+
+
+def test_a_work_cache_shared_by_the_merges_changes_no_result_and_is_never_changed() -> None:
+    for order in itertools.permutations(CHANNELS):
+        windows = [(channel, day) for channel in order for day in DAYS]
+        cache = WorkCache()
+        assert comparable(run(windows, cache=cache)) == comparable(run(windows)), order
+        # What the cache holds is still exactly the event it was prepared from: merges
+        # changed copies only.
+        for event, work in cache._works.values():
+            assert work.to_event() == event
 
 
 def test_every_draft_order_in_one_merge_gives_the_same_events() -> None:

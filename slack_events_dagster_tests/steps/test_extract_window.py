@@ -312,29 +312,64 @@ def test_windows_are_bounded_in_days_and_candidates(
     assert seen.groups == [3, 3, 2]
 
 
-def test_folding_reuses_the_events_the_merge_read_with_the_same_outcome(
+def test_folding_after_a_merge_that_read_the_days_finds_what_folding_again_finds(
     make_repository: Callable[[], SqlRepository], export: Path, tmp_path: Path
 ) -> None:
-    """_fold takes the stored events of the days the merge already read (under the same
-    lock) instead of reading them again: day by day, it folds exactly as a fresh read."""
+    """When the merge read the days of every event it wrote, _fold does not fold again
+    (the merge already did): day by day, it gives exactly what a second fold over a
+    fresh read (dedup.fold_collisions) gives."""
     settings = settings_for(tmp_path)
     repository = make_repository()
     channels = scored(repository, export, settings)
     rules = RuleExtractor()
-    reused = 0
+    skipped = 0
     for channel in channels:
         for day in steps.days(FIRST, END):
             work = steps._day_work(repository, settings, channel, day, NOW)
             if work is None:
                 continue
             result = rules.extract(work.items)
-            merge, stored = steps._merge(repository, result, work.stamp)
+            pool = steps._EventPool(repository)
+            merge, read = steps._merge(pool, result, work.stamp)
             written = merge.events_to_write
-            if stored is not None and written:
+            if read is not None and written:
                 dates = [e.start_date for e in written]
-                reused += stored.between(min(dates), max(dates)) is not None
-            folded = steps._fold(repository, written, work.stamp, stored)
-            assert folded == steps._fold(repository, written, work.stamp)
+                skipped += read[0] <= min(dates) and max(dates) <= read[1]
+            folded = steps._fold(pool, written, work.stamp, read)
+            assert folded == steps._fold(steps._EventPool(repository), written, work.stamp)
             # Move on as extract_days would, so later days meet stored events.
-            steps._merge_day(repository, work, result)
-    assert reused > 10
+            steps._merge_day(steps._EventPool(repository), work, result)
+    assert skipped > 10
+
+
+def test_the_pool_reads_each_day_once_and_follows_what_it_saves(
+    make_repository: Callable[[], SqlRepository], export: Path, tmp_path: Path
+) -> None:
+    """A window's merges read stored events through one pool: a day is read from the
+    database once, and after each save the pool holds what the repository holds."""
+    settings = settings_for(tmp_path)
+    repository = make_repository()
+    channels = scored(repository, export, settings)
+    reads: list[tuple[date | None, date | None]] = []
+    original = repository.get_events
+
+    def counting(*, start_date: date | None = None, end_date: date | None = None) -> list[Event]:
+        reads.append((start_date, end_date))
+        return original(start_date=start_date, end_date=end_date)
+
+    repository.get_events = counting  # type: ignore[method-assign]
+    rules = RuleExtractor()
+    for channel in channels:
+        pool = steps._EventPool(repository)
+        for day in steps.days(FIRST, END):
+            work = steps._day_work(repository, settings, channel, day, NOW)
+            if work is not None:
+                steps._merge_day(pool, work, rules.extract(work.items))
+                assert pool.first is not None and pool.last is not None
+                fresh = original(start_date=pool.first, end_date=pool.last)
+                assert pool.between(pool.first, pool.last) == sorted(
+                    fresh, key=lambda e: (e.start_date, e.event_id)
+                )
+        read_days = [d for first, last in reads if first and last for d in steps.days(first, last)]
+        assert len(read_days) == len(set(read_days)), "a day was read twice"
+        reads.clear()

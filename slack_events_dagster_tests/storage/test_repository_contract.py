@@ -397,6 +397,27 @@ def test_event_sources_are_replaced_and_queryable(repository: SqlRepository) -> 
     assert repository.get_events_for_sources([SourceRef(channel_id="C0", ts="1.0")]) == []
 
 
+def test_events_by_ids_in_start_order_across_chunks(repository: SqlRepository) -> None:
+    day = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+    stored = [
+        make_event(
+            f"e{n:04d}",
+            start=day - timedelta(days=n % 7),
+            end=None,
+            sources=[SourceRef(channel_id="C1", ts=f"17724{n:05d}.000001")],
+        )
+        for n in range(1000)  # more than one chunk of keys
+    ]
+    repository.upsert_events(stored)
+    wanted = [e.event_id for e in stored[::3]] + ["missing", stored[0].event_id]
+    found = repository.get_events_by_ids(wanted)
+    assert [e.event_id for e in found] == [
+        e.event_id for e in sorted(stored[::3], key=lambda e: (e.start_date, e.event_id))
+    ]
+    assert found[0] == repository.get_event(found[0].event_id)
+    assert repository.get_events_by_ids([]) == []
+
+
 def test_events_by_date_range_and_updated_since(repository: SqlRepository) -> None:
     all_day = make_event(
         "e2", dedup_key="k2", start=date(2026, 3, 12), end=date(2026, 3, 13), title="Offsite"
