@@ -342,9 +342,6 @@ def _categories_match(left: EventCategory, right: EventCategory) -> bool:
     return left == right or left in _WEAK_CATEGORIES or right in _WEAK_CATEGORIES
 
 
-_local_date = local_day
-
-
 @dataclass(frozen=True)
 class _State:
     """When an event is and whether it happens, at one point of its history."""
@@ -357,7 +354,7 @@ class _State:
     start_date: date = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "start_date", _local_date(self.start, self.timezone))
+        object.__setattr__(self, "start_date", local_day(self.start, self.timezone))
 
     @property
     def all_day(self) -> bool:
@@ -546,9 +543,10 @@ class _Work:
             self.timeline.append((change, after))
             state = after
         self.current = state
-        self.dates = {self.base.start_date} | {after.start_date for _, after in self.timeline}
-        self.day_ordinals = frozenset(day.toordinal() for day in self.dates)
-        self.first_day, self.last_day = min(self.day_ordinals), max(self.day_ordinals)
+        # The days it is and was on (ordinals), by which merging finds it.
+        self.day_ordinals = frozenset(
+            state.start_date.toordinal() for state in (self.base, *(a for _, a in self.timeline))
+        )
         self._first_draft: EventDraft | None = None
 
     @property
@@ -578,14 +576,6 @@ class _Work:
 
     def change_sources(self) -> set[tuple[str, str]]:
         return {_key(change.source) for change in self.changes if change.source is not None}
-
-    def near(self, day: date, window_days: int) -> bool:
-        center = day.toordinal()
-        if not self.first_day - window_days <= center <= self.last_day + window_days:
-            return False
-        return len(self.day_ordinals) == 1 or any(
-            abs(known - center) <= window_days for known in self.day_ordinals
-        )
 
     def has_title_key(
         self, normalized_title: str, category: EventCategory, day: date, order: _Order
@@ -842,7 +832,7 @@ class _Merger:
         return found
 
     def _near(self, day: date, window: int) -> list[_Work]:
-        """The events on a day at most ``window`` days from ``day`` (``_Work.near``)."""
+        """The events that are or were on a day at most ``window`` days from ``day``."""
         center = day.toordinal()
         ids: set[str] = set()
         for ordinal in range(center - window, center + window + 1):
@@ -850,17 +840,17 @@ class _Merger:
         return [self.works[event_id] for event_id in ids]
 
     def _match(self, draft: EventDraft, candidates: Iterable[_Work]) -> tuple[_Work | None, str]:
-        """The event among ``candidates`` the draft belongs to, by title key or fuzzily."""
+        """The event among ``candidates`` the draft belongs to, by title key or fuzzily.
+
+        ``candidates`` are events announced before the draft that are or were within
+        ``_window(draft.status)`` days of its day (callers look them up by day).
+        """
         order = _order(draft.source)
         is_change = draft.status in (EventStatus.RESCHEDULED, EventStatus.CANCELLED)
         window = self._window(draft.status)
         draft_day = draft.start_date
         # Both ways of matching need compatible categories: ask that first.
-        near = [
-            w
-            for w in candidates
-            if _categories_match(draft.category, w.category) and w.near(draft_day, window)
-        ]
+        near = [w for w in candidates if _categories_match(draft.category, w.category)]
         if not near:
             return None, "new"
         if len(near) > 1:
