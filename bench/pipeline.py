@@ -10,8 +10,10 @@ submitted as the UI's backfill dialog does (GraphQL ``launchPartitionBackfill`` 
 every partition name of the five assets) and completed by the backfill daemon's own
 loop (``execute_backfill_iteration``), with runs launched synchronously in this
 process and steps in process (``bench/pipeline_location.py``). Each backend runs in a fresh
-child process: app tables and the Dagster instance both on SQLite, or both on
-PostgreSQL (dagster-postgres).
+child process: app tables and the Dagster instance both on SQLite
+(``KeptSqliteStorage``), or both on PostgreSQL (the deployment's
+``PooledPostgresStorage``); ``--dagster-storage plain`` takes Dagster's own storage
+classes instead, which open a connection per statement.
 
 Figures: wall time (from the GraphQL mutation until the backfill completes; server
 start, workspace generation and code-server start-up are reported apart), runs
@@ -68,6 +70,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 INGEST_ASSETS = ("raw_slack_messages", "event_candidates", "events")
 DIGEST_ASSETS = ("daily_digest", "events_calendar")
 LLM_KEY = "sk-bench-key"
+# The Dagster instance's storage classes (``slack_events_dagster.defs.instance_storage``);
+# the PostgreSQL one is what deploy/dagster.yaml configures.
+POOLED_STORAGE = "slack_events_dagster.defs.instance_storage.PooledPostgresStorage"
+KEPT_SQLITE_STORAGE = "slack_events_dagster.defs.instance_storage.KeptSqliteStorage"
 # Calls in flight per run. The product's default (4) suits a small account; OpenAI-
 # compatible endpoints take far more (OpenAI's tier 1 allows 500 requests a minute for
 # gpt-4o-mini: at about 1 s per call, that alone is 8 in flight), and a backfill is
@@ -242,13 +248,23 @@ def _settings_env(
     }
 
 
-def _dagster_storage(backend: str, database_url: str) -> dict[str, Any]:
+def _dagster_storage(backend: str, location: str, storage_class: str) -> dict[str, Any]:
+    """The instance's storage: the product's classes that keep their connections (as
+    deploy/dagster.yaml names on PostgreSQL), or with ``--dagster-storage plain`` Dagster's
+    own, which opens a connection per statement, for comparison."""
     if backend == "sqlite":
-        return {}
-    # SQLAlchemy 2.1 maps postgresql:// to psycopg 3, which dagster-postgres 0.29
-    # cannot use (its NOTIFY takes a client-side parameter): name psycopg2.
-    url = make_url(database_url).set(drivername="postgresql+psycopg2")
-    return {"storage": {"postgres": {"postgres_url": url.render_as_string(hide_password=False)}}}
+        config: dict[str, Any] = {"base_dir": location}
+        plain, kept = "sqlite", KEPT_SQLITE_STORAGE
+    else:
+        # SQLAlchemy 2.1 maps postgresql:// to psycopg 3, which dagster-postgres 0.29
+        # cannot use (its NOTIFY takes a client-side parameter): name psycopg2.
+        url = make_url(location).set(drivername="postgresql+psycopg2")
+        config = {"postgres_url": url.render_as_string(hide_password=False)}
+        plain, kept = "postgres", POOLED_STORAGE
+    if storage_class == "plain":
+        return {"storage": {plain: config}}
+    module, _, name = kept.rpartition(".")
+    return {"storage": {"custom": {"module": module, "class": name, "config": config}}}
 
 
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -267,12 +283,12 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         _child(_serve_slack, workspace_options) as (slack, (slack_url, messages, gen_s)),
         _child(_serve_llm, args.llm_latency_ms / 1000) as (llm, llm_url),
         _app_database(backend, args, workdir) as app_url,
-        _dagster_database(backend, args) as dagster_url,
+        _dagster_database(backend, args, workdir) as dagster_location,
     ):
         os.environ.update(
             _settings_env(slack_url, llm_url, first_day, app_url, workdir, args.llm_concurrency)
         )
-        figures = _backfill(backend, args, app_url, dagster_url)
+        figures = _backfill(backend, args, app_url, dagster_location)
         slack.send("calls")
         slack_calls: dict[str, int] = slack.recv()
         llm.send("counts")
@@ -307,16 +323,17 @@ def _app_database(backend: str, args: argparse.Namespace, workdir: Path) -> Iter
 
 
 @contextmanager
-def _dagster_database(backend: str, args: argparse.Namespace) -> Iterator[str | None]:
+def _dagster_database(backend: str, args: argparse.Namespace, workdir: Path) -> Iterator[str]:
+    """Where the Dagster instance keeps its storage: a directory, or a PostgreSQL URL."""
     if backend == "sqlite":
-        yield None
+        yield str(workdir / "dagster")
     else:
         with _postgres_database(args.postgres_url) as url:
             yield url
 
 
 def _backfill(
-    backend: str, args: argparse.Namespace, app_url: str, dagster_url: str | None
+    backend: str, args: argparse.Namespace, app_url: str, dagster_location: str
 ) -> dict[str, Any]:
     # Imported after the settings are in the environment: the partitions are built
     # from them when the package's definitions are imported.
@@ -342,7 +359,7 @@ def _backfill(
     channels = steps.register_channels(WebApiSource(settings.slack), repository)
     first_day = settings.pipeline.start_date
     day_keys = [(first_day + timedelta(days=n)).isoformat() for n in range(args.days)]
-    storage = _dagster_storage(backend, dagster_url) if dagster_url else {}
+    storage = _dagster_storage(backend, dagster_location, args.dagster_storage)
     with instance_for_test(
         overrides=storage, synchronous_run_launcher=True, synchronous_run_coordinator=True
     ) as instance:
@@ -388,6 +405,7 @@ def _backfill(
     messages_stored = repository.count_messages()
     figures = {
         "status": status,
+        "dagster_storage": f"{backend} ({args.dagster_storage})",
         "llm_concurrency": settings.llm.concurrency,
         "llm_batch_size": settings.llm.batch_size,
         "failed_runs": len(failed),
@@ -433,7 +451,8 @@ def _report(result: dict[str, Any]) -> None:
     )
     print(
         f"         our code {result['our_code_seconds']:.1f} s, Dagster overhead "
-        f"{result['dagster_overhead']:.1%} (outside step durations "
+        f"{result['dagster_overhead']:.1%} (instance storage {result['dagster_storage']}; "
+        f"outside step durations "
         f"{result['outside_steps']:.1%}); by function {result['our_code_by_function']}"
     )
     print(
@@ -460,6 +479,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--backends", default="sqlite,postgres")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
+    parser.add_argument(
+        "--dagster-storage",
+        choices=("pooled", "plain"),
+        default="pooled",
+        help="the instance's storage: the product's (keeping connections) or Dagster's own",
+    )
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     parser.add_argument("--backend-only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -481,6 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             f"--llm-latency-ms={args.llm_latency_ms}",
             f"--llm-concurrency={args.llm_concurrency}",
             f"--postgres-url={args.postgres_url}",
+            f"--dagster-storage={args.dagster_storage}",
         ]
         # Dagster's run log (DEBUG, as for a backfill from the UI) goes to a file.
         log_path = Path(tempfile.gettempdir()) / f"bench-pipeline-{backend}.log"

@@ -28,7 +28,7 @@ from dagster._daemon.backfill import execute_backfill_iteration
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from slack_events_dagster import steps
-from slack_events_dagster.settings import SAMPLE_WORKSPACE, SlackSettings
+from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.steps import day_bounds
 from slack_events_dagster.storage.repository import SqlRepository
@@ -57,13 +57,6 @@ mutation($backfillParams: LaunchBackfillParams!) {
   }
 }
 """
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack.from_export(SAMPLE_WORKSPACE, team_domain="lumenlabs")
-    with fake.serve():
-        yield fake
 
 
 @pytest.fixture

@@ -3,13 +3,11 @@ fakes, a real SQLite file or PostgreSQL database, a real (ephemeral) Dagster ins
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-import pytest
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.automation import (
@@ -19,7 +17,6 @@ from slack_events_dagster.defs.automation import (
 )
 from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.domain.models import Event, EventCategory, SourceRef
-from slack_events_dagster.settings import SAMPLE_WORKSPACE
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
@@ -96,13 +93,6 @@ def next_day_oracle(request: OracleRequest) -> dict[str, Any]:
             }
         )
     return {"candidates": entries}
-
-
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack.from_export(SAMPLE_WORKSPACE, team_domain="lumenlabs")
-    with fake.serve():
-        yield fake
 
 
 def make_harness(

@@ -3,6 +3,7 @@ Dockerfile and the image's requirements agree with each other and with the produ
 
 from __future__ import annotations
 
+import importlib
 import re
 import shutil
 import subprocess
@@ -237,8 +238,11 @@ def test_instance_config_is_valid_for_each_class(monkeypatch: pytest.MonkeyPatch
     assert result.success, result.errors
     limits = {c["key"]: c["limit"] for c in coordinator["config"]["tag_concurrency_limits"]}
     assert limits["slack_events/llm"] < coordinator["config"]["max_concurrent_runs"]
-    storage = {"postgres_db": instance["storage"]["postgres"]["postgres_db"]}
-    result = process_config(DagsterPostgresStorage.config_type(), storage)
+    # The storage class the instance names is dagster-postgres's, taking its config.
+    custom = instance["storage"]["custom"]
+    storage_class = getattr(importlib.import_module(custom["module"]), custom["class"])
+    assert issubclass(storage_class, DagsterPostgresStorage)
+    result = process_config(storage_class.config_type(), custom["config"])
     assert result.success, result.errors
     dagster_docker = pytest.importorskip("dagster_docker")
     launcher = instance["run_launcher"]["config"]

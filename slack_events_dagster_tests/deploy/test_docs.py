@@ -67,3 +67,21 @@ def test_operations_names_the_real_commands_and_variables() -> None:
     }
     unknown = {n for n in env_names if n not in settings_or_env and n not in known}
     assert not unknown, unknown
+
+
+def test_the_local_instance_snippet_names_a_storage_dagster_accepts() -> None:
+    import importlib
+
+    import dagster._check  # noqa: F401  (dagster first: its config modules import it)
+    from dagster._config import process_config
+    from dagster._core.instance.config import dagster_instance_config_schema
+    from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
+
+    instance = next(b for b in yaml_blocks(OPERATIONS.read_text()) if "storage" in b)
+    result = process_config(dagster_instance_config_schema(), instance)
+    assert result.success, result.errors
+    custom = instance["storage"]["custom"]
+    storage_class = getattr(importlib.import_module(custom["module"]), custom["class"])
+    assert issubclass(storage_class, DagsterSqliteStorage)
+    result = process_config(storage_class.config_type(), custom["config"])
+    assert result.success, result.errors
