@@ -28,6 +28,7 @@ from slack_events_dagster.testing.fake_openai import (
     running_fake_openai,
     strict_schema_problems,
 )
+from slack_events_dagster_tests.processes import stop_process
 
 KEY = "sk-test-fake-0123456789abcdef"
 
@@ -342,5 +343,4 @@ def test_command_line_server_answers() -> None:
                 time.sleep(0.05)
         assert parse_answer(response.choices[0].message.content, IDS).error is None
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 from slack_events_dagster.testing.workspace_gen import generate_workspace
+from slack_events_dagster_tests.processes import stop_process
 
 C1 = "C00000001"
 
@@ -253,5 +254,4 @@ def test_command_line_server_starts(tmp_path: Path) -> None:
                     raise
                 time.sleep(0.1)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_process(process)
