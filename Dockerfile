@@ -4,6 +4,8 @@
 # waits for PostgreSQL and migrates the application database first.
 # Build: docker build -t slack-events-dagster:latest .
 # No secret is baked in: tokens, keys and passwords come from the environment at run time.
+# DAGSTER_EVENT_BATCH_SIZE: Dagster stores a ranged run's per-partition events in batches
+# (slack_events_dagster/defs/instance_storage.py, EVENT_BATCH_SIZE), in every container.
 ARG PYTHON_VERSION=3.11.14
 FROM python:${PYTHON_VERSION}-slim-bookworm
 
@@ -15,7 +17,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DAGSTER_HOME=/opt/dagster/home \
     SLACK_EVENTS_MIGRATIONS=/opt/dagster/app/migrations \
     SLACK_EVENTS_DIGEST__OUTPUT_DIR=/opt/dagster/output \
-    SLACK_EVENTS_DIGEST__CALENDAR_PATH=/opt/dagster/output/events.ics
+    SLACK_EVENTS_DIGEST__CALENDAR_PATH=/opt/dagster/output/events.ics \
+    DAGSTER_EVENT_BATCH_SIZE=1000
 
 # pg_isready (readiness), psql and pg_dump (operations). Debian's package versions are
 # not pinned: bookworm-security replaces them, and an old pin would stop the build.

@@ -60,6 +60,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster.testing.workspace_gen import DEFAULT_END, generate_workspace
@@ -245,6 +246,8 @@ def _settings_env(
         "SLACK_EVENTS_DIGEST__OUTPUT_DIR": str(out),
         "SLACK_EVENTS_DIGEST__CALENDAR_PATH": str(out / "events.ics"),
         "BENCH_PIPELINE_DATABASE_URL": database_url,
+        # As the deployment's image and `slack-events run` set it.
+        "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
     }
 
 

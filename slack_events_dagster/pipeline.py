@@ -24,6 +24,7 @@ import dagster as dg
 from tqdm import tqdm
 
 from slack_events_dagster import steps
+from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import SlackSourceError
@@ -240,6 +241,8 @@ def run(
         )
     # The code location (loaded in this process) reads the same settings.
     os.environ.update(_settings_env(settings))
+    # Each run's per-partition events stored in batches, as in the deployment's image.
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
     os.environ.update(_secrets_env(settings))
     from slack_events_dagster.defs.definitions import build_definitions
 

@@ -26,11 +26,14 @@ at the checkpoint on close. A local instance names it in ``$DAGSTER_HOME/dagster
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -48,6 +51,12 @@ from dagster_postgres.utils import (
 )
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool, QueuePool
+
+# Events Dagster may hand a storage at once (its DAGSTER_EVENT_BATCH_SIZE, off by default):
+# a ranged run's planned events and each step's materializations, one per partition, then
+# take a few statements instead of a few per partition. The deployment's image and
+# `slack-events run` set it; a batch is the events of one step, so this only caps it.
+EVENT_BATCH_SIZE = "1000"
 
 # Connections kept per storage: storing an asset event opens one inside another.
 POOL_SIZE = 2
@@ -164,6 +173,60 @@ class _KeptSqliteEventLogStorage(SqliteEventLogStorage):
                 yield conn
             if not kept:
                 engine.dispose()
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        """A batch of a run's asset events, written with one connection per file.
+
+        With ``DAGSTER_EVENT_BATCH_SIZE`` set, Dagster hands a ranged run's per-partition
+        events over together: the planned events at run creation and each step's
+        materializations, one per partition. Dagster's SQLite storage then stores them
+        one by one (a connection to the run file and a transaction on the index file
+        each); here the run file gets every row at once, closed once (the one change a
+        log watcher needs), and the index file one transaction. The stored rows are
+        those of ``store_event`` in the same order; the asset table is updated by the
+        last event of each kind per asset, which leaves it as every update in turn would.
+        """
+        if len({e.run_id for e in events}) != 1 or not all(
+            e.dagster_event_type in BATCH_WRITABLE_EVENTS for e in events
+        ):
+            super().store_event_batch(events)
+            return
+        rows = [self._event_to_row(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
+
+        indexed = [
+            i
+            for i, e in enumerate(events)
+            if e.dagster_event_type in ASSET_EVENTS and e.get_dagster_event().asset_key
+        ]
+        if indexed:
+            asset_events = [events[i] for i in indexed]
+            with self.index_transaction() as conn:
+                inserted = conn.execute(
+                    SqlEventLogStorageTable.insert().returning(
+                        SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+                    ),
+                    [rows[i] for i in indexed],
+                )
+                event_ids = [int(event_id) for event_id in inserted.scalars()]
+                self._store_asset_event_tags(conn, asset_events, event_ids)
+                # The last event of each (asset, kind), in the order of those last events.
+                last: dict[tuple[Any, Any], tuple[EventLogEntry, int]] = {}
+                for event, event_id in zip(asset_events, event_ids, strict=True):
+                    key = (event.get_dagster_event().asset_key, event.dagster_event_type)
+                    last.pop(key, None)
+                    last[key] = (event, event_id)
+                for event, event_id in last.values():
+                    self._store_asset_event(conn, event, event_id)
+
+        # Check planned events: as store_event does (a few per run, not per partition).
+        for event, row in zip(events, rows, strict=True):
+            if event.dagster_event_type in ASSET_CHECK_EVENTS:
+                with self.index_connection() as conn:
+                    check_id = conn.execute(SqlEventLogStorageTable.insert(), row)
+                    event_id = check_id.inserted_primary_key[0]  # type: ignore[index]
+                self.store_asset_check_event(event, event_id)
 
     def dispose(self) -> None:
         super().dispose()

@@ -21,14 +21,17 @@ from typing import Any
 
 import dagster as dg
 import pytest
+from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.dagster_run import DagsterRunStatus
+from dagster._core.storage.event_log.base import EventRecordsFilter
 from dagster._core.test_utils import instance_for_test
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.definitions import build_definitions
+from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 
@@ -37,6 +40,7 @@ CHANNELS = ("C0VLNVAD8VE", "C0Q3BGHK7PB", "C0HKM3VJAU8")
 FIRST, LAST = date(2026, 3, 9), date(2026, 3, 11)
 TIMEZONE = "America/New_York"
 MODULE = "slack_events_dagster.defs.instance_storage"
+UNREGISTERED = "C0NOTREGISTERED"
 
 
 @pytest.fixture
@@ -263,3 +267,146 @@ def test_each_event_the_kept_storage_writes_is_in_the_run_file_a_watcher_watches
     # And Dagster's own storage, as the webserver opens it, reads them all back.
     with instance_for_test(overrides={"storage": {"sqlite": {"base_dir": str(base_dir)}}}) as ui:
         assert len(ui.all_logs(run_id)) == len(in_file_after_each)
+
+
+def _stored_state(instance: dg.DagsterInstance, run_ids: list[str]) -> dict[str, Any]:
+    """What a user sees of the runs, with run ids replaced by their position."""
+    position = {run_id: n for n, run_id in enumerate(run_ids)}
+    state: dict[str, Any] = {
+        "events": [
+            [e.dagster_event_type.name if e.dagster_event_type else "log" for e in logs]
+            for logs in (instance.all_logs(run_id) for run_id in run_ids)
+        ]
+    }
+    for asset in ("raw_slack_messages", "event_candidates", "events", "daily_digest"):
+        key = dg.AssetKey(asset)
+        records = instance.fetch_materializations(key, limit=1000).records
+        planned = instance.event_log_storage.get_event_records(
+            EventRecordsFilter(DagsterEventType.ASSET_MATERIALIZATION_PLANNED, asset_key=key),
+            limit=1000,
+        )
+        latest = instance.get_latest_materialization_event(key)
+        assert latest is not None
+        (record,) = instance.event_log_storage.get_asset_records([key])
+        entry = record.asset_entry
+        state[asset] = {
+            "materialized": sorted(instance.get_materialized_partitions(key)),
+            "materializations": [(position[r.run_id], r.partition_key) for r in records],
+            "planned": sorted((position[r.run_id], r.partition_key or "") for r in planned),
+            "latest": (position[latest.run_id], latest.dagster_event.partition),  # type: ignore[union-attr]
+            # The asset table's row: its last run, as a planned event or materialization set it.
+            "last_run": position[entry.last_run_id] if entry.last_run_id else None,
+        }
+    checks = {}
+    for check_key in (
+        dg.AssetCheckKey(dg.AssetKey("events"), "events_are_unique_and_sourced"),
+        dg.AssetCheckKey(dg.AssetKey("raw_slack_messages"), "watermark_sanity"),
+        dg.AssetCheckKey(dg.AssetKey("daily_digest"), "digest_safety"),
+    ):
+        history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
+        checks[check_key.to_user_string()] = sorted(
+            (position[h.run_id], h.status.value) for h in history
+        )
+    state["checks"] = checks
+    return state
+
+
+class _BatchSpy:
+    """Counts the batches an event log storage is handed (``store_event_batch``)."""
+
+    def __init__(self, storage: Any) -> None:
+        self.sizes: list[int] = []
+        original = storage.store_event_batch
+
+        def store_event_batch(events: Any) -> None:
+            self.sizes.append(len(events))
+            original(events)
+
+        storage.store_event_batch = store_event_batch
+
+
+def _run_batched_and_not(
+    pipeline: Pipeline,
+    storages: tuple[dict[str, Any], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[dict[str, Any], dict[str, Any], list[int]]:
+    """The same runs on two fresh instances, one storing events one by one, one in
+    batches (DAGSTER_EVENT_BATCH_SIZE, as the deployment and `slack-events run` set it)."""
+    states = []
+    batches: list[int] = []
+    for storage, batch_size in zip(storages, ("0", EVENT_BATCH_SIZE), strict=True):
+        monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", batch_size)
+        with instance_for_test(overrides={"storage": storage}) as instance:
+            spy = _BatchSpy(instance.event_log_storage)
+            instance.add_dynamic_partitions("channels", list(CHANNELS))
+            run_ids = []
+            for channel in CHANNELS:
+                result = pipeline.run(
+                    instance, "ingest_job", f"{channel}|{FIRST}", f"{channel}|{LAST}"
+                )
+                assert result.success
+                run_ids.append(result.run_id)
+            # Again for one channel: the asset table's last run moves on.
+            result = pipeline.run(
+                instance, "ingest_job", f"{CHANNELS[0]}|{FIRST}", f"{CHANNELS[0]}|{LAST}"
+            )
+            run_ids.append(result.run_id)
+            # A run that fails before materializing anything: its planned events alone make
+            # it each asset's last run (how the UI shows an asset's run in progress or failed).
+            instance.add_dynamic_partitions("channels", [UNREGISTERED])
+            failed = pipeline.run(
+                instance, "ingest_job", f"{UNREGISTERED}|{FIRST}", f"{UNREGISTERED}|{LAST}"
+            )
+            assert not failed.success
+            run_ids.append(failed.run_id)
+            result = pipeline.run(instance, "digest_job", FIRST.isoformat(), LAST.isoformat())
+            assert result.success
+            run_ids.append(result.run_id)
+            states.append(_stored_state(instance, run_ids))
+            batches = spy.sizes
+    return states[0], states[1], batches
+
+
+def test_batched_events_on_sqlite_store_what_single_events_store(
+    sqlite_repository: SqlRepository,
+    fake_slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline = _pipeline(sqlite_repository, fake_slack, tmp_path)
+    storages = tuple(
+        {
+            "custom": {
+                "module": MODULE,
+                "class": "KeptSqliteStorage",
+                "config": {"base_dir": str(tmp_path / name)},
+            }
+        }
+        for name in ("single", "batched")
+    )
+    single, batched, batches = _run_batched_and_not(pipeline, storages, monkeypatch)  # type: ignore[arg-type]
+    # Planned events (one per partition on SQLite) and materializations come in batches.
+    assert batches and max(batches) >= len(list(steps.days(FIRST, LAST))) * 3, batches
+    assert batched == single
+
+
+def test_batched_events_on_postgres_store_what_single_events_store(
+    make_postgres_database: Callable[[], str],
+    postgres_repository: SqlRepository,
+    fake_slack: FakeSlack,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    pipeline = _pipeline(postgres_repository, fake_slack, tmp_path)
+    storages = []
+    for _ in range(2):
+        url = make_url(make_postgres_database()).set(drivername="postgresql+psycopg2")
+        config = {"postgres_url": url.render_as_string(hide_password=False)}
+        storages.append(
+            {"custom": {"module": MODULE, "class": "PooledPostgresStorage", "config": config}}
+        )
+    single, batched, batches = _run_batched_and_not(
+        pipeline, (storages[0], storages[1]), monkeypatch
+    )
+    assert batches and max(batches) >= len(list(steps.days(FIRST, LAST))), batches
+    assert batched == single

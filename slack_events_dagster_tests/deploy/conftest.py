@@ -30,6 +30,8 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
+from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"
 HEALTHCHECK = REPO_ROOT / "docker" / "healthcheck.sh"
@@ -184,6 +186,8 @@ def _base_env(root: Path, app_db_url: str, dagster_db_url: str) -> dict[str, str
             "PYTHONUNBUFFERED": "1",
             "SLACK_EVENTS_TEST_CWD": str(root),
             "DAGSTER_HOME": str(root / "dagster_home"),
+            # As the image sets it (Dockerfile ENV).
+            "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
             "DAGSTER_POSTGRES_HOST": str(dagster.host or "127.0.0.1"),
             "DAGSTER_POSTGRES_PORT": str(dagster.port or 5432),
             "DAGSTER_POSTGRES_USER": str(dagster.username or "postgres"),

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster_tests.deploy.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
@@ -269,6 +270,12 @@ def test_dockerfile_runs_as_non_root_and_bakes_no_secret() -> None:
     assert ".env" in ignored
     for needed in ("migrations", "alembic.ini", "pyproject.toml", "docker/requirements.txt"):
         assert needed in text, needed
+
+
+def test_image_stores_events_in_batches_of_the_products_size() -> None:
+    """Every container (code server, webserver, daemon, runs) has the image's ENV."""
+    found = re.findall(r"DAGSTER_EVENT_BATCH_SIZE=(\S+)", DOCKERFILE.read_text())
+    assert found == [EVENT_BATCH_SIZE]
 
 
 def test_image_requirements_pin_what_pyproject_pins() -> None:
