@@ -22,6 +22,10 @@ and event index files. A run's own event file is still opened and closed per eve
 dagster-webserver streams a run's logs by watching that file change, which happens
 at the checkpoint on close. A local instance names it in ``$DAGSTER_HOME/dagster.yaml``
 (docs/operations.md).
+
+Both store a batch of events (``DAGSTER_EVENT_BATCH_SIZE``: a ranged run's planned
+events and materializations, one per partition) in a few statements instead of a few
+per event (``_BatchedEventLog``).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     INDEX_SHARD_NAME,
     SqliteEventLogStorage,
@@ -44,6 +49,7 @@ from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage
 from dagster._serdes import ConfigurableClassData
 from dagster_postgres import DagsterPostgresStorage
+from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import (
     create_pg_engine,
     get_token_provider_from_config,
@@ -67,6 +73,71 @@ MAX_OVERFLOW = 10
 POOL_RECYCLE_S = 3600
 
 
+def _insert_returning_ids(conn: Connection, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert event rows in one statement; their ids, in the order of ``rows``."""
+    inserted = conn.execute(
+        SqlEventLogStorageTable.insert().returning(
+            SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+        ),
+        rows,
+    )
+    return [int(event_id) for event_id in inserted.scalars()]
+
+
+class _BatchedEventLog(SqlEventLogStorage):
+    """``store_event_batch`` that stores what ``store_event`` would, in a few statements.
+
+    With ``DAGSTER_EVENT_BATCH_SIZE`` set, Dagster hands a ranged run's per-partition
+    events to the storage together: the planned events at run creation (an asset's and
+    its checks') and each step's materializations. Dagster's SQLite storage then stores
+    them one by one, and dagster-postgres batches materializations only, not the planned
+    events (mixed with check planned events). Here every batch of asset and check events
+    is inserted at once, the asset events' tags in one statement, and the asset table is
+    updated by the last event of each kind per asset, which leaves it as updating it for
+    every event in turn would. Check events (a few per run) are recorded one by one.
+    """
+
+    def _insert_event_rows(self, run_id: str, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert the rows where ``store_event`` puts them; their ids in the index."""
+        raise NotImplementedError
+
+    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
+        if len({e.run_id for e in events}) != 1 or not all(
+            e.dagster_event_type in BATCH_WRITABLE_EVENTS for e in events
+        ):
+            super().store_event_batch(events)
+            return
+        event_ids = self._insert_event_rows(
+            events[0].run_id, [self._event_to_row(event) for event in events]
+        )
+        stored = list(zip(events, event_ids, strict=True))
+        assets = [(e, i) for e, i in stored if e.dagster_event_type in ASSET_EVENTS]
+        if assets:
+            with self.index_transaction() as conn:
+                self._store_asset_event_tags(conn, [e for e, _ in assets], [i for _, i in assets])
+                # The last event of each (asset, kind), in the order of those last events.
+                last: dict[tuple[Any, Any], tuple[EventLogEntry, int]] = {}
+                for event, event_id in assets:
+                    key = (event.get_dagster_event().asset_key, event.dagster_event_type)
+                    last.pop(key, None)
+                    last[key] = (event, event_id)
+                for event, event_id in last.values():
+                    self._store_asset_event(conn, event, event_id)
+        for event, event_id in stored:
+            if event.dagster_event_type in ASSET_CHECK_EVENTS:
+                self.store_asset_check_event(event, event_id)
+
+
+class _BatchedPostgresEventLogStorage(_BatchedEventLog, PostgresEventLogStorage):
+    """dagster-postgres's event log, storing every batch as ``_BatchedEventLog`` says."""
+
+    def _insert_event_rows(self, run_id: str, rows: list[dict[str, Any]]) -> list[int]:
+        # store_event's NOTIFY is skipped, as dagster-postgres's own batches skip it: no
+        # watcher listens since dagster-postgres polls for new events.
+        with self._connect() as conn:
+            return _insert_returning_ids(conn, rows)
+
+
 class PooledPostgresStorage(DagsterPostgresStorage):
     """dagster-postgres storage that holds a small pool of connections per process."""
 
@@ -78,6 +149,10 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         token_provider: Any = None,
     ) -> None:
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
+        # The tables exist by now (created above when asked to).
+        self._event_log_storage = _BatchedPostgresEventLogStorage(
+            postgres_url, should_autocreate_tables=False, token_provider=token_provider
+        )
         for storage in (self._run_storage, self._event_log_storage, self._schedule_storage):
             storage._engine = create_pg_engine(
                 postgres_url,
@@ -148,10 +223,11 @@ class _KeptSqliteScheduleStorage(_KeptConnections, SqliteScheduleStorage):
     pass
 
 
-class _KeptSqliteEventLogStorage(SqliteEventLogStorage):
+class _KeptSqliteEventLogStorage(_BatchedEventLog, SqliteEventLogStorage):
     """The index database's connections are kept; a run's own database is still opened
-    and closed per write, because closing it checkpoints the write into ``<run_id>.db``,
-    the file whose changes dagster-webserver watches to stream the run's logs."""
+    and closed per write (or batch), because closing it checkpoints the write into
+    ``<run_id>.db``, the file whose changes dagster-webserver watches to stream the run's
+    logs. A batch's rows go to the run file, then to the index file, each at once."""
 
     @cached_property
     def _index_engine(self) -> Engine:
@@ -174,59 +250,12 @@ class _KeptSqliteEventLogStorage(SqliteEventLogStorage):
             if not kept:
                 engine.dispose()
 
-    def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        """A batch of a run's asset events, written with one connection per file.
-
-        With ``DAGSTER_EVENT_BATCH_SIZE`` set, Dagster hands a ranged run's per-partition
-        events over together: the planned events at run creation and each step's
-        materializations, one per partition. Dagster's SQLite storage then stores them
-        one by one (a connection to the run file and a transaction on the index file
-        each); here the run file gets every row at once, closed once (the one change a
-        log watcher needs), and the index file one transaction. The stored rows are
-        those of ``store_event`` in the same order; the asset table is updated by the
-        last event of each kind per asset, which leaves it as every update in turn would.
-        """
-        if len({e.run_id for e in events}) != 1 or not all(
-            e.dagster_event_type in BATCH_WRITABLE_EVENTS for e in events
-        ):
-            super().store_event_batch(events)
-            return
-        rows = [self._event_to_row(event) for event in events]
-        with self.run_connection(events[0].run_id) as conn:
+    def _insert_event_rows(self, run_id: str, rows: list[dict[str, Any]]) -> list[int]:
+        with self.run_connection(run_id) as conn:
             conn.execute(SqlEventLogStorageTable.insert(), rows)
-
-        indexed = [
-            i
-            for i, e in enumerate(events)
-            if e.dagster_event_type in ASSET_EVENTS and e.get_dagster_event().asset_key
-        ]
-        if indexed:
-            asset_events = [events[i] for i in indexed]
-            with self.index_transaction() as conn:
-                inserted = conn.execute(
-                    SqlEventLogStorageTable.insert().returning(
-                        SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
-                    ),
-                    [rows[i] for i in indexed],
-                )
-                event_ids = [int(event_id) for event_id in inserted.scalars()]
-                self._store_asset_event_tags(conn, asset_events, event_ids)
-                # The last event of each (asset, kind), in the order of those last events.
-                last: dict[tuple[Any, Any], tuple[EventLogEntry, int]] = {}
-                for event, event_id in zip(asset_events, event_ids, strict=True):
-                    key = (event.get_dagster_event().asset_key, event.dagster_event_type)
-                    last.pop(key, None)
-                    last[key] = (event, event_id)
-                for event, event_id in last.values():
-                    self._store_asset_event(conn, event, event_id)
-
-        # Check planned events: as store_event does (a few per run, not per partition).
-        for event, row in zip(events, rows, strict=True):
-            if event.dagster_event_type in ASSET_CHECK_EVENTS:
-                with self.index_connection() as conn:
-                    check_id = conn.execute(SqlEventLogStorageTable.insert(), row)
-                    event_id = check_id.inserted_primary_key[0]  # type: ignore[index]
-                self.store_asset_check_event(event, event_id)
+        # Every batchable event is an asset or asset check event: all are indexed.
+        with self.index_transaction() as conn:
+            return _insert_returning_ids(conn, rows)
 
     def dispose(self) -> None:
         super().dispose()
