@@ -208,7 +208,7 @@ def instrument() -> CodeTimer:
         "ingest_days",
         "score_days",
         "extract_days",
-        "build_daily_digest",
+        "build_daily_digests",
         "write_calendar_feed",
     ):
         timer.wrap(steps, name)

@@ -25,6 +25,7 @@ from slack_events_dagster.domain.dedup import (
     merge_drafts,
 )
 from slack_events_dagster.domain.digest import (
+    DigestContent,
     build_digest,
     digest_content_hash,
     render_markdown,
@@ -559,32 +560,72 @@ def build_daily_digest(
     repository: Repository, settings: Settings, day: date, *, now: datetime
 ) -> Digest:
     """Render and store the digest of ``day``; the previous post's ts is kept."""
-    moment = min(digest_moment(day, settings), now)
-    previous = moment - timedelta(days=1)
-    lookahead = settings.digest.lookahead_days
-    events = {
+    (digest,) = build_daily_digests(repository, settings, [day], now=now)
+    return digest
+
+
+# How far back a digest looks for events still running (a conference, a freeze).
+DIGEST_LOOKBACK = timedelta(days=31)
+
+
+def build_daily_digests(
+    repository: Repository, settings: Settings, days: Sequence[date], *, now: datetime
+) -> list[Digest]:
+    """Render and store the digest of each of ``days``, in order.
+
+    A day's digest shows the events that start from ``DIGEST_LOOKBACK`` before it to
+    ``digest.lookahead_days`` after it, and those updated since the previous day's
+    digest. A backfill's range reads them, their links and the channel names once for
+    all its days (they overlap by weeks) instead of once a day; what each day shows
+    is chosen from them as its own queries would choose.
+    """
+    if not days:
+        return []
+    lookahead = timedelta(days=settings.digest.lookahead_days)
+    moments = {day: min(digest_moment(day, settings), now) for day in days}
+    earliest_previous = min(moments.values()) - timedelta(days=1)
+    shown = {
         e.event_id: e
         for e in repository.get_events(
-            start_date=day - timedelta(days=31), end_date=day + timedelta(days=lookahead)
+            start_date=min(days) - DIGEST_LOOKBACK, end_date=max(days) + lookahead
         )
     }
-    events.update({e.event_id: e for e in repository.get_events_updated_since(previous)})
-    chosen = list(events.values())
-    cost = None
-    if settings.llm.provider != "rules":
-        start, end = day_bounds(day, day, settings.digest.timezone)
-        cost = repository.llm_spend_usd(start, end)
-    content = build_digest(
-        day,
-        chosen,
-        timezone=settings.digest.timezone,
-        lookahead_days=lookahead,
-        previous_digest_at=previous,
-        permalinks=permalinks_for(repository, settings, chosen),
-        channel_names={c.id: c.name for c in repository.get_channels(include_archived=True)},
-        llm_cost_usd=cost,
-        now=moment,
-    )
+    shown.update({e.event_id: e for e in repository.get_events_updated_since(earliest_previous)})
+    permalinks = permalinks_for(repository, settings, list(shown.values()))
+    channel_names = {c.id: c.name for c in repository.get_channels(include_archived=True)}
+    digests = []
+    for day in days:
+        previous = moments[day] - timedelta(days=1)
+        chosen = [
+            e
+            for e in shown.values()
+            if day - DIGEST_LOOKBACK <= e.start_date <= day + lookahead
+            or (e.updated_at is not None and e.updated_at >= previous)
+        ]
+        cost = None
+        if settings.llm.provider != "rules":
+            start, end = day_bounds(day, day, settings.digest.timezone)
+            cost = repository.llm_spend_usd(start, end)
+        content = build_digest(
+            day,
+            chosen,
+            timezone=settings.digest.timezone,
+            lookahead_days=settings.digest.lookahead_days,
+            previous_digest_at=previous,
+            permalinks=permalinks,
+            channel_names=channel_names,
+            llm_cost_usd=cost,
+            now=moments[day],
+        )
+        digests.append(_store_digest(repository, settings, content, now))
+    return digests
+
+
+def _store_digest(
+    repository: Repository, settings: Settings, content: DigestContent, now: datetime
+) -> Digest:
+    """Store a rendered digest unless it is unchanged (the previous post's ts is kept)."""
+    day = content.day
     digest = Digest(
         day=day,
         markdown=render_markdown(content),

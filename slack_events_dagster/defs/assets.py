@@ -421,12 +421,13 @@ def daily_digest(
     unsafe: list[str] = []
     posted: dict[str, str | None] = {}
     last = None
-    for day in day_range(context):
-        digest = steps.build_daily_digest(repo, settings, day, now=_now())
+    for digest in steps.build_daily_digests(repo, settings, day_range(context), now=_now()):
         found = find_unsafe_mentions(digest.slack_text) + find_unsafe_mentions(digest.slack_blocks)
         unsafe.extend(found)
         if the_poster is not None and settings.digest.channel and not found:
-            posted[day.isoformat()] = the_poster.post_digest(repo, digest, settings.digest.channel)
+            posted[digest.day.isoformat()] = the_poster.post_digest(
+                repo, digest, settings.digest.channel
+            )
         last = digest
     assert last is not None  # a run always covers at least one day
     yield dg.MaterializeResult(

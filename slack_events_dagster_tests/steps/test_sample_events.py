@@ -3,13 +3,14 @@ event in several channels becomes one, reschedules move it, cancellations cancel
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bench.eval import load_gold, pair_up
 from slack_events_dagster import steps
+from slack_events_dagster.domain.digest import build_digest, render_markdown
 from slack_events_dagster.domain.models import EventStatus
 from slack_events_dagster.llm.rules import RuleExtractor
 from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
@@ -103,3 +104,59 @@ def test_the_whole_sample_is_stored(repository: SqlRepository) -> None:
         report = steps.ingest_days(source, repository, settings, channel, FIRST, LAST, now=NOW)
         assert report.error is None
     assert repository.count_messages() == 417
+
+
+def test_a_range_of_digests_says_what_each_day_alone_says(
+    repository: SqlRepository, tmp_path: Path
+) -> None:
+    """A backfill's digest run reads the events once for all its days; each day's digest
+    must be the one built for that day alone. Events are extracted day by day, each day
+    at its own end, so what was updated since a day's previous digest differs by day."""
+    zone = "America/New_York"
+    settings = load_settings(
+        pipeline={"timezone": zone, "start_date": FIRST},
+        digest={"output_dir": str(tmp_path), "calendar_path": str(tmp_path / "e.ics")},
+    )
+    settings = settings.model_copy(
+        update={"digest": settings.digest.model_copy(update={"timezone": zone})}
+    )
+    source = ExportSource.from_settings(settings.slack)
+    channels = steps.register_channels(source, repository)
+    extractor = RuleExtractor()
+    days = list(steps.days(FIRST, LAST))
+    for day in days:
+        end_of_day = steps.day_bounds(day, day, zone)[1]
+        for channel in channels:
+            steps.ingest_days(source, repository, settings, channel, day, day, now=end_of_day)
+            steps.score_days(repository, settings, channel, day, day, now=end_of_day)
+            steps.extract_days(repository, extractor, settings, channel, day, day, now=end_of_day)
+
+    def alone(day: date) -> str:
+        """The digest of one day from that day's own queries (as it was built before)."""
+        moment = min(steps.digest_moment(day, settings), NOW)
+        previous = moment - timedelta(days=1)
+        lookahead = settings.digest.lookahead_days
+        window = repository.get_events(
+            start_date=day - timedelta(days=31), end_date=day + timedelta(days=lookahead)
+        )
+        updated = repository.get_events_updated_since(previous)
+        chosen = list({e.event_id: e for e in [*window, *updated]}.values())
+        content = build_digest(
+            day,
+            chosen,
+            timezone=zone,
+            lookahead_days=lookahead,
+            previous_digest_at=previous,
+            permalinks=steps.permalinks_for(repository, settings, chosen),
+            channel_names={c.id: c.name for c in repository.get_channels(include_archived=True)},
+            llm_cost_usd=None,
+            now=moment,
+        )
+        return render_markdown(content)
+
+    in_range = steps.build_daily_digests(repository, settings, days, now=NOW)
+    assert [d.day for d in in_range] == days
+    assert [d.markdown for d in in_range] == [alone(day) for day in days]
+    # Not vacuous: days differ, and the changes and news of each day's updates show.
+    assert len({d.markdown for d in in_range}) == len(days)
+    assert sum("## 🆕 New" in d.markdown for d in in_range) > 10
