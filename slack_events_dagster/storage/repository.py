@@ -27,7 +27,6 @@ from sqlalchemy import (
     Engine,
     Table,
     and_,
-    bindparam,
     delete,
     func,
     inspect,
@@ -458,15 +457,20 @@ class SqlRepository:
         now_value = fmt.timestamp(now)
         # The last version of a message in one batch wins, as it would in sequence.
         prepared = {(m.channel_id, m.ts): m for m in batch}
-        rows = {key: fmt.message_values(m, now_value) for key, m in prepared.items()}
+        insert_row = fmt.insert_row
+        rows = {key: insert_row(m, now_value) for key, m in prepared.items()}
         stored_hashes = self._stored_hashes(conn, list(rows))
 
-        new_rows = [row for key, row in rows.items() if key not in stored_hashes]
-        changed = [
-            key
-            for key, row in rows.items()
-            if key in stored_hashes and stored_hashes[key] != row[HASH_INDEX]
-        ]
+        if stored_hashes:
+            hash_index = fmt.insert_hash_index
+            new_rows = [row for key, row in rows.items() if key not in stored_hashes]
+            changed = [
+                key
+                for key, row in rows.items()
+                if key in stored_hashes and stored_hashes[key] != row[hash_index]
+            ]
+        else:  # the common case of ingestion: all new
+            new_rows, changed = list(rows.values()), []
         inserted = 0
         if new_rows:
             inserted = insert_new_messages(conn, fmt, new_rows)
@@ -488,14 +492,23 @@ class SqlRepository:
         for channel_id, ts in keys:
             by_channel[channel_id].append(ts)
         found: dict[tuple[str, str], str] = {}
-        newest = select(func.max(t.c.ts)).where(t.c.channel_id == bindparam("channel_id"))
-        for channel_id, ts_values in by_channel.items():
-            # Ingestion mostly appends: a key above the channel's greatest stored ts (in
-            # the column's own text order, whatever the ts looks like) cannot be stored.
-            greatest = conn.execute(newest, {"channel_id": channel_id}).scalar()
+        # Ingestion mostly appends: a key above the channel's greatest stored ts (in the
+        # column's own text order, whatever the ts looks like) cannot be stored. One
+        # statement for many channels (each max() is one index seek): a query a channel
+        # cost more than the seeks. SQLite allows 2,000 result columns.
+        greatest_ts: dict[str, str | None] = {}
+        for channels in _chunks(by_channel, 500):
+            newest = select(
+                *(
+                    select(func.max(t.c.ts)).where(t.c.channel_id == c).scalar_subquery()
+                    for c in channels
+                )
+            )
+            greatest_ts.update(zip(channels, conn.execute(newest).one(), strict=True))
+        for channel_id, greatest in greatest_ts.items():
             if greatest is None:
                 continue
-            ts_values = [ts for ts in ts_values if ts <= greatest]
+            ts_values = [ts for ts in by_channel[channel_id] if ts <= greatest]
             for chunk in _chunks(ts_values, _KEY_CHUNK):
                 query = select(t.c.ts, t.c.content_hash).where(
                     t.c.channel_id == channel_id, t.c.ts.in_(chunk)

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from slack_events_dagster.domain.models import SlackMessage, ts_to_datetime
-from slack_events_dagster.storage.bulk import DialectFormat, dumps_json, message_content_hash
+from slack_events_dagster.storage.bulk import (
+    _ALWAYS_SET,
+    _NULLABLE,
+    MESSAGE_COLUMNS,
+    DialectFormat,
+    dumps_json,
+    message_content_hash,
+)
 from slack_events_dagster.storage.repository import SqlRepository
 
 from .test_repository_contract import make_message
@@ -57,19 +64,41 @@ def test_content_hash_tells_none_from_empty_and_sees_every_field() -> None:
 
 def test_one_batch_of_many_null_patterns_round_trips(repository: SqlRepository) -> None:
     """Rows are written grouped by which columns are NULL; each must land whole."""
-    messages = [
+    messages = _varied_messages()[:6]
+    counts = repository.upsert_messages(messages)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (6, 0, 0)
+    assert sorted(repository.get_messages("C1"), key=lambda m: m.ts) == messages
+    again = repository.upsert_messages(messages)
+    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+
+
+def _varied_messages() -> list[SlackMessage]:
+    return [
         make_message(0),
         make_message(1, thread_ts=make_message(0).ts, reactions=[], blocks=[]),
         make_message(2, user=None, bot_id="B1", username="deploy-bot", subtype="bot_message"),
         make_message(3, edited_ts="1772467500.000001", files=[{"id": "F1", "name": "a.pdf"}]),
         make_message(4, text="", permalink="https://x.slack.com/archives/C1/p1", reply_count=2),
         make_message(5, attachments=[{"fallback": "café ☕"}], latest_reply="1772467600.000002"),
+        make_message(6, ts="7.5", thread_ts="", is_deleted=True, is_content=False),
     ]
-    counts = repository.upsert_messages(messages)
-    assert (counts.inserted, counts.updated, counts.unchanged) == (6, 0, 0)
-    assert sorted(repository.get_messages("C1"), key=lambda m: m.ts) == messages
-    again = repository.upsert_messages(messages)
-    assert (again.inserted, again.updated, again.unchanged) == (0, 0, 6)
+
+
+@pytest.mark.parametrize("message", _varied_messages(), ids=lambda m: m.ts)
+def test_sqlite_insert_row_holds_the_message_values(message: SlackMessage) -> None:
+    """The SQLite insert row (NULL pattern, always-set values, non-NULL nullable values)
+    puts every value under the column its INSERT names, as ``message_values`` does."""
+    row = SQLITE.insert_row(message, "2026-01-01 00:00:00.000000")
+    nulls, values = row[0], row[1:]
+    columns = [*_ALWAYS_SET, *(c for c, null in zip(_NULLABLE, nulls, strict=True) if not null)]
+    written = dict(zip(columns, values, strict=True))
+    written.update((c, None) for c, null in zip(_NULLABLE, nulls, strict=True) if null)
+    expected = SQLITE.message_values(message, "2026-01-01 00:00:00.000000")
+    assert written == dict(zip(MESSAGE_COLUMNS, expected, strict=True))
+    assert row[SQLITE.insert_hash_index] == message_content_hash(message)
+    postgres = DialectFormat("postgresql", "pyformat")
+    postgres_row = postgres.insert_row(message, datetime.now(UTC))
+    assert postgres_row[postgres.insert_hash_index] == message_content_hash(message)
 
 
 @pytest.mark.parametrize("older", [True, False])
@@ -96,3 +125,12 @@ def test_ts_with_other_digit_counts_are_looked_up(repository: SqlRepository) -> 
     counts = repository.upsert_messages([first.model_copy(update={"text": "a, edited"})])
     assert (counts.inserted, counts.updated) == (0, 1)
     assert datetime.fromtimestamp(9.5, UTC) == repository.get_messages("C9")[0].posted_at
+
+
+def test_a_batch_over_many_channels_finds_its_stored_messages(repository: SqlRepository) -> None:
+    """Each channel's greatest stored ts is read in one statement per 500 channels."""
+    messages = [make_message(i, channel=f"C{i:04d}") for i in range(1100)]
+    repository.upsert_messages(messages)
+    edited = [m.model_copy(update={"text": "edited"}) for m in messages[::100]]
+    counts = repository.upsert_messages([*messages[1::100], *edited])
+    assert (counts.inserted, counts.updated, counts.unchanged) == (0, len(edited), 11)
