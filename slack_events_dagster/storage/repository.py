@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -487,35 +488,38 @@ class SqlRepository:
     ) -> dict[tuple[str, str], str]:
         if self.dialect == "postgresql":
             return self._stored_hashes_for_update(conn, keys)
-        t = raw_slack_messages
         by_channel: dict[str, list[str]] = defaultdict(list)
         for channel_id, ts in keys:
             by_channel[channel_id].append(ts)
-        found: dict[tuple[str, str], str] = {}
+        # Two statements a batch, each with its keys as one JSON parameter: the
+        # expanding IN of Core (compiled anew for each length) and reading rows one by
+        # one cost more per key than the index seeks; a re-run is only this lookup.
         # Ingestion mostly appends: a key above the channel's greatest stored ts (in the
-        # column's own text order, whatever the ts looks like) cannot be stored. One
-        # statement for many channels (each max() is one index seek): a query a channel
-        # cost more than the seeks. SQLite allows 2,000 result columns.
-        greatest_ts: dict[str, str | None] = {}
-        for channels in _chunks(by_channel, 500):
-            newest = select(
-                *(
-                    select(func.max(t.c.ts)).where(t.c.channel_id == c).scalar_subquery()
-                    for c in channels
-                )
-            )
-            greatest_ts.update(zip(channels, conn.execute(newest).one(), strict=True))
-        for channel_id, greatest in greatest_ts.items():
-            if greatest is None:
-                continue
-            ts_values = [ts for ts in by_channel[channel_id] if ts <= greatest]
-            for chunk in _chunks(ts_values, _KEY_CHUNK):
-                query = select(t.c.ts, t.c.content_hash).where(
-                    t.c.channel_id == channel_id, t.c.ts.in_(chunk)
-                )
-                for ts, content_hash in conn.execute(query):
-                    found[(channel_id, ts)] = content_hash
-        return found
+        # column's own text order, whatever the ts looks like) cannot be stored. Each
+        # max() is one seek in the primary key.
+        greatest = conn.exec_driver_sql(
+            "SELECT k.value, (SELECT max(ts) FROM raw_slack_messages WHERE channel_id = k.value) "
+            "FROM json_each(?) AS k",
+            (orjson.dumps(list(by_channel)).decode(),),
+        ).fetchall()
+        candidates = [
+            (channel_id, ts)
+            for channel_id, newest in greatest
+            if newest is not None
+            for ts in by_channel[channel_id]
+            if ts <= newest
+        ]
+        if not candidates:
+            return {}
+        # CROSS JOIN keeps the keys as the outer loop: one primary-key seek a key.
+        rows = conn.exec_driver_sql(
+            "SELECT m.channel_id, m.ts, m.content_hash FROM json_each(?) AS k "
+            "CROSS JOIN raw_slack_messages AS m "
+            "ON m.channel_id = json_extract(k.value, '$[0]') "
+            "AND m.ts = json_extract(k.value, '$[1]')",
+            (orjson.dumps(candidates).decode(),),
+        ).fetchall()
+        return {(channel_id, ts): content_hash for channel_id, ts, content_hash in rows}
 
     def _stored_hashes_for_update(
         self, conn: Connection, keys: list[tuple[str, str]]

@@ -128,7 +128,7 @@ def test_ts_with_other_digit_counts_are_looked_up(repository: SqlRepository) -> 
 
 
 def test_a_batch_over_many_channels_finds_its_stored_messages(repository: SqlRepository) -> None:
-    """Each channel's greatest stored ts is read in one statement per 500 channels."""
+    """Every channel of a batch has its greatest stored ts and its keys looked up."""
     messages = [make_message(i, channel=f"C{i:04d}") for i in range(1100)]
     repository.upsert_messages(messages)
     edited = [m.model_copy(update={"text": "edited"}) for m in messages[::100]]
