@@ -84,6 +84,14 @@ def _varied_messages() -> list[SlackMessage]:
     ]
 
 
+def test_content_hashes_stay_what_the_database_holds() -> None:
+    """Stored rows keep the hash they were written with: a new encoding would make
+    every stored message look edited."""
+    messages = _varied_messages()
+    assert message_content_hash(messages[0]) == "9bb4332cf2f37e579a8aa4507e7c4a9e42e31323"
+    assert message_content_hash(messages[6]) == "f70caf0ee519cc7c4839a9d779b2d94e0c77acad"
+
+
 @pytest.mark.parametrize("message", _varied_messages(), ids=lambda m: m.ts)
 def test_sqlite_insert_row_holds_the_message_values(message: SlackMessage) -> None:
     """The SQLite insert row (NULL pattern, always-set values, non-NULL nullable values)
