@@ -106,9 +106,13 @@ _MESSAGE_FIELDS = itemgetter(
 )
 
 
-def _message_parts(message: SlackMessage) -> tuple[Any, ...]:
+def message_parts(message: SlackMessage) -> tuple[Any, ...]:
     """The ``_MESSAGE_FIELDS`` of a message, its four JSON documents serialized (None
-    when empty), then its content hash."""
+    when empty), then its content hash (``parts[-1]``): what a row is made from.
+
+    A batch is compared with what is stored by hash before any row is made, so a
+    re-run of stored messages makes no rows.
+    """
     (
         channel_id,
         ts,
@@ -182,7 +186,7 @@ def _message_parts(message: SlackMessage) -> tuple[Any, ...]:
 
 def message_content_hash(message: SlackMessage) -> str:
     """Hash of everything Slack says about a message: equal hash, nothing to write."""
-    content_hash: str = _message_parts(message)[-1]
+    content_hash: str = message_parts(message)[-1]
     return content_hash
 
 
@@ -235,6 +239,11 @@ class DialectFormat:
         self, message: SlackMessage, now_value: Any, edit_history: str | None = None
     ) -> tuple[Any, ...]:
         """One row in MESSAGE_COLUMNS order, ready for the driver."""
+        return self._values(message_parts(message), now_value, edit_history)
+
+    def _values(
+        self, parts: tuple[Any, ...], now_value: Any, edit_history: str | None = None
+    ) -> tuple[Any, ...]:
         (
             channel_id,
             ts,
@@ -255,7 +264,7 @@ class DialectFormat:
             is_content,
             permalink,
             content_hash,
-        ) = _message_parts(message)
+        ) = parts
         return (
             channel_id,
             ts,
@@ -283,13 +292,9 @@ class DialectFormat:
             now_value,
         )
 
-    @property
-    def insert_hash_index(self) -> int:
-        """Where ``insert_row`` puts the content hash."""
-        return 1 + _ALWAYS_SET.index("content_hash") if self.sqlite else HASH_INDEX
-
-    def insert_row(self, message: SlackMessage, now_value: Any) -> tuple[Any, ...]:
-        """A new message's row as ``insert_new_messages`` takes it.
+    def insert_row(self, parts: tuple[Any, ...], now_value: Any) -> tuple[Any, ...]:
+        """A new message's row (from its ``message_parts``) as ``insert_new_messages``
+        takes it.
 
         PostgreSQL: the ``message_values`` row. SQLite: the row in the shape its
         INSERT binds, made in the same pass (a second pass over the 23 values cost
@@ -297,7 +302,7 @@ class DialectFormat:
         then the values of the nullable columns that are not NULL.
         """
         if not self.sqlite:
-            return self.message_values(message, now_value)
+            return self._values(parts, now_value)
         (
             channel_id,
             ts,
@@ -318,7 +323,7 @@ class DialectFormat:
             is_content,
             permalink,
             content_hash,
-        ) = _message_parts(message)
+        ) = parts
         nullable = (  # _NULLABLE order; a new message has no edit history
             thread_ts,
             user,

@@ -69,6 +69,7 @@ from slack_events_dagster.storage.bulk import (
     dumps_json,
     insert_new_messages,
     message_content_hash,
+    message_parts,
 )
 from slack_events_dagster.storage.engine import create_db_engine, redact_url, url_from_settings
 from slack_events_dagster.storage.schema import (
@@ -458,20 +459,21 @@ class SqlRepository:
         now_value = fmt.timestamp(now)
         # The last version of a message in one batch wins, as it would in sequence.
         prepared = {(m.channel_id, m.ts): m for m in batch}
-        insert_row = fmt.insert_row
-        rows = {key: insert_row(m, now_value) for key, m in prepared.items()}
-        stored_hashes = self._stored_hashes(conn, list(rows))
+        parts = {key: message_parts(m) for key, m in prepared.items()}
+        stored_hashes = self._stored_hashes(conn, list(parts))
 
+        insert_row = fmt.insert_row
         if stored_hashes:
-            hash_index = fmt.insert_hash_index
-            new_rows = [row for key, row in rows.items() if key not in stored_hashes]
+            new_rows = [
+                insert_row(p, now_value) for key, p in parts.items() if key not in stored_hashes
+            ]
             changed = [
                 key
-                for key, row in rows.items()
-                if key in stored_hashes and stored_hashes[key] != row[hash_index]
+                for key, p in parts.items()
+                if key in stored_hashes and stored_hashes[key] != p[-1]
             ]
         else:  # the common case of ingestion: all new
-            new_rows, changed = list(rows.values()), []
+            new_rows, changed = [insert_row(p, now_value) for p in parts.values()], []
         inserted = 0
         if new_rows:
             inserted = insert_new_messages(conn, fmt, new_rows)

@@ -17,6 +17,7 @@ from slack_events_dagster.storage.bulk import (
     DialectFormat,
     dumps_json,
     message_content_hash,
+    message_parts,
 )
 from slack_events_dagster.storage.repository import SqlRepository
 
@@ -96,17 +97,17 @@ def test_content_hashes_stay_what_the_database_holds() -> None:
 def test_sqlite_insert_row_holds_the_message_values(message: SlackMessage) -> None:
     """The SQLite insert row (NULL pattern, always-set values, non-NULL nullable values)
     puts every value under the column its INSERT names, as ``message_values`` does."""
-    row = SQLITE.insert_row(message, "2026-01-01 00:00:00.000000")
+    row = SQLITE.insert_row(message_parts(message), "2026-01-01 00:00:00.000000")
     nulls, values = row[0], row[1:]
     columns = [*_ALWAYS_SET, *(c for c, null in zip(_NULLABLE, nulls, strict=True) if not null)]
     written = dict(zip(columns, values, strict=True))
     written.update((c, None) for c, null in zip(_NULLABLE, nulls, strict=True) if null)
     expected = SQLITE.message_values(message, "2026-01-01 00:00:00.000000")
     assert written == dict(zip(MESSAGE_COLUMNS, expected, strict=True))
-    assert row[SQLITE.insert_hash_index] == message_content_hash(message)
+    assert message_parts(message)[-1] == message_content_hash(message)
     postgres = DialectFormat("postgresql", "pyformat")
-    postgres_row = postgres.insert_row(message, datetime.now(UTC))
-    assert postgres_row[postgres.insert_hash_index] == message_content_hash(message)
+    now = datetime.now(UTC)
+    assert postgres.insert_row(message_parts(message), now) == postgres.message_values(message, now)
 
 
 @pytest.mark.parametrize("older", [True, False])
