@@ -56,6 +56,8 @@ HASH_INDEX = MESSAGE_COLUMNS.index("content_hash")
 # On SQLite the columns a message always has come first, then those often NULL.
 _NULLABLE: tuple[str, ...] = tuple(c for c in MESSAGE_COLUMNS if raw_slack_messages.c[c].nullable)
 _ALWAYS_SET: tuple[str, ...] = tuple(c for c in MESSAGE_COLUMNS if c not in _NULLABLE)
+_NULLABLE_OF_ROW = itemgetter(*(MESSAGE_COLUMNS.index(c) for c in _NULLABLE))
+_ALWAYS_SET_OF_ROW = itemgetter(*(MESSAGE_COLUMNS.index(c) for c in _ALWAYS_SET))
 # What an update rewrites: everything but the key and the first-ingested time.
 UPDATE_COLUMNS: tuple[str, ...] = tuple(
     c for c in MESSAGE_COLUMNS if c not in ("channel_id", "ts", "ingested_at")
@@ -82,9 +84,9 @@ def _iso_minute(minutes_since_epoch: int) -> str:
     return f"{(_EPOCH + timedelta(days=day)).isoformat()} {hours:02d}:{minutes:02d}"
 
 
-# Every field of a message in one C call: reading 18 attributes one by one was a
-# tenth of the cost of preparing a row. Pydantic keeps field values in __dict__.
-_MESSAGE_FIELDS = itemgetter(
+# What a row is made from, in this order: the fields of a message (JSON documents
+# serialized), then its content hash.
+_PART_FIELDS: tuple[str, ...] = (
     "channel_id",
     "ts",
     "thread_ts",
@@ -104,84 +106,30 @@ _MESSAGE_FIELDS = itemgetter(
     "is_content",
     "permalink",
 )
+# Every field in one C call: reading 18 attributes one by one was a tenth of the cost
+# of preparing a row. Pydantic keeps field values in __dict__.
+_MESSAGE_FIELDS = itemgetter(*_PART_FIELDS)
+_JSON_PARTS = tuple(_PART_FIELDS.index(f) for f in ("blocks", "attachments", "files", "reactions"))
+# The content hash covers everything but the key (channel_id, ts).
+_HASHED_PARTS = slice(2, len(_PART_FIELDS))
 
 
-def message_parts(message: SlackMessage) -> tuple[Any, ...]:
-    """The ``_MESSAGE_FIELDS`` of a message, its four JSON documents serialized (None
-    when empty), then its content hash (``parts[-1]``): what a row is made from.
+def message_parts(message: SlackMessage) -> list[Any]:
+    """The ``_PART_FIELDS`` of a message, its four JSON documents serialized (None when
+    empty), then its content hash (``parts[-1]``): what a row is made from.
 
     A batch is compared with what is stored by hash before any row is made, so a
     re-run of stored messages makes no rows.
     """
-    (
-        channel_id,
-        ts,
-        thread_ts,
-        user,
-        bot_id,
-        username,
-        subtype,
-        text,
-        blocks,
-        attachments,
-        files,
-        reactions,
-        reply_count,
-        latest_reply,
-        edited_ts,
-        is_deleted,
-        is_content,
-        permalink,
-    ) = _MESSAGE_FIELDS(message.__dict__)
-    # dumps_json inlined: four calls a row are measurable at 100,000 rows/s.
-    blocks = orjson.dumps(blocks).decode() if blocks else None
-    attachments = orjson.dumps(attachments).decode() if attachments else None
-    files = orjson.dumps(files).decode() if files else None
-    reactions = orjson.dumps(reactions).decode() if reactions else None
-    # One JSON array of every part (None stays null, never equal to a string): an
-    # unambiguous encoding, made in C in one call. Changing it changes every stored
-    # hash (a test pins one).
-    material = orjson.dumps(
-        (
-            thread_ts,
-            user,
-            bot_id,
-            username,
-            subtype,
-            text,
-            blocks,
-            attachments,
-            files,
-            reactions,
-            reply_count,
-            latest_reply,
-            edited_ts,
-            is_deleted,
-            is_content,
-            permalink,
-        )
-    )
-    return (
-        channel_id,
-        ts,
-        thread_ts,
-        user,
-        bot_id,
-        username,
-        subtype,
-        text,
-        blocks,
-        attachments,
-        files,
-        reactions,
-        reply_count,
-        latest_reply,
-        edited_ts,
-        is_deleted,
-        is_content,
-        permalink,
-        hashlib.sha1(material, usedforsecurity=False).hexdigest(),
-    )
+    parts = list(_MESSAGE_FIELDS(message.__dict__))
+    for i in _JSON_PARTS:
+        parts[i] = orjson.dumps(parts[i]).decode() if parts[i] else None
+    # One JSON array of every hashed part (None stays null, never equal to a string): an
+    # unambiguous encoding, made in C in one call. Changing it changes every stored hash
+    # (a test pins two).
+    material = orjson.dumps(parts[_HASHED_PARTS])
+    parts.append(hashlib.sha1(material, usedforsecurity=False).hexdigest())
+    return parts
 
 
 def message_content_hash(message: SlackMessage) -> str:
@@ -242,116 +190,42 @@ class DialectFormat:
         return self._values(message_parts(message), now_value, edit_history)
 
     def _values(
-        self, parts: tuple[Any, ...], now_value: Any, edit_history: str | None = None
+        self, parts: list[Any], now_value: Any, edit_history: str | None = None
     ) -> tuple[Any, ...]:
-        (
-            channel_id,
-            ts,
-            thread_ts,
-            user,
-            bot_id,
-            username,
-            subtype,
-            text,
-            blocks,
-            attachments,
-            files,
-            reactions,
-            reply_count,
-            latest_reply,
-            edited_ts,
+        # parts: _PART_FIELDS (thread_ts .. edited_ts at 2..14, the flags at 15 and 16,
+        # permalink at 17), then the hash.
+        is_deleted, is_content = parts[15], parts[16]
+        if self.sqlite:  # SQLite takes 0/1; pysqlite binds a bool through its slow adapter
+            is_deleted, is_content = int(is_deleted), int(is_content)
+        return (
+            parts[0],
+            parts[1],
+            self.posted_at(parts[1]),
+            *parts[2:15],
+            edit_history,
             is_deleted,
             is_content,
-            permalink,
-            content_hash,
-        ) = parts
-        return (
-            channel_id,
-            ts,
-            self.posted_at(ts),
-            thread_ts,
-            user,
-            bot_id,
-            username,
-            subtype,
-            text,
-            blocks,
-            attachments,
-            files,
-            reactions,
-            reply_count,
-            latest_reply,
-            edited_ts,
-            edit_history,
-            # SQLite takes 0/1; pysqlite binds a bool through its slow adapter lookup.
-            int(is_deleted) if self.sqlite else is_deleted,
-            int(is_content) if self.sqlite else is_content,
-            permalink,
-            content_hash,
+            parts[17],
+            parts[18],
             now_value,
             now_value,
         )
 
-    def insert_row(self, parts: tuple[Any, ...], now_value: Any) -> tuple[Any, ...]:
+    def insert_row(self, parts: list[Any], now_value: Any) -> tuple[Any, ...]:
         """A new message's row (from its ``message_parts``) as ``insert_new_messages``
         takes it.
 
         PostgreSQL: the ``message_values`` row. SQLite: the row in the shape its
-        INSERT binds, made in the same pass (a second pass over the 23 values cost
-        2-3 µs a row): which nullable columns are NULL, then the always-set columns,
+        INSERT binds: which nullable columns are NULL, then the always-set columns,
         then the values of the nullable columns that are not NULL.
         """
+        row = self._values(parts, now_value)
         if not self.sqlite:
-            return self._values(parts, now_value)
-        (
-            channel_id,
-            ts,
-            thread_ts,
-            user,
-            bot_id,
-            username,
-            subtype,
-            text,
-            blocks,
-            attachments,
-            files,
-            reactions,
-            reply_count,
-            latest_reply,
-            edited_ts,
-            is_deleted,
-            is_content,
-            permalink,
-            content_hash,
-        ) = parts
-        nullable = (  # _NULLABLE order; a new message has no edit history
-            thread_ts,
-            user,
-            bot_id,
-            username,
-            subtype,
-            blocks,
-            attachments,
-            files,
-            reactions,
-            latest_reply,
-            edited_ts,
-            None,
-            permalink,
-        )
+            return row
+        nullable = _NULLABLE_OF_ROW(row)
         return (
             tuple([value is None for value in nullable]),
-            # _ALWAYS_SET order.
-            channel_id,
-            ts,
-            _sqlite_posted_at(ts),
-            text,
-            reply_count,
-            int(is_deleted),
-            int(is_content),
-            content_hash,
-            now_value,
-            now_value,
+            *_ALWAYS_SET_OF_ROW(row),
             *[value for value in nullable if value is not None],
         )
 
