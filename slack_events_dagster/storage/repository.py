@@ -462,24 +462,18 @@ class SqlRepository:
         parts = {key: message_parts(m) for key, m in prepared.items()}
         stored_hashes = self._stored_hashes(conn, list(parts))
 
-        insert_row = fmt.insert_row
-        if stored_hashes:
-            new_rows = [
-                insert_row(p, now_value) for key, p in parts.items() if key not in stored_hashes
-            ]
-            changed = [
-                key
-                for key, p in parts.items()
-                if key in stored_hashes and stored_hashes[key] != p[-1]
-            ]
-        else:  # the common case of ingestion: all new
-            new_rows, changed = [insert_row(p, now_value) for p in parts.values()], []
+        new_rows = [
+            fmt.insert_row(p, now_value) for key, p in parts.items() if key not in stored_hashes
+        ]
+        changed = [
+            key for key, p in parts.items() if key in stored_hashes and stored_hashes[key] != p[-1]
+        ]
         inserted = 0
         if new_rows:
             inserted = insert_new_messages(conn, fmt, new_rows)
         if changed:
             updates = [
-                fmt.update_values(self._edited_row(old, prepared[key], now_value))
+                fmt.update_values(self._edited_row(old, prepared[key], parts[key][-1], now_value))
                 for key, old in self._stored_messages(conn, changed).items()
             ]
             conn.exec_driver_sql(fmt.update_messages_sql(), updates)
@@ -553,7 +547,9 @@ class SqlRepository:
                 found[(row.channel_id, row.ts)] = row
         return found
 
-    def _edited_row(self, old: Any, message: SlackMessage, now_value: Any) -> tuple[Any, ...]:
+    def _edited_row(
+        self, old: Any, message: SlackMessage, content_hash: str, now_value: Any
+    ) -> tuple[Any, ...]:
         history = list(old.edit_history or [])
         stored = message
         if message.is_deleted and not message.text:
@@ -562,8 +558,9 @@ class SqlRepository:
         elif message.text != old.text or message.edited_ts != old.edited_ts:
             history.append({"edited_ts": old.edited_ts, "text": old.text})
         row = self._format.message_values(stored, now_value, dumps_json(history))
-        # The hash stays that of what Slack sent, so the same notice again is a no-op.
-        return (*row[:HASH_INDEX], message_content_hash(message), *row[HASH_INDEX + 1 :])
+        # The hash stays that of what Slack sent (``content_hash``), so the same notice
+        # again is a no-op.
+        return (*row[:HASH_INDEX], content_hash, *row[HASH_INDEX + 1 :])
 
     def mark_messages_deleted(self, channel_id: str, ts_values: Sequence[str]) -> int:
         if not ts_values:
