@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
+from slack_events_dagster.domain.lexicon import CATEGORIES
 from slack_events_dagster.domain.models import Event, EventCategory, EventStatus, SourceRef
 
 __all__ = [
@@ -73,17 +74,7 @@ _URL_CHARS = 500
 # The Changed and New sections stay visible however long "Coming up" gets.
 _MAX_BLOCKS_PER_SIDE_SECTION = 8
 
-CATEGORY_EMOJI: dict[EventCategory, str] = {
-    EventCategory.RELEASE: "🚀",
-    EventCategory.INCIDENT: "🚨",
-    EventCategory.MAINTENANCE: "🔧",
-    EventCategory.MEETING: "👥",
-    EventCategory.DEADLINE: "⏰",
-    EventCategory.CONFERENCE: "🎤",
-    EventCategory.LAUNCH: "🎉",
-    EventCategory.ANNOUNCEMENT: "📣",
-    EventCategory.OTHER: "📌",
-}
+CATEGORY_EMOJI: dict[EventCategory, str] = {spec.category: spec.emoji for spec in CATEGORIES}
 
 # Typographic range dash, spelled as an escape so the source stays plain ASCII-looking.
 _EN_DASH = "\u2013"

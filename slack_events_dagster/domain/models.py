@@ -190,12 +190,84 @@ class EventStatus(StrEnum):
     TENTATIVE = "tentative"
 
 
+class DateSource(StrEnum):
+    """Where an event's date came from."""
+
+    # A date or time written in the message ("March 18", "2025-10-15T14:30Z", "3pm").
+    WRITTEN = "written"
+    # A phrase relative to the posting time ("tomorrow", "next Tuesday", "in 5 days").
+    RELATIVE = "relative"
+    # No date at all: the message reports something happening now ("v0.7.2 released").
+    POSTED = "posted"
+
+
+class LinkKind(StrEnum):
+    """What a link that identifies an event points to."""
+
+    JIRA = "jira"
+    GITHUB_ISSUE = "github_issue"
+    GITHUB_PULL = "github_pull"
+    GITHUB_RELEASE = "github_release"
+    GITLAB_ISSUE = "gitlab_issue"
+    GITLAB_MERGE_REQUEST = "gitlab_merge_request"
+    GITLAB_RELEASE = "gitlab_release"
+    ZOOM = "zoom"
+    GOOGLE_MEET = "google_meet"
+    TEAMS = "teams"
+    WEBEX = "webex"
+    CONFLUENCE = "confluence"
+    NOTION = "notion"
+    GOOGLE_DOC = "google_doc"
+    LINK = "link"
+
+    @property
+    def is_meeting(self) -> bool:
+        return self in _MEETING_KINDS
+
+    @property
+    def is_ticket(self) -> bool:
+        return self in _TICKET_KINDS
+
+    @property
+    def is_release(self) -> bool:
+        return self in _RELEASE_KINDS
+
+
+_MEETING_KINDS = frozenset({LinkKind.ZOOM, LinkKind.GOOGLE_MEET, LinkKind.TEAMS, LinkKind.WEBEX})
+_TICKET_KINDS = frozenset(
+    {
+        LinkKind.JIRA,
+        LinkKind.GITHUB_ISSUE,
+        LinkKind.GITHUB_PULL,
+        LinkKind.GITLAB_ISSUE,
+        LinkKind.GITLAB_MERGE_REQUEST,
+    }
+)
+_RELEASE_KINDS = frozenset({LinkKind.GITHUB_RELEASE, LinkKind.GITLAB_RELEASE})
+
+
+class EventLink(_Record):
+    """A link that identifies an event: a ticket, a pull request, a release tag, a meeting.
+
+    ``key`` names the thing the way people write it ("OPS-142", "acme/api#45",
+    "acme/api!12", "acme/api@v2.1.0", a meeting's id, a page's id); ``url`` is None for
+    a bare ticket key written without a link.
+    """
+
+    kind: LinkKind
+    key: str = Field(min_length=1, max_length=300)
+    url: str | None = Field(None, max_length=2000)
+
+
 class _EventFields(_Record):
     title: str = Field(min_length=1, max_length=300)
     category: EventCategory = EventCategory.OTHER
     # An aware datetime for a timed event, a date for an all-day event.
     start: AwareDatetime | date
     end: AwareDatetime | date | None = None
+    date_source: DateSource = DateSource.WRITTEN
+    # The links that identify the event (tickets, pull requests, tags, meetings, pages).
+    links: list[EventLink] = []
     timezone: str = "UTC"
     location: str | None = None
     url: str | None = None
