@@ -23,8 +23,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from bench.corpora import Corpus, corpus_path, load_corpus  # noqa: E402
-from slack_events_dagster.domain.models import ts_to_datetime  # noqa: E402
+from bench.corpora import Corpus, corpus_path, load_corpus
+from slack_events_dagster.domain.models import ts_to_datetime
 
 _MENTION = re.compile(r"<@(?P<id>[UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
