@@ -35,6 +35,11 @@ class Corpus:
     messages: list[SlackMessage]  # every readable message, in ts order
     days: dict[tuple[str, str], date]  # (channel_id, ts) -> the UTC day file it sits in
 
+    @property
+    def names(self) -> dict[str, str]:
+        """User and channel ids -> names, for mentions in message text."""
+        return {**self.users, **self.channels}
+
 
 def corpus_path(name: str) -> Path | None:
     path = CORPORA / name / "export.zip"

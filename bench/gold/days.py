@@ -17,6 +17,7 @@ import argparse
 import random
 import re
 import sys
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -35,9 +36,19 @@ def written_days(corpus: Corpus) -> list[date]:
     )
 
 
-def pick_days(corpus: Corpus, count: int, seed: int) -> list[date]:
+def pick_days(corpus: Corpus, count: int, seed: int, *, after: Sequence[int] = ()) -> list[date]:
+    """``count`` days drawn with ``seed`` among the days not drawn by the seeds ``after``.
+
+    A second round of labelling (``--after 14 --seed 15``) leaves the first round's days
+    as they were.
+    """
     days = written_days(corpus)
-    return days if count == 0 else sorted(random.Random(seed).sample(days, count))
+    if count == 0:
+        return days
+    for earlier in after:
+        taken = set(random.Random(earlier).sample(days, count))
+        days = [day for day in days if day not in taken]
+    return sorted(random.Random(seed).sample(days, count))
 
 
 def dump(corpus: Corpus, days: list[date], timezone: str) -> str:
@@ -78,6 +89,7 @@ def main() -> int:
     parser.add_argument("corpus")
     parser.add_argument("--count", type=int, default=60, help="0: every day")
     parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--after", type=int, nargs="*", default=[], help="earlier seeds")
     parser.add_argument("--timezone", default="UTC")
     parser.add_argument("--dump", nargs="*", type=date.fromisoformat)
     args = parser.parse_args()
@@ -89,7 +101,9 @@ def main() -> int:
     if args.dump:
         print(dump(corpus, args.dump, args.timezone))
     else:
-        print(" ".join(str(day) for day in pick_days(corpus, args.count, args.seed)))
+        print(
+            " ".join(str(day) for day in pick_days(corpus, args.count, args.seed, after=args.after))
+        )
     return 0
 
 

@@ -1,47 +1,54 @@
 """Candidate scoring: which Slack messages probably announce or change an event.
 
-This is the cheap first stage in front of the extractor: every ingested
-message passes through :func:`score_message`, and only candidates go to the
-(slower, possibly paid) extractor. It is a pure function of the message, its
-channel and its thread parent: no I/O, no model, no date parser. Fixed
-keyword sets, substring tests and a few compiled regular expressions (each run
-only when a cheap test says it may match) keep it above 50,000
-messages per second on one core (measured by ``bench/extract.py``).
+This is the cheap first stage in front of the extractor: every ingested message
+passes through :func:`score_message`, and only candidates go to the (slower,
+possibly paid) extractor. It reads the message's prose
+(:func:`~slack_events_dagster.domain.prose.read_prose`: no code, quotes or logs) with
+the words of :mod:`~slack_events_dagster.domain.lexicon`, the same words the rule
+extractor reads, and the cheap date tests of :mod:`~slack_events_dagster.domain.dates`.
+Word-set lookups first, a regular expression only when they say it may match: that
+keeps it above 50,000 messages per second on one core (``bench/extract.py``).
 
-The score adds up evidence (a date or time, an event word, announcement
-phrasing, a meeting link, reactions), multiplies it by the channel's weight,
-and subtracts penalties (questions, past-tense retrospectives, bot noise, very
-short messages), clamped to ``[0, 1]``. Every piece of evidence leaves a short
-reason (``"date:weekday"``, ``"penalty:question"``) so an operator can see why
-a message was or was not passed on.
+The score adds up evidence (a date or time, an event word, something happening now
+such as "v0.7.2 released", announcement phrasing, a meeting link, reactions),
+multiplies it by the channel's weight, and subtracts penalties (questions, the past,
+bot noise, very short messages), clamped to ``[0, 1]``. Every piece of evidence leaves
+a short reason (``"date:day"``, ``"now:released"``, ``"penalty:question"``) so an
+operator can see why a message was or was not passed on.
 
-A thread reply that changes an event ("moved to Thursday", "cancelled") is a
-candidate even when it is short, linked to its parent via ``parent_ts``.
+A thread reply that changes an event ("moved to Thursday", "cancelled") is a candidate
+even when it is short, linked to its parent via ``parent_ts``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import pairwise
 
+from slack_events_dagster.domain import lexicon as lx
+from slack_events_dagster.domain.dates import date_signal, time_signal
 from slack_events_dagster.domain.models import EventCandidate, SlackMessage
+from slack_events_dagster.domain.prose import Prose, read_prose
 
 # -- evidence weights ---------------------------------------------------------
-# Chosen so that "a date + an event word" or "a date + a time + announcement
-# phrasing" passes the default threshold (0.5) while a date alone, an event
-# word alone or a question about either does not.
+# Chosen so that "a date + an event word", "an event word + something happening now"
+# or "a date + a time + announcement phrasing" pass the default threshold (0.5) while
+# a date alone, an event word alone or a question about either does not.
 W_EXPLICIT_DATE = 0.35
 W_DAY_DATE = 0.3
 W_VAGUE_DATE = 0.2
 W_TIME_WITH_DATE = 0.15
-W_TIME_ALONE = 0.1
-W_EVENT_WORD = 0.3
+W_TIME_ALONE = 0.15
+W_EVENT_WORD = 0.35
 W_EVENT_WORD_EXTRA = 0.05
+W_NOW = 0.5
+W_VERSION = 0.1
 W_ANNOUNCE = 0.15
 W_MEETING_LINK = 0.2
+W_LINK = 0.1
+W_BOLD = 0.1
 W_REACTION = 0.01
 MAX_REACTION_BONUS = 0.1
 W_THREAD_PARENT = 0.05
@@ -53,348 +60,29 @@ P_BOT_NOISE = 0.5
 P_BOT = 0.1
 P_SHORT = 0.3
 P_NON_ANNOUNCEMENT_DATE = 0.1
+P_PERSONAL = 0.2
 
 CHANGE_REPLY_SCORE = 0.6
 CHANGE_REPLY_EVENTFUL_PARENT_SCORE = 0.75
 SHORT_WORDS = 4
+_DATE_WEIGHTS = {"explicit": W_EXPLICIT_DATE, "day": W_DAY_DATE, "vague": W_VAGUE_DATE}
 
-_WORD = re.compile(r"[a-z]+")
-
-_WEEKDAYS = frozenset(
-    {
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "mon",
-        "tue",
-        "tues",
-        "thu",
-        "thur",
-        "thurs",
-        "fri",
-        "weds",
-    }
-)
-_DAY_WORDS = frozenset({"tomorrow", "tmrw", "tmr", "today", "tonight", "eod", "eow", "cob"})
-_MONTH = (
-    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
-)
-# Each pattern runs only when a cheap word-set or substring test says it may
-# match: alternations that start with \b are tried at every position and cost
-# microseconds each, which is the whole per-message budget.
-_MONTH_TOKENS = frozenset(
-    [
-        "jan",
-        "january",
-        "feb",
-        "february",
-        "mar",
-        "march",
-        "apr",
-        "april",
-        "may",
-        "jun",
-        "june",
-        "jul",
-        "july",
-        "aug",
-        "august",
-        "sep",
-        "sept",
-        "september",
-        "oct",
-        "october",
-        "nov",
-        "november",
-        "dec",
-        "december",
-    ]
-)
-_MONTH_DATE = re.compile(
-    rf"\b{_MONTH}\.?\s+\d{{1,2}}(?!\d)|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}\b"
-)
-_ISO_DATE = re.compile(r"20\d\d-[01]\d-[0-3]\d(?!\d)")
-_SLASH_DATE = re.compile(r"(?<![\d/])[01]?\d/[0-3]?\d(?:/(?:20)?\d\d)?(?![\d/])")
-_SLASH_DIGIT = re.compile(r"/(?=\d)")
-_DOTTED_DATE = re.compile(r"(?<![\d.])[0-3]?\d\.[01]?\d\.20\d\d(?!\d)")
-_VAGUE_KEYS = frozenset({"week", "weeks", "month", "weekend", "sprint", "quarter", "days", "day"})
-_VAGUE_DATE = re.compile(
-    r"\b(?:next|this|coming)\s+(?:week|month|weekend|sprint|quarter)\b"
-    r"|\bin\s+(?:a|one|two|three|four|a\s+couple\s+of|a\s+few|\d+)\s+(?:days?|weeks?)\b"
-    r"|\bend\s+of\s+(?:the\s+)?(?:day|week|month|sprint)\b"
-    r"|\bday\s+after\s+tomorrow\b"
-)
-_TIME_WORDS = frozenset({"noon", "midnight", "midday"})
-_AMPM_KEYS = frozenset({"am", "pm", "m"})
-_AMPM_TIME = re.compile(r"\d\s*[ap]\.?m\b")
-# A literal first character lets the regex engine skip ahead; the digit before the
-# colon is checked by hand.
-_COLON_MINUTES = re.compile(r":[0-5]\d(?!\d)")
-
-# Word -> event category hint; the scorer only needs "is there one", the reasons
-# name the first word found so that an operator sees what triggered.
-_EVENT_WORDS = frozenset(
-    {
-        "release",
-        "releases",
-        "releasing",
-        "deploy",
-        "deploying",
-        "deployment",
-        "rollout",
-        "outage",
-        "incident",
-        "maintenance",
-        "downtime",
-        "meeting",
-        "standup",
-        "sync",
-        "allhands",
-        "townhall",
-        "deadline",
-        "webinar",
-        "conference",
-        "summit",
-        "meetup",
-        "launch",
-        "launching",
-        "postponed",
-        "rescheduled",
-        "cancelled",
-        "canceled",
-        "retro",
-        "retrospective",
-        "planning",
-        "offsite",
-        "workshop",
-        "hackathon",
-        "demo",
-        "kickoff",
-        "training",
-        "freeze",
-        "migration",
-        "cutover",
-        "upgrade",
-        "keynote",
-        "presentation",
-        "party",
-        "celebration",
-        "ama",
-        "onboarding",
-        "session",
-        "event",
-        "golive",
-        "submissions",
-        "submission",
-        "submit",
-        "cutoff",
-        "drill",
-        "sev",
-        "declaring",
-        "closed",
-        "closure",
-        "ships",
-        "hotfix",
-        "patch",
-        "meetups",
-        "webinars",
-        "reviews",
-        "standups",
-        "meetings",
-        "deadlines",
-    }
-)
-# Conference names are often one word ending in "con" (KubeCon, PyCon); these common
-# words end the same way and are not conferences.
-_CON_NOT_CONFERENCE = frozenset(
-    {"bacon", "beacon", "falcon", "silicon", "icon", "recon", "deacon", "lexicon", "rubicon"}
-)
-_EVENT_PHRASE_KEYS = frozenset(
-    {"hands", "hall", "live", "moved", "pushed", "hour", "due", "lunch", "dinner", "freeze"}
-)
-# "*Thursday 16:00 UTC*": people bold what matters in an announcement.
-W_BOLD = 0.1
-_BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")
-_EVENT_PHRASES = re.compile(
-    r"\ball[- ]hands\b|\btown[- ]hall\b|\bgo[- ]live\b|\bgoing\s+live\b|\b1:1\b"
-    r"|\bcode\s+freeze\b|\bmoved\s+to\b|\bpushed\s+(?:back|to)\b|\bhappy\s+hour\b"
-    r"|\bdue\s+[*_~]*(?:on|by|date|eod|eow|cob|today|tomorrow|tonight|this|next|mon|tue|wed|thu|fri)"
-    r"|\bteam\s+(?:lunch|dinner)\b|\bdue\s+in\b|\b(?:be|is|are|goes|go)\s+live\b"
-)
-_ANNOUNCE_WORDS = frozenset(
-    {
-        "reminder",
-        "fyi",
-        "psa",
-        "rsvp",
-        "agenda",
-        "announcing",
-        "announcement",
-        "announce",
-        "invite",
-        "mega",
-        "loudspeaker",
-    }
-)
-# Announcement phrases as word pairs: a set lookup per pair of words is far
-# cheaper than a regex alternation of phrases.
-_ANNOUNCE_PAIRS = frozenset(
-    {
-        ("join", "us"),
-        ("heads", "up"),
-        ("save", "the"),
-        ("we", "will"),
-        ("we", "ll"),
-        ("scheduled", "for"),
-        ("scheduled", "on"),
-        ("please", "join"),
-        ("t", "forget"),
-        ("dont", "forget"),
-        ("your", "calendar"),
-        ("your", "calendars"),
-        ("planned", "for"),
-        ("will", "be"),
-        ("will", "take"),
-        ("will", "happen"),
-        ("will", "start"),
-        ("will", "run"),
-        ("ll", "be"),
-        ("is", "happening"),
-        ("is", "scheduled"),
-        ("come", "join"),
-        ("come", "along"),
-    }
-)
-_ANNOUNCE_KEYS = frozenset(first for first, _ in _ANNOUNCE_PAIRS)
-_ANNOUNCE_MARKUP = (
-    "<!here",
-    "<!channel",
-    "<!everyone",
-    "@here",
-    "@channel",
-    ":calendar:",
-    ":date:",
-)
-_LINK_KEYS = frozenset(
-    [
-        "zoom",
-        "meet",
-        "teams",
-        "webex",
-        "calendar",
-        "ics",
-        "calendly",
-        "whereby",
-        "webcal",
-        "eventbrite",
-        "ma",
-        "meetup",
-        "outlook",
-    ]
+# "v0.7.2", "1.9.0-beta1", "4.14": a version number next to a release word.
+VERSION = re.compile(
+    r"(?<![\w.:/$-])v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|pre|preview|m)[.-]?\d*)?"
+    r"(?![\w%]|\.\d)|(?<![\w.])v\d+\b",
+    re.IGNORECASE,
 )
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
     r"|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
-    r"|calendly\.com/|whereby\.com/|webcal://|eventbrite\.|lu\.ma/|meetup\.com/"
+    r"|calendly\.com/|whereby\.com/|webcal://|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
 )
-_QUESTION_START = frozenset(
-    {
-        "what",
-        "when",
-        "where",
-        "who",
-        "why",
-        "how",
-        "is",
-        "are",
-        "does",
-        "do",
-        "did",
-        "can",
-        "could",
-        "should",
-        "will",
-        "would",
-        "anyone",
-        "any",
-        "has",
-        "have",
-        "was",
-        "were",
-    }
-)
-_PAST_WORDS = frozenset(
-    {
-        "yesterday",
-        "was",
-        "were",
-        "went",
-        "happened",
-        "attended",
-        "recap",
-        "recording",
-        "postmortem",
-        "shipped",
-        "resolved",
-        "ago",
-        "finished",
-        "completed",
-        "wrapped",
-        "recorded",
-    }
-)
-_PAST_PAIRS = frozenset(
-    {("last", day) for day in ("week", "night", "month", "time", "monday", "tuesday")}
-    | {("last", day) for day in ("wednesday", "thursday", "friday", "sprint", "quarter")}
-    | {("thanks", who) for who in ("everyone", "all", "for", "to")}
-    | {("thank", "you"), ("post", "mortem")}
-    | {("went", how) for how in ("well", "smoothly", "great", "fine", "live", "out")}
-    | {(verb, "resolved") for verb in ("is", "now", "been", "was")}
-    | {("been", done) for done in ("fixed", "deployed", "released", "completed", "mitigated")}
-)
-_PAST_KEYS = frozenset(first for first, _ in _PAST_PAIRS)
-_FUTURE_WORDS = frozenset(
-    {"will", "tomorrow", "next", "upcoming", "tonight", "scheduled", "planned", "join", "starts"}
-)
-_CI_WORDS = frozenset(
-    {
-        "build",
-        "pipeline",
-        "passed",
-        "failed",
-        "succeeded",
-        "failing",
-        "job",
-        "commit",
-        "merged",
-        "pr",
-        "ci",
-        "workflow",
-        "coverage",
-        "lint",
-        "tests",
-        "nightly",
-        "alert",
-        "triggered",
-        "firing",
-    }
-)
-_CHANGE = re.compile(
-    r"\b(?:moved|moving|move\s+it|bumped|shifted|pushed|pushing)\s+(?:back\s+|out\s+)?"
-    r"(?:to|by|until|till|from|a\s+(?:day|week))\b"
-    r"|\bpostpon(?:ed|ing|e)\b|\bre-?schedul(?:ed|ing|e)\b|\bdelayed\b|\bcancell?(?:ed|ing)\b"
-    r"|\bcalled\s+off\b|\bnew\s+(?:date|time)\b|\bnot\s+happening\b|\bis\s+off\b"
-    r"|\bwon'?t\s+(?:happen|take\s+place)\b|\bnow\s+(?:on|at)\b|\binstead\b"
-    r"|\bnow\s+(?:looking\s+like|set\s+for|planned\s+for|targeted\s+for)\b|\bslipp(?:ed|ing)\b"
-)
-_CANCEL_HINT = re.compile(r"\bcancell?(?:ed|ing)\b|\bcalled\s+off\b|\bnot\s+happening\b")
-_BOT_SUBTYPES = frozenset({"bot_message"})
+_BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")
 _TRAILING_EMOJI = re.compile(r"(?:\s*:[a-z0-9_+'-]+:)+\s*$")
+_BOT_SUBTYPES = frozenset({"bot_message"})
+# A status page's incident (Atlassian Statuspage and look-alikes): an incident, now.
+STATUS_INCIDENT = re.compile(r"status\.[\w.-]+/incidents/|[\w-]+status\.(?:com|io)/incidents/")
 
 
 @dataclass(slots=True)
@@ -418,6 +106,12 @@ def channel_weight(weights: Mapping[str, float], channel_id: str, channel_name: 
     return 1.0
 
 
+def _named(channels: Collection[str] | None, channel_id: str, channel_name: str) -> bool:
+    return channels is None or any(
+        key in channels for key in (channel_id, channel_name, "#" + channel_name)
+    )
+
+
 def _reaction_count(message: SlackMessage) -> int:
     total = 0
     for reaction in message.reactions:
@@ -426,51 +120,90 @@ def _reaction_count(message: SlackMessage) -> int:
     return total
 
 
-def _is_bot(message: SlackMessage) -> bool:
+def is_bot(message: SlackMessage) -> bool:
     return message.bot_id is not None or message.subtype in _BOT_SUBTYPES
 
 
-def _is_question(lower: str, words: list[str]) -> tuple[bool, bool]:
+def is_question(prose: Prose) -> tuple[bool, bool]:
     """(the whole message reads as a question, it contains some question)."""
-    if "?" not in lower:
-        return False, False
+    lower = prose.lower
+    if "?" not in lower and "？" not in lower:
+        return asks_without_mark(prose), False
     tail = lower.rstrip(" !.)\n\t")
     if tail.endswith(":"):
         tail = _TRAILING_EMOJI.sub("", tail)
-    # A message that ends in a question and either opens with a question word
-    # or is a single sentence asks rather than announces.
-    ends_with_question = tail.rstrip().endswith("?")
-    opens_with_question = bool(words) and words[0] in _QUESTION_START
+    # A message that ends in a question and either opens with a question word or is
+    # a single sentence asks rather than announces.
+    ends_with_question = tail.rstrip().endswith(("?", "？"))
+    opens_with_question = bool(prose.tokens) and prose.tokens[0] in lx.QUESTION_WORDS
     sentences = lower.count(". ") + lower.count("! ") + lower.count("\n")
     whole = ends_with_question and (opens_with_question or sentences == 0)
     return whole, True
 
 
-def _has_pair(words: list[str], pairs: frozenset[tuple[str, str]]) -> bool:
-    return not pairs.isdisjoint(pairwise(words))
+def asks_without_mark(prose: Prose) -> bool:
+    """ "does EOD mean 5pm or before I go to bed": one sentence opening with an
+    auxiliary verb asks, question mark or not."""
+    tokens = prose.tokens
+    return (
+        len(tokens) >= 3
+        and tokens[0] in _AUXILIARY_QUESTION
+        and "\n" not in prose.text
+        and not any(mark in prose.text for mark in (". ", "! "))
+    )
 
 
-def _has_markup(lower: str) -> bool:
-    return any(marker in lower for marker in _ANNOUNCE_MARKUP)
+_AUXILIARY_QUESTION = frozenset(
+    "does do did is are can could should would will has have was were".split()
+)
 
 
-def _has_slash_date(lower: str) -> bool:
-    """ "3/10", "12/24/2026": checked only where a slash is followed by a digit."""
-    for match in _SLASH_DIGIT.finditer(lower):
-        slash = match.start()
-        for begin in (slash - 2, slash - 1):
-            if begin >= 0 and _SLASH_DATE.match(lower, begin):
-                return True
-    return False
+def is_past(prose: Prose, *, now: bool = False) -> bool:
+    """A recap or a thank-you: two signs of the past, or one without any of the future
+    (or of something happening now: "yesterday we released" still reports a release)."""
+    tokens, token_set = prose.tokens, prose.token_set
+    hits = len(token_set & lx.PAST_WORDS)
+    if lx.PAST_PHRASES.any_in(tokens, token_set):
+        hits += 1
+    return bool(hits) and (hits >= 2 or (token_set.isdisjoint(_FUTURE_WORDS) and not now))
 
 
-def _has_clock_time(lower: str) -> bool:
-    """ "15:00", "9:30" (a digit, a colon, two minute digits)."""
-    for match in _COLON_MINUTES.finditer(lower):
-        start = match.start()
-        if start and lower[start - 1].isdigit():
-            return True
-    return False
+_COLLECTIVE = frozenset({"we", "our", "us", "team", "everyone", "all"})
+_FUTURE_WORDS = frozenset(
+    {"will", "tomorrow", "next", "upcoming", "tonight", "scheduled", "planned", "join", "starts"}
+)
+
+
+def happening_now(prose: Prose) -> list[str]:
+    """The phrases saying something happens as the message is posted ("is out", "now live")."""
+    found = lx.NOW_WORDS.found(prose.tokens, prose.token_set)
+    if not found and lx.has_cjk(prose.lower):
+        found = [word for word in lx.NOW_SUBSTRINGS if word in prose.lower]
+    return found
+
+
+def event_words(prose: Prose) -> list[str]:
+    found = lx.EVENT_WORDS.found(prose.tokens, prose.token_set)
+    if found and lx.NOT_EVENTS.any_in(prose.tokens, prose.token_set):
+        tokens = prose.tokens
+        found = [" ".join(tokens[a:b]) for a, b in lx.event_positions(tokens)]
+    if not found and lx.has_cjk(prose.lower):
+        found = [word for word, _ in lx.JA_EVENT_WORDS if word in prose.lower]
+    return found
+
+
+def announces(prose: Prose, raw_lower: str) -> bool:
+    return lx.ANNOUNCE_WORDS.any_in(prose.tokens, prose.token_set) or (
+        ("<!" in raw_lower or "@" in raw_lower or ":" in raw_lower)
+        and any(marker in raw_lower for marker in lx.ANNOUNCE_MARKUP)
+    )
+
+
+def is_change(prose: Prose) -> bool:
+    tokens, token_set = prose.tokens, prose.token_set
+    return lx.RESCHEDULE_WORDS.any_in(tokens, token_set) or lx.CANCEL_WORDS.any_in(
+        tokens, token_set
+    )
 
 
 def score_message(
@@ -480,85 +213,68 @@ def score_message(
     thread_parent: SlackMessage | None = None,
     channel_weights: Mapping[str, float] | None = None,
     threshold: float = 0.5,
+    bot_channels: Collection[str] | None = None,
+    names: Mapping[str, str] | None = None,
 ) -> CandidateScore:
     """Score one message in ``[0, 1]``; ``is_candidate`` when the score reaches ``threshold``.
 
-    ``thread_parent`` (the message a reply answers) lets a short "moved to
-    Thursday" count more when the parent itself looks like an announcement.
+    ``thread_parent`` (the message a reply answers) lets a short "moved to Thursday"
+    count more when the parent itself looks like an announcement. ``bot_channels``:
+    where bot posts are read at all (None: everywhere).
     """
     parent_ts = message.thread_ts if message.is_reply else None
     if message.is_deleted or not message.is_content:
         return CandidateScore(0.0, ["penalty:not_content"], False, parent_ts)
-    text = message.text
-    if not text:
-        return CandidateScore(0.0, ["penalty:empty"], False, parent_ts)
+    bot = is_bot(message)
+    if bot and not _named(bot_channels, message.channel_id, channel_name):
+        return CandidateScore(0.0, ["penalty:bot_channel"], False, parent_ts)
+    prose = read_prose(message.text, names)
+    status_link = "/incidents/" in message.text and STATUS_INCIDENT.search(message.text.lower())
+    if prose.empty and not status_link:
+        reason = "penalty:noise_only" if prose.had_noise else "penalty:empty"
+        return CandidateScore(0.0, [reason], False, parent_ts)
 
-    lower = text.lower()
-    words = _WORD.findall(lower)
-    word_set = set(words)
+    lower, tokens, token_set = prose.lower, prose.tokens, prose.token_set
+    raw_lower = message.text.lower()
     reasons: list[str] = []
     positive = 0.0
 
     # -- dates and times ---------------------------------------------------
-    has_date = False
-    if (
-        (not word_set.isdisjoint(_MONTH_TOKENS) and _MONTH_DATE.search(lower))
-        or ("-" in lower and _ISO_DATE.search(lower))
-        or ("/" in lower and _has_slash_date(lower))
-        or (".20" in lower and _DOTTED_DATE.search(lower))
-    ):
-        positive += W_EXPLICIT_DATE
-        reasons.append("date:explicit")
-        has_date = True
-    elif not word_set.isdisjoint(_DAY_WORDS):
-        positive += W_DAY_DATE
-        reasons.append("date:relative_day")
-        has_date = True
-    elif not word_set.isdisjoint(_WEEKDAYS):
-        positive += W_DAY_DATE
-        reasons.append("date:weekday")
-        has_date = True
-    elif not word_set.isdisjoint(_VAGUE_KEYS) and _VAGUE_DATE.search(lower):
-        positive += W_VAGUE_DATE
-        reasons.append("date:vague")
-        has_date = True
-    if (
-        not word_set.isdisjoint(_TIME_WORDS)
-        or (not word_set.isdisjoint(_AMPM_KEYS) and _AMPM_TIME.search(lower))
-        or (":" in lower and _has_clock_time(lower))
-    ):
-        positive += W_TIME_WITH_DATE if has_date else W_TIME_ALONE
+    date_kind = date_signal(lower, token_set)
+    if date_kind is not None:
+        positive += _DATE_WEIGHTS[date_kind]
+        reasons.append(f"date:{date_kind}")
+    timed = time_signal(lower, token_set)
+    if timed:
+        positive += W_TIME_WITH_DATE if date_kind else W_TIME_ALONE
         reasons.append("time")
 
     # -- what kind of message ----------------------------------------------
-    event_words = word_set & _EVENT_WORDS
-    if not event_words and "con" in lower:
-        event_words = {
-            word
-            for word in word_set
-            if len(word) >= 5 and word.endswith("con") and word not in _CON_NOT_CONFERENCE
-        }
-    has_event = bool(event_words) or (
-        (not word_set.isdisjoint(_EVENT_PHRASE_KEYS) or "1:1" in lower)
-        and _EVENT_PHRASES.search(lower) is not None
-    )
-    if has_event:
-        positive += W_EVENT_WORD
-        if len(event_words) > 1:
-            positive += W_EVENT_WORD_EXTRA
-        reasons.append(f"event:{min(event_words) if event_words else 'phrase'}")
-    has_announce = (
-        not word_set.isdisjoint(_ANNOUNCE_WORDS)
-        or (not word_set.isdisjoint(_ANNOUNCE_KEYS) and _has_pair(words, _ANNOUNCE_PAIRS))
-        or (("<!" in lower or "@" in lower or ":" in lower) and _has_markup(lower))
-    )
+    kinds = event_words(prose)
+    now = happening_now(prose)
+    if status_link:
+        kinds, now = [*kinds, "status incident"], [*now, "status incident"]
+    version = ("." in lower or "v" in token_set) and VERSION.search(prose.text) is not None
+    if kinds or (version and now):
+        positive += W_EVENT_WORD + (W_EVENT_WORD_EXTRA if len(kinds) > 1 else 0.0)
+        reasons.append(f"event:{min(kinds) if kinds else 'version'}")
+    if now:
+        positive += W_NOW
+        reasons.append(f"now:{min(now)}")
+    if version and (kinds or now):
+        positive += W_VERSION
+        reasons.append("version")
+    has_announce = announces(prose, raw_lower)
     if has_announce:
         positive += W_ANNOUNCE
         reasons.append("announce")
-    if not word_set.isdisjoint(_LINK_KEYS) and _MEETING_LINK.search(lower):
+    if "/" in raw_lower and _MEETING_LINK.search(raw_lower):
         positive += W_MEETING_LINK
         reasons.append("link:meeting")
-    if "*" in text and _BOLD.search(text):
+    elif "<http" in raw_lower:
+        positive += W_LINK
+        reasons.append("link")
+    if "*" in prose.text and _BOLD.search(prose.text):
         positive += W_BOLD
         reasons.append("format:bold")
     if message.reactions:
@@ -576,51 +292,61 @@ def score_message(
 
     # -- penalties -----------------------------------------------------------
     penalty = 0.0
-    whole_question, some_question = _is_question(lower, words)
+    whole_question, some_question = is_question(prose)
     if whole_question:
         penalty += P_QUESTION
         reasons.append("penalty:question")
     elif some_question:
         penalty += P_SOME_QUESTION
         reasons.append("penalty:some_question")
-    past_hits = len(word_set & _PAST_WORDS)
-    if not word_set.isdisjoint(_PAST_KEYS) and _has_pair(words, _PAST_PAIRS):
-        past_hits += 1
-    if past_hits and (past_hits >= 2 or word_set.isdisjoint(_FUTURE_WORDS)):
+    if is_past(prose, now=bool(now)):
         penalty += P_PAST
         reasons.append("penalty:past")
-    if _is_bot(message):
-        if not word_set.isdisjoint(_CI_WORDS):
+    if bot:
+        if not token_set.isdisjoint(lx.CI_WORDS):
             penalty += P_BOT_NOISE
             reasons.append("penalty:bot_noise")
         else:
             penalty += P_BOT
             reasons.append("penalty:bot")
-    is_change = message.is_reply and not whole_question and _CHANGE.search(lower) is not None
-    if len(words) < SHORT_WORDS and not is_change:
+    change = message.is_reply and not whole_question and is_change(prose)
+    linked = "<http" in message.text
+    short = len(prose.text.split()) < SHORT_WORDS and not lx.has_cjk(prose.lower)
+    complete = (kinds and (date_kind or timed)) or (now and (linked or kinds or version))
+    if short and not change and not complete:
         penalty += P_SHORT
         reasons.append("penalty:short")
-    other_evidence = has_event or has_announce or "link:meeting" in reasons
-    if has_date and not other_evidence and "format:bold" not in reasons:
+    if (
+        not (date_kind or timed or now)
+        and not token_set.isdisjoint(lx.FIRST_PERSON)
+        and token_set.isdisjoint(_COLLECTIVE)
+    ):
+        # "my internet is flaky, will be offline": someone's own day, not an event.
+        penalty += P_PERSONAL
+        reasons.append("penalty:personal")
+    other_evidence = kinds or now or has_announce or "link:meeting" in reasons
+    if date_kind and not other_evidence and "format:bold" not in reasons:
         # A date with nothing to happen on it ("I'm out Friday") is weak evidence.
         penalty += P_NON_ANNOUNCEMENT_DATE
         reasons.append("penalty:date_only")
 
     score = positive - penalty
-    if is_change:
+    if change:
         floor = CHANGE_REPLY_SCORE
-        if thread_parent is not None and _parent_is_eventful(thread_parent, channel_name):
+        if thread_parent is not None and _parent_is_eventful(thread_parent, channel_name, names):
             floor = CHANGE_REPLY_EVENTFUL_PARENT_SCORE
-        kind = "cancel" if _CANCEL_HINT.search(lower) else "change"
+        kind = "cancel" if lx.CANCEL_WORDS.any_in(tokens, token_set) else "change"
         reasons.append(f"reply:{kind}")
         score = max(score, floor)
     score = round(min(1.0, max(0.0, score)), 4)
     return CandidateScore(score, reasons, score >= threshold, parent_ts)
 
 
-def _parent_is_eventful(parent: SlackMessage, channel_name: str) -> bool:
+def _parent_is_eventful(
+    parent: SlackMessage, channel_name: str, names: Mapping[str, str] | None
+) -> bool:
     # Scored without weights or its own parent: only "does it look like an event".
-    return score_message(parent, channel_name=channel_name).score >= 0.5
+    return score_message(parent, channel_name=channel_name, names=names).score >= 0.5
 
 
 def build_candidates(
@@ -630,6 +356,8 @@ def build_candidates(
     channel_weights: Mapping[str, float] | None = None,
     threshold: float = 0.5,
     parents: Mapping[tuple[str, str], SlackMessage] | None = None,
+    bot_channels: Collection[str] | None = None,
+    names: Mapping[str, str] | None = None,
     now: datetime | None = None,
 ) -> list[EventCandidate]:
     """The candidates among ``messages`` (in input order).
@@ -642,7 +370,7 @@ def build_candidates(
     by_key: dict[tuple[str, str], SlackMessage] = dict(parents or {})
     for message in batch:
         by_key[(message.channel_id, message.ts)] = message
-    names = channel_names or {}
+    channel_of = channel_names or {}
     candidates: list[EventCandidate] = []
     for message in batch:
         parent = None
@@ -650,10 +378,12 @@ def build_candidates(
             parent = by_key.get((message.channel_id, message.thread_ts))
         result = score_message(
             message,
-            channel_name=names.get(message.channel_id, message.channel_id),
+            channel_name=channel_of.get(message.channel_id, message.channel_id),
             thread_parent=parent,
             channel_weights=channel_weights,
             threshold=threshold,
+            bot_channels=bot_channels,
+            names=names,
         )
         if result.is_candidate:
             candidates.append(

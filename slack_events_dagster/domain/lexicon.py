@@ -22,6 +22,12 @@ from itertools import pairwise
 from slack_events_dagster.domain.models import EventCategory
 
 _WORD = re.compile(r"[a-z]+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
+
+
+def has_cjk(text: str) -> bool:
+    """Japanese or Chinese script in the text (its words are not separated by spaces)."""
+    return _CJK.search(text) is not None
 
 
 def words(lower: str) -> list[str]:
@@ -117,6 +123,9 @@ class CategorySpec:
     # The noun a title gets when the message names the thing but not the kind
     # ("OLake Go v0.7.2" -> "OLake Go v0.7.2 release").
     noun: str
+    # How much one of its words counts against another category's: a deadline word
+    # ("due Friday") outweighs the meeting word of "training due Friday".
+    weight: int = 1
 
 
 CATEGORIES: tuple[CategorySpec, ...] = (
@@ -137,20 +146,20 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "deployment",
             "rollout",
             "hotfix",
-            "ship",
             "ships",
             "shipped",
-            "shipping",
             "changelog",
             "roll out",
             "rolling out",
             "rolled out",
             "release candidate",
+            "goes out",
+            "going out",
+            "go out",
+            "deployments",
+            "hotfixes",
             "now available",
-            "is out",
-            "are out",
-            "is available",
-            "are available",
+            "new version",
         ),
         noun="release",
     ),
@@ -182,6 +191,8 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "public preview",
             "early access",
             "product hunt",
+            "beta",
+            "private beta",
         ),
         noun="launch",
     ),
@@ -199,14 +210,16 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "degradation",
             "disruption",
             "sev",
-            "is down",
-            "are down",
-            "went down",
             "service disruption",
             "partial outage",
             "elevated errors",
             "elevated error rates",
             "experiencing issues",
+            "intermittent issues",
+            "currently unavailable",
+            "interruption in service",
+            "service interruption",
+            "status page",
         ),
         noun="outage",
     ),
@@ -231,6 +244,12 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "drill",
             "drills",
             "read only",
+            "swap",
+            "swapping",
+            "swapped",
+            "replacing",
+            "replacement",
+            "rotation",
             "planned work",
             "service window",
             "maintenance window",
@@ -265,37 +284,87 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "webcast",
             "livestream",
             "ama",
-            "meetup",
-            "meetups",
-            "workshop",
-            "workshops",
             "bootcamp",
             "training",
             "demo",
             "demos",
             "hangout",
-            "talk",
-            "talks",
+            "giving a talk",
+            "give a talk",
+            "gives a talk",
+            "her talk",
+            "his talk",
+            "their talk",
+            "our talk",
+            "talk by",
             "presentation",
             "session",
             "sessions",
             "lecture",
             "seminar",
+            "live broadcast",
+            "panel",
+            "roundtable",
+            "fireside chat",
+            "user group",
+            "user groups",
             "class",
             "course",
-            "jam",
-            "hackathon",
             "all hands",
             "town hall",
             "office hours",
             "lunch and learn",
-            "lightning talk",
-            "lightning talks",
-            "tech talk",
+            "lunch learn",
+            "l l",
             "reading group",
             "study group",
             "book club",
             "community call",
+            "ask me anything",
+            "team call",
+            "community call",
+            "weekly call",
+            "monthly call",
+            "kickoff call",
+            "zoom call",
+            "video call",
+            "interview",
+            "grooming",
+            "refinement",
+            "brainstorm",
+            "brainstorming",
+            "demo day",
+            "onboarding session",
+            "kick off",
+            "off site",
+            "q planning",
+            "release planning",
+            "roadmap planning",
+            "annual planning",
+            "team planning",
+            "capacity planning",
+            "quarterly planning",
+            "planning session",
+            "planning day",
+            "planning poker",
+            "planning sync",
+            "planning kickoff",
+            "roadmap review",
+            "architecture review",
+            "security review",
+            "product review",
+            "quarterly review",
+            "quarter review",
+            "business review",
+            "performance review",
+            "budget review",
+            "board review",
+            "annual review",
+            "weekly review",
+            "monthly review",
+            "review meeting",
+            "review session",
+            "sprint demo",
             "sprint review",
             "sprint planning",
             "planning meeting",
@@ -322,7 +391,18 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "convention",
             "festival",
             "cfp",
-            "inbound",
+            "meetup",
+            "meetups",
+            "workshop",
+            "workshops",
+            "talks",
+            "lightning talk",
+            "lightning talks",
+            "tech talk",
+            "booth",
+            "speaking at",
+            "speak at",
+            "speaks at",
             "call for papers",
             "call for proposals",
             "call for speakers",
@@ -357,11 +437,27 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "feature freeze",
             "end of life",
             "last day",
+            "last day to",
             "no later than",
+            "submission",
+            "submissions",
+            "submit",
+            "cut off",
+            "expire",
+            "eod",
+            "eow",
+            "cob",
+            "code freeze",
+            "deploy freeze",
+            "release freeze",
+            "merge freeze",
+            "change freeze",
+            "scope freeze",
             "submissions close",
             "registration closes",
         ),
         noun="deadline",
+        weight=2,
     ),
     CategorySpec(
         EventCategory.ANNOUNCEMENT,
@@ -371,10 +467,19 @@ CATEGORIES: tuple[CategorySpec, ...] = (
         words=WordSet.of(
             "holiday",
             "closure",
+            "contest",
+            "giveaway",
             "recording",
             "recordings",
             "registration",
             "office closed",
+            "office is closed",
+            "office will be closed",
+            "offices closed",
+            "offices are closed",
+            "office closure",
+            "volunteer",
+            "volunteering",
             "open house",
             "now open",
             "is open",
@@ -401,8 +506,19 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "potluck",
             "picnic",
             "farewell",
+            "hackathon",
+            "hackathons",
+            "team event",
+            "team outing",
+            "birthday",
+            "celebrate",
+            "celebrating",
+            "celebrates",
+            "social",
+            "bbq",
         ),
         noun="event",
+        weight=2,
     ),
 )
 
@@ -413,3 +529,531 @@ assert set(CATEGORY) == set(EventCategory), "every category needs an entry"
 EVENT_WORDS: WordSet = WordSet()
 for _spec in CATEGORIES:
     EVENT_WORDS = EVENT_WORDS | _spec.words
+# Phrases that contain an event word but name no event: a room, notes, a question.
+NOT_EVENTS = WordSet.of(
+    "conference room",
+    "conference rooms",
+    "conference call",
+    "meeting room",
+    "meeting rooms",
+    "meeting notes",
+    "release notes",
+    "release branch",
+    "outage page",
+    "training data",
+    "launch pad",
+    "deploy key",
+    "deployment target",
+    "sync with",
+    "in sync",
+    "out of sync",
+    "session cookie",
+    "session id",
+    "session storage",
+    "session token",
+    "user session",
+    "class name",
+    "class names",
+    "css class",
+    "python class",
+    "due to",
+)
+
+
+def event_positions(tokens: Sequence[str], words: WordSet = EVENT_WORDS) -> list[tuple[int, int]]:
+    """Token ranges of event words, without those inside a non-event phrase."""
+    spans = words.positions(tokens)
+    if not spans:
+        return spans
+    excluded = NOT_EVENTS.positions(tokens)
+    if not excluded:
+        return spans
+    return [
+        (start, end)
+        for start, end in spans
+        if not any(low <= start and end <= high for low, high in excluded)
+    ]
+
+
+# -- date words ---------------------------------------------------------------------
+
+MONTHS: dict[str, int] = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+WEEKDAYS: dict[str, int] = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "tue": 1,
+    "wednesday": 2,
+    "weds": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "thur": 3,
+    "thu": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+NUMBER_WORDS: dict[str, int] = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a couple of": 2,
+    "a few": 3,
+}
+# Abbreviations map to the region's zone, not to a fixed offset: people write "PST" or
+# "CET" all year round and mean the local time of that region.
+ZONE_ABBREVIATIONS: dict[str, str] = {
+    "utc": "UTC",
+    "gmt": "UTC",
+    "z": "UTC",
+    "cet": "Europe/Berlin",
+    "cest": "Europe/Berlin",
+    "bst": "Europe/London",
+    "wet": "Europe/Lisbon",
+    "west": "Europe/Lisbon",
+    "eet": "Europe/Athens",
+    "eest": "Europe/Athens",
+    "pt": "America/Los_Angeles",
+    "pst": "America/Los_Angeles",
+    "pdt": "America/Los_Angeles",
+    "mt": "America/Denver",
+    "mst": "America/Denver",
+    "mdt": "America/Denver",
+    "ct": "America/Chicago",
+    "cst": "America/Chicago",
+    "cdt": "America/Chicago",
+    "et": "America/New_York",
+    "est": "America/New_York",
+    "edt": "America/New_York",
+    "ist": "Asia/Kolkata",
+    "jst": "Asia/Tokyo",
+    "sgt": "Asia/Singapore",
+    "aest": "Australia/Sydney",
+    "aedt": "Australia/Sydney",
+    "pacific": "America/Los_Angeles",
+    "eastern": "America/New_York",
+    "central": "America/Chicago",
+    "mountain": "America/Denver",
+}
+
+
+# -- how a message speaks about an event ----------------------------------------------
+
+# Something is happening or just happened, so the posting time dates it: "v0.7.2
+# released", "the CFP is open", "we're seeing an outage", "starting now". Each phrase says
+# which kind of event it reports, for messages that name no event word ("The PayPal
+# integration issue has been resolved", "Live now!").
+NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
+    EventCategory.RELEASE: WordSet.of(
+        "released",
+        "is released",
+        "has been released",
+        "have been released",
+        "just released",
+        "we released",
+        "is out",
+        "are out",
+        "now out",
+        "now available",
+        "available now",
+        "available today",
+        "just shipped",
+        "has shipped",
+        "shipped today",
+        "rolling out",
+        "rolled out",
+        "changelog post",
+        "introducing",
+        "now supports",
+        "now support",
+        "just added",
+        "we added",
+        "we ve added",
+        "have added",
+        "has added",
+        "we ve enabled",
+        "we enabled",
+        "have enabled",
+        "now enabled",
+        "we introduced",
+        "we ve introduced",
+        "updated to",
+        "has been updated",
+        "have been updated",
+        "been deployed",
+        "have been deployed",
+        "we deployed",
+        "just deployed",
+    ),
+    EventCategory.LAUNCH: WordSet.of(
+        "is live",
+        "are live",
+        "now live",
+        "went live",
+        "is now up",
+        "are now up",
+        "just launched",
+        "launched today",
+        "has launched",
+        "have launched",
+        "we launched",
+        "officially launched",
+        "up and running",
+        "ready for testing",
+        "now in beta",
+        "in open beta",
+        "in public beta",
+        "now open source",
+        "open sourcing",
+        "open sourced",
+        "now accepting",
+        "is accepting",
+        "are accepting",
+        "just opened",
+        "is open",
+        "are open",
+        "now open",
+        "has opened",
+        "opened today",
+    ),
+    EventCategory.MEETING: WordSet.of(
+        "starting now",
+        "starts now",
+        "is starting",
+        "under way",
+        "underway",
+        "kicking off",
+        "happening now",
+        "happening right now",
+        "about to start",
+        "live now",
+        "is live now",
+        "currently live",
+        "being presented",
+        "today s the day",
+        "today is the day",
+        "starting up",
+        "kicked off",
+    ),
+    EventCategory.INCIDENT: WordSet.of(
+        "is down",
+        "are down",
+        "went down",
+        "seeing an outage",
+        "experiencing an outage",
+        "experiencing issues",
+        "experiencing problems",
+        "investigating",
+        "degraded",
+        "is resolved",
+        "has been resolved",
+        "been restored",
+        "back up",
+        "back online",
+        "we ve addressed",
+        "have addressed",
+        "has resumed",
+        "have resumed",
+        "we are aware",
+        "we re aware",
+        "not loading",
+        "is unavailable",
+        "are unavailable",
+        "currently unavailable",
+        "all clear",
+        "coming back up",
+    ),
+    EventCategory.ANNOUNCEMENT: WordSet.of(
+        "now published",
+        "is published",
+        "are published",
+        "been published",
+        "just published",
+    ),
+}
+NOW_WORDS: WordSet = WordSet()
+for _words in NOW_BY_CATEGORY.values():
+    NOW_WORDS = NOW_WORDS | _words
+
+
+def now_category(tokens: Sequence[str]) -> EventCategory | None:
+    """The kind of event the first "happening now" phrase of the tokens reports."""
+    first: tuple[int, EventCategory] | None = None
+    for category, phrases in NOW_BY_CATEGORY.items():
+        for start, _ in phrases.positions(tokens):
+            if first is None or start < first[0]:
+                first = (start, category)
+    return first[1] if first else None
+
+
+# The same in Japanese, matched as substrings (no spaces between words).
+NOW_SUBSTRINGS: tuple[str, ...] = (
+    "リリースしました",
+    "リリースされました",
+    "リリースされた",
+    "をリリース",
+    "公開しました",
+    "公開されました",
+    "の時間です",
+    "開始しました",
+    "始まりました",
+    "出ました",
+    "降ってきた",
+)
+# Japanese event words (matched as substrings), each with its category.
+JA_EVENT_WORDS: tuple[tuple[str, EventCategory], ...] = (
+    ("もくもく会", EventCategory.MEETING),
+    ("勉強会", EventCategory.MEETING),
+    ("読書会", EventCategory.MEETING),
+    ("輪読会", EventCategory.MEETING),
+    ("ミートアップ", EventCategory.MEETING),
+    ("ハンズオン", EventCategory.MEETING),
+    ("発表", EventCategory.MEETING),
+    ("登壇", EventCategory.MEETING),
+    ("成果報告", EventCategory.MEETING),
+    ("カンファレンス", EventCategory.CONFERENCE),
+    ("まつり", EventCategory.CONFERENCE),
+    ("祭り", EventCategory.CONFERENCE),
+    ("リリース", EventCategory.RELEASE),
+    ("締切", EventCategory.DEADLINE),
+    ("締め切り", EventCategory.DEADLINE),
+    ("〆切", EventCategory.DEADLINE),
+    ("障害", EventCategory.INCIDENT),
+    ("メンテナンス", EventCategory.MAINTENANCE),
+    ("開催", EventCategory.MEETING),
+)
+
+# Announcement phrasing: the author tells the channel about something.
+ANNOUNCE_WORDS = WordSet.of(
+    "reminder",
+    "fyi",
+    "psa",
+    "rsvp",
+    "agenda",
+    "announcing",
+    "announcement",
+    "announce",
+    "invite",
+    "invited",
+    "register",
+    "registration",
+    "join us",
+    "heads up",
+    "save the date",
+    "we will",
+    "we ll",
+    "scheduled for",
+    "scheduled on",
+    "please join",
+    "don t forget",
+    "dont forget",
+    "mark your calendar",
+    "mark your calendars",
+    "planned for",
+    "will be",
+    "will take place",
+    "will happen",
+    "will start",
+    "will run",
+    "is happening",
+    "is scheduled",
+    "come join",
+    "come along",
+    "sign up",
+    "excited to announce",
+    "happy to announce",
+    "pleased to announce",
+)
+ANNOUNCE_MARKUP = (
+    "@here",
+    "@channel",
+    "@everyone",
+    ":mega:",
+    ":loudspeaker:",
+    ":calendar:",
+    ":date:",
+)
+
+# A change of an event: cancelled, postponed, moved.
+CANCEL_WORDS = WordSet.of(
+    "cancelled",
+    "canceled",
+    "cancelling",
+    "canceling",
+    "called off",
+    "not happening",
+    "won t happen",
+    "wont happen",
+    "won t take place",
+    "scrapped",
+    "is off",
+    "中止",
+)
+RESCHEDULE_WORDS = WordSet.of(
+    "postponed",
+    "postponing",
+    "postpone",
+    "rescheduled",
+    "rescheduling",
+    "reschedule",
+    "delayed",
+    "new date",
+    "new time",
+    "pushed back",
+    "pushed out",
+    "pushed to",
+    "pushing to",
+    "pushed by",
+    "pushing back",
+    "push it to",
+    "push to",
+    "moved by",
+    "move it to",
+    "moving it to",
+    "moved it to",
+    "bumped by",
+    "bumped back",
+    "moved back",
+    "moved up",
+    "moved out",
+    "moved to",
+    "moving to",
+    "moved from",
+    "bumped to",
+    "shifted to",
+    "slipped",
+    "slipping",
+    "now on",
+    "now at",
+    "instead",
+    "now set for",
+    "now scheduled for",
+    "now planned for",
+    "now looking like",
+    "延期",
+)
+
+# Words that make what follows them hypothetical, not a report: "after the page is live",
+# "is supposed to be rolling out", "once it is released".
+HYPOTHETICAL = frozenset(
+    "if when once after until before whether unless supposed should would could might "
+    "hope hoping wait waiting plan planning going soon eventually expect expected until "
+    "till whenever assuming".split()
+)
+# Words that are no subject of a "now" phrase: "it is live", "this is out", "we are aware".
+SUBJECTLESS = frozenset(
+    "it this that these those which what who i we you they he she there here all everything "
+    "something anything nothing so and but or just now also still already finally officially "
+    "currently is are was were has have had be been a an the".split()
+)
+# Words that put a "now" phrase in the past: "the time we released X", "was rolled out in
+# February", "we just recently released".
+PAST_CONTEXT = frozenset("was were had recently ago since back earlier previously time".split())
+# A job post is not an event ("contract work, fully remote, migration experience").
+JOB_WORDS = frozenset(
+    "hiring hire job jobs position positions salary resume cv recruiter recruiting "
+    "freelance freelancer contractor applicants candidate candidates opening openings "
+    "vacancy employment".split()
+)
+# Words that open a question.
+QUESTION_WORDS = frozenset(
+    "what when where who why how is are does do did can could should will would anyone "
+    "any has have was were which whats question q anybody".split()
+)
+# The past: a recap, a thank-you, something over ("was great", "thanks for joining").
+PAST_WORDS = frozenset(
+    "yesterday went happened attended recap recording postmortem ago finished completed "
+    "wrapped recorded photos pics pictures".split()
+)
+PAST_PHRASES = WordSet.of(
+    "last week",
+    "last night",
+    "last month",
+    "last time",
+    "last year",
+    "thanks everyone",
+    "thanks all",
+    "thanks to everyone",
+    "post mortem",
+    "went well",
+    "went great",
+    "was great",
+    "was awesome",
+    "was fun",
+    "great talk",
+    "great session",
+    "great meetup",
+    "great event",
+    "great job",
+    "for joining",
+    "for coming",
+    "for attending",
+)
+# Someone's own attendance, not an announcement: "sorry I can't make it to the data
+# jam on Saturday", "if I'm to make the Meetup", "see you there".
+ATTENDANCE = WordSet.of(
+    "can t make it",
+    "cannot make it",
+    "can t make the",
+    "won t make it",
+    "couldn t make it",
+    "not make it",
+    "to make the",
+    "make it to the",
+    "make it tonight",
+    "see you there",
+    "see you all there",
+    "wish i could",
+    "going to miss",
+    "will miss",
+    "i ll miss",
+    "sorry i can",
+    "can t attend",
+    "can t go",
+    "not able to make",
+    "able to attend",
+    "follow from afar",
+    "watch from afar",
+    "child care",
+)
+# Words a first-person plan is made of ("I'll deploy tonight", "I'm launching my site").
+FIRST_PERSON = frozenset({"i", "im", "ive", "id", "my", "me"})
+# Bots whose posts are continuous-integration noise.
+CI_WORDS = frozenset(
+    "build pipeline passed failed succeeded failing job commit merged pr ci workflow "
+    "coverage lint tests nightly alert triggered firing".split()
+)

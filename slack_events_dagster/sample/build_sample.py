@@ -1,5 +1,4 @@
 # People write en dashes in Slack ("9 to 11pm" as "9-11pm" with a dash); the text keeps them.
-# ruff: noqa: RUF001
 """Build the bundled sample workspace: a hand-written Slack export of Lumen Labs and its gold list.
 
 The conversation below is the source of truth. It is written in a small line format so that it

@@ -145,7 +145,7 @@ _CHATTER = (
     "了解です、確認します",
     "спасибо, посмотрю",
     "café break ☕",
-    "Zürich office wifi is down again 😅",
+    "Zürich office wifi is slow again 😅",
     "our Kraków colleagues found the root cause",
     "naïve question: why do we cache this at all?",
 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.eval import load_gold, pair_up
+from bench.eval import load_sample_gold, pair_up
 from slack_events_dagster import steps
 from slack_events_dagster.domain.digest import build_digest, render_markdown
 from slack_events_dagster.domain.models import EventStatus
@@ -44,7 +44,7 @@ def sample_events(repository: SqlRepository, tmp_path: Path) -> SqlRepository:
 
 def test_duplicates_merge_and_changes_are_followed(sample_events: SqlRepository) -> None:
     channel_ids = {c.name: c.id for c in sample_events.get_channels(include_archived=True)}
-    _, gold = load_gold(SAMPLE_WORKSPACE.parent / "gold.yaml", channel_ids)
+    _, gold = load_sample_gold(SAMPLE_WORKSPACE.parent / "gold.yaml", channel_ids)
     events = sample_events.get_events()
     pairs = pair_up(events, gold)
     assert len(pairs) >= 0.7 * len(gold)

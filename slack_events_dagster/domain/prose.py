@@ -1,0 +1,117 @@
+"""What a person reads in a message: its prose, without the noise around it.
+
+Both the candidate scorer and the rule extractor read messages through
+:func:`read_prose`, so that noise never makes an event in either: text inside code
+blocks and inline code, quoted lines (``>``), pasted logs and stack traces (lines
+that start with a timestamp or a log level, ``at com.x.Y(...)``, ``Traceback``), and
+the URLs themselves (a link's label stays; its address is for anchors, and the digits
+in ``/2015/06/`` are not a date). Mentions read as names (``<@U123>`` -> ``@Ana``),
+Slack's formatted dates as their fallback text, emoji shortcodes are dropped.
+
+Fast path: a message without backticks, ``>``, ``<`` or log-like lines (most of
+them) costs a few substring tests.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from slack_events_dagster.domain.lexicon import words
+from slack_events_dagster.domain.text import strip_emoji
+
+_CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
+_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_SPAN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_BARE_URL = re.compile(r"\b(?:https?|webcal)://[^\s<>|]+", re.IGNORECASE)
+# A line of machine output: a leading timestamp or log level, a stack frame, a
+# traceback or a package manager's warning.
+_LOG_LINE = re.compile(
+    r"^\s*(?:\[?\d{4}[-/]\d\d[-/]\d\d[T ]\d\d:\d\d:\d\d|\[?\d\d:\d\d:\d\d\b|\d{10,13}\b"
+    r"|\[?(?:ERROR|WARN|WARNING|INFO|DEBUG|TRACE|FATAL|CRITICAL)\b\]?"
+    r"|at\s+[\w$.<>]+\(|Traceback\b|File\s+\"[^\"]+\",\s+line\s+\d+|npm\s+(?:WARN|ERR)"
+    r"|Caused\s+by:|[\w.]+(?:Exception|Error):\s|\{\s*\"|\"[\w-]+\"\s*:)"
+)
+# Only messages with one of these can hold a log line; the others skip the line scan.
+_LOG_HINT = re.compile(
+    r"\d:\d\d:\d|\d{10}|ERROR|WARN|INFO|DEBUG|TRACE|FATAL|CRITICAL|Exception"
+    r"|Error:|\bat\s+[\w$.]+\(|Traceback|File \"|\{|\"[\w-]+\":"
+)
+_SPACES = re.compile(r"[ \t\u00a0]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Prose:
+    """The readable text of a message and its lowercase tokens."""
+
+    text: str
+    lower: str
+    tokens: list[str]
+    token_set: frozenset[str]
+    # Some code, quote or log text was removed (the message had more than prose).
+    had_noise: bool = False
+
+    @property
+    def empty(self) -> bool:
+        """No words at all (Japanese has no Latin tokens, but it has letters)."""
+        return not self.tokens and not any(ch.isalnum() for ch in self.text)
+
+
+def _render_span(names: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
+    def render(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            name = label or names.get(target[1:]) or target[1:]
+            return "@" + name.lstrip("@")
+        if target.startswith("#"):
+            return "#" + (label or names.get(target[1:]) or target[1:])
+        if target.startswith("!"):
+            if label:
+                # <!subteam^S1|@team> and <!date^...|Feb 18> carry their readable form.
+                return label
+            return "@" + target[1:].split("^", 1)[0]
+        if target.startswith(("http://", "https://", "webcal://", "mailto:")):
+            # The label reads as text; an address alone is for anchors, not prose.
+            return label if label and not label.startswith(("http", "www.")) else " "
+        return label or target
+
+    return render
+
+
+def _drop_noise_lines(text: str) -> tuple[str, bool]:
+    kept: list[str] = []
+    dropped = False
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith((">", "&gt;")) or _LOG_LINE.match(line):
+            dropped = True
+            continue
+        kept.append(line)
+    return "\n".join(kept), dropped
+
+
+def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
+    """The prose of a Slack ``text`` field (mrkdwn), noise removed."""
+    text = mrkdwn or ""
+    had_noise = False
+    if "`" in text:
+        before = text
+        text = _CODE_BLOCK.sub("\n", text)
+        text = _INLINE_CODE.sub(" ", text)
+        had_noise = text != before
+    if "&gt;" in text or text.startswith(">") or "\n>" in text or _LOG_HINT.search(text):
+        text, dropped = _drop_noise_lines(text)
+        had_noise = had_noise or dropped
+    if "<" in text:
+        text = _SPAN.sub(_render_span(names or {}), text)
+    if "://" in text:
+        text = _BARE_URL.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = strip_emoji(text)
+    text = _SPACES.sub(" ", text).strip()
+    lower = text.lower()
+    tokens = words(lower)
+    return Prose(text, lower, tokens, frozenset(tokens), had_noise)

@@ -1,0 +1,526 @@
+"""What the rule extractor reads from one message, before it decides on drafts.
+
+A :class:`Reading` holds the message's prose (no code, quotes or logs), the words of
+the lexicon it contains (event kinds, things happening now, announcement and change
+phrasing), its date and time (:func:`~slack_events_dagster.domain.dates.find_when`,
+chosen near the event word) and a title. The candidate scorer reads the same prose
+with the same words (:mod:`~slack_events_dagster.domain.candidates`), so what one
+knows the other knows.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from slack_events_dagster.domain import candidates as signals
+from slack_events_dagster.domain import lexicon as lx
+from slack_events_dagster.domain.dates import DateOrder, When, find_when, has_past_day
+from slack_events_dagster.domain.models import EventCategory, SlackMessage
+from slack_events_dagster.domain.prose import Prose, read_prose
+from slack_events_dagster.llm.rules import titles
+
+_WORD = re.compile(r"[a-z]+")
+_LOCATION = re.compile(
+    r"(?:\b(?:location|where|venue|place|room)\s*[:\-]\s*|📍\s*)"
+    r"(?P<loc>[^\n.;()]{2,60})"
+    r"|\b(?:in|at)\s+(?P<room>(?:the\s+)?(?:(?:[A-Z][\w'&-]*|\d+\w*)\s+){0,3}"
+    r"(?:office|HQ|room|Room|hall|Hall|auditorium|Auditorium|kitchen|cafeteria|lounge|Lounge"
+    r"|building|Building|floor|campus|Campus|center|Center|centre|Centre|rooftop)"
+    r"(?:\s+[A-Z0-9][\w-]*)?)\b"
+    r"|\b(?P<numbered>(?:[Rr]oom|[Cc]onf(?:erence)?\s+[Rr]oom|[Bb]uilding|[Ff]loor)\s+"
+    r"(?=[\w-]*\d)[\w-]+)"
+)
+_TENTATIVE = re.compile(
+    r"\btentative(?:ly)?\b|\btbc\b|\btbd\b|\bto\s+be\s+confirmed\b|\bpencil(?:l)?ed\s+in\b"
+    r"|\bprovisional(?:ly)?\b|\bsubject\s+to\s+change\b"
+)
+_CHANGE = re.compile(
+    r"\b(?:mov(?:e|ed|ing)|bump(?:ed|ing)?|shift(?:ed|ing)?|push(?:ed|ing)?|slip(?:s|ped|ping)?)"
+    r"(?:\s+(?!to\b|by\b|from\b)[\w.-]+){0,3}?\s+(?:back\s+|out\s+)?"
+    r"(?:to|by|until|till|from|a\s+(?:day|week)|one\s+(?:day|week)|\d+\s*(?:min|mins|minutes"
+    r"|hours?|h)\b)\b"
+    r"|\bnow\s+(?:looking\s+like|set\s+for|planned\s+for|scheduled\s+for|targeted\s+for)\b"
+    r"|\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b"
+    r"|\bnow\s+(?:on|at|happening)\b|\binstead\b|延期"
+)
+_CHANGE_TARGET = re.compile(r"\b(?:to|until|till)\b|->|\u2192|に")
+_RESCHEDULE_WORD = re.compile(
+    r"\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b|延期"
+)
+_SHIFT = re.compile(
+    r"\b(?:pushed|pushing|moved|moving|bumped|shifted|delayed|postponed|slipped)\s+"
+    r"(?:back\s+|out\s+)?(?:by\s+)?(?P<n>a|an|one|two|three|\d)\s+(?P<unit>days?|weeks?)\b"
+    r"|\b(?P<next>(?:to|until|till)\s+next\s+week)\b"
+    r"|\b(?P<n2>a|one|two|\d)\s+(?P<unit2>days?|weeks?)\s+later\b"
+)
+_RESOLVED = re.compile(
+    r"\bresolved\b|\bmitigated\b|\ball\s+clear\b|\bback\s+to\s+normal\b|\brecovered\b"
+    r"|\bback\s+(?:up|online)\b|\bfixed\b|\brestored\b"
+)
+_MEETING_HOSTS = re.compile(
+    r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
+    r"|whereby\.com/"
+)
+_CALENDAR_LINK = re.compile(
+    r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://"
+    r"|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
+)
+_HEADING = re.compile(r"^\s*\*(?P<bold>[^*\n]{2,120})\*|^(?P<line>[^\n]{3,90})(?:\n|$)")
+_SENTENCE = re.compile(r"(?<=[.!?。！])\s+|\n+")
+_RELEASE = EventCategory.RELEASE
+# Categories whose happening is dated by the posting time when nothing else dates it.
+NOW_CATEGORIES = frozenset(
+    {
+        EventCategory.RELEASE,
+        EventCategory.LAUNCH,
+        EventCategory.INCIDENT,
+        EventCategory.ANNOUNCEMENT,
+        EventCategory.MEETING,
+        EventCategory.CONFERENCE,
+        EventCategory.MAINTENANCE,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """The event word a message is about, where it stands, and its category."""
+
+    begin: int
+    text: str
+    category: EventCategory
+
+
+@dataclass(frozen=True)
+class Reading:
+    prose: Prose
+    posted: datetime
+    when: When | None
+    category: EventCategory | None
+    head: Head | None
+    category_strength: int
+    now: bool
+    # Where the phrase saying it happens now stands ("has been resolved"), if any.
+    now_at: int | None
+    announces: bool
+    meeting_url: str | None
+    # The event's link: the meeting, else a calendar or event page, else the first link.
+    url: str | None
+    question: bool
+    past: bool
+    personal: bool
+    cancelled: bool
+    rescheduled: bool
+    tentative: bool
+    shift_days: int | None
+    version: bool
+    location: str | None
+    title: str
+
+    @property
+    def text(self) -> str:
+        return self.prose.text
+
+    @property
+    def lower(self) -> str:
+        return self.prose.lower
+
+    @property
+    def posted_day(self) -> date:
+        return self.posted.date()
+
+
+def _heads(prose: Prose) -> list[Head]:
+    """Every event word of the prose with its position and category, in text order."""
+    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    heads: list[Head] = []
+    for spec in lx.CATEGORIES:
+        for start, end in lx.event_positions(prose.tokens, spec.words):
+            begin = offsets[start]
+            finish = offsets[end - 1] + len(prose.tokens[end - 1])
+            if (begin and prose.lower[begin - 1].isalnum()) or (
+                finish < len(prose.lower) and prose.lower[finish].isalpha()
+            ):
+                continue  # inside a longer word: "PartnerDay18Contest" (but "SEV3" counts)
+            heads.append(Head(begin, prose.lower[begin:finish], spec.category))
+    # A version number names a release ("*Lumen 4.13* target: Tuesday").
+    for match in signals.VERSION.finditer(prose.text):
+        heads.append(Head(match.start(), prose.lower[match.start() : match.end()], _RELEASE))
+    if lx.has_cjk(prose.lower):
+        for word, category in lx.JA_EVENT_WORDS:
+            position = prose.lower.find(word)
+            if position >= 0:
+                heads.append(Head(position, word, category))
+    heads.sort(key=lambda head: (head.begin, -len(head.text)))
+    # A phrase ("lightning talk") wins over the word inside it ("talk").
+    kept: list[Head] = []
+    for head in heads:
+        if kept and head.begin < kept[-1].begin + len(kept[-1].text):
+            continue
+        kept.append(head)
+    return kept
+
+
+def _main_head(heads: list[Head], text: str) -> tuple[Head | None, int]:
+    """The category whose words weigh most wins; on a tie the earlier mention (the
+    subject). A deadline word weighs two ("training due Friday" is a deadline), a word
+    written as a name ("Developer Day", "AMA") one more. Within the category, a named
+    word beats a common one ("Developer Day ... Registration is now open")."""
+    if not heads:
+        return None, 0
+    first_end = _first_sentence_end(text)
+    stated = [head for head in heads if head.begin < first_end] or heads
+    counts: dict[EventCategory, int] = {}
+    for head in stated:
+        weight = lx.CATEGORY[head.category].weight + _named(head, text)
+        counts[head.category] = counts.get(head.category, 0) + weight
+    best = max(counts, key=lambda c: (counts[c], -min(h.begin for h in heads if h.category == c)))
+    ours = [head for head in stated if head.category is best]
+    return max(ours, key=lambda h: (not _pointer(h), _named(h, text), -h.begin)), counts[best]
+
+
+def _pointer(head: Head) -> bool:
+    """ "speaking at", "join us for": words that point at the event rather than name it."""
+    return head.text.endswith((" at", " for", " on", " to"))
+
+
+def _first_sentence_end(text: str) -> int:
+    match = _SENTENCE.search(text)
+    return match.start() if match else len(text)
+
+
+def _named(head: Head, text: str) -> int:
+    """1 when the event word is written as (part of) a name: capitals beyond a sentence's
+    first letter ("Developer Day", "AMA", but not "Registration is now open"), or right
+    after a capitalized word ("Kubernetes Berlin meetup")."""
+    written = text[head.begin : head.begin + len(head.text)]
+    if written[:1].isdigit():
+        return 0  # a version is release evidence already
+    capitals = sum(ch.isupper() for ch in written)
+    before = text[: head.begin].rstrip(" *_")
+    opens = head.begin == 0 or before[-1:] in (".", "!", "?", ":", "\n", "")
+    return int(capitals > 1 or (capitals == 1 and not opens))
+
+
+# How many words apart a "happening now" phrase and the thing it is about may stand.
+_NOW_REACH = 8
+_SENTENCE_BREAK = re.compile(r"[.!?。！]\s|\n")
+
+
+def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
+    """The message reports something happening as it is posted: a "now" phrase
+    ("is out", "now live", "we're seeing an outage") stated, not supposed ("after the
+    page is live", "is supposed to be rolling out") nor asked nor told as history ("the
+    time we released X"), and about something: an event word or version a few words
+    away, a subject right before it ("The PayPal integration issue has been resolved"),
+    or a link in a short message ("Live now! <link>")."""
+    lower = prose.lower
+    if "/incidents/" in raw and signals.STATUS_INCIDENT.search(raw.lower()):
+        return 0
+    if lx.has_cjk(lower):
+        found = [lower.find(word) for word in lx.NOW_SUBSTRINGS if word in lower]
+        if found:
+            return min(found)
+    spans = lx.NOW_WORDS.positions(prose.tokens)
+    if not spans:
+        return None
+    offsets = [match.start() for match in _WORD.finditer(lower)]
+    things = [head.begin for head in heads]
+    things += [match.start() for match in signals.VERSION.finditer(prose.text)]
+    linked_and_short = "<http" in raw and len(prose.tokens) <= 12
+    for start, end in spans:
+        before = prose.tokens[max(0, start - 3) : start]
+        if not lx.HYPOTHETICAL.isdisjoint(before):
+            continue
+        if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(0, start - 6) : start]):
+            continue
+        if end < len(prose.tokens) and prose.tokens[end] in ("of", "to", "for"):
+            continue  # "are out of Zurich", "is open to everyone": not a report
+        if _in_question(lower, offsets[start]):
+            continue
+        begin, finish = offsets[start], offsets[end - 1] + len(prose.tokens[end - 1])
+        if linked_and_short or _has_subject(prose, offsets, start, end):
+            return begin
+        for thing in things:
+            low, high = sorted((thing, begin))
+            if _SENTENCE_BREAK.search(lower, low, high) is None and (
+                abs(_token_at(offsets, thing) - start) <= _NOW_REACH or low <= thing <= finish
+            ):
+                return begin
+    return None
+
+
+def _has_subject(prose: Prose, offsets: list[int], start: int, end: int) -> bool:
+    """A noun right before the phrase in its sentence ("the integration issue has been
+    resolved"), or right after a phrase that opens its sentence ("Introducing Themes")."""
+    lower = prose.lower
+    for index in range(start - 1, max(-1, start - 4), -1):
+        if _SENTENCE_BREAK.search(lower, offsets[index], offsets[index + 1]):
+            break
+        if prose.tokens[index] not in lx.SUBJECTLESS:
+            return True
+    opens = start == 0 or _SENTENCE_BREAK.search(lower, offsets[start - 1], offsets[start])
+    return bool(opens) and end < len(prose.tokens) and prose.tokens[end] not in lx.SUBJECTLESS
+
+
+def _in_question(lower: str, position: int) -> bool:
+    """The sentence around ``position`` asks ("is the new editor rolled out yet?")."""
+    end = len(lower)
+    match = _SENTENCE_BREAK.search(lower, position)
+    if match is not None:
+        end = match.start() + 1
+    return lower[position:end].rstrip().endswith("?")
+
+
+def _token_at(offsets: list[int], position: int) -> int:
+    index = 0
+    for index, offset in enumerate(offsets):
+        if offset >= position:
+            return index
+    return index
+
+
+def _shift_days(lower: str) -> int | None:
+    match = _SHIFT.search(lower)
+    if match is None:
+        return None
+    if match["next"]:
+        return 7
+    number = match["n"] or match["n2"]
+    unit = match["unit"] or match["unit2"]
+    count = int(number) if number.isdigit() else lx.NUMBER_WORDS.get(number)
+    if count is None:
+        return None
+    return count * (7 if unit.startswith("week") else 1)
+
+
+def _location(text: str) -> str | None:
+    match = _LOCATION.search(text)
+    if match is None:
+        return None
+    value = (match["loc"] or match["room"] or match["numbered"] or "").strip(" :-,")
+    return value or None
+
+
+def _is_personal(prose: Prose, head: Head | None) -> bool:
+    """ "I'm launching my client's site tomorrow", "I'll deploy tonight": a person's own
+    work, not the community's event. The event word's clause has "I" or "my" as its
+    subject, and the message speaks for nobody else ("we", "our"); talks and meetups
+    someone gives ("I'm speaking at ...") are events all the same."""
+    if head is None:
+        return False
+    tokens = prose.token_set
+    if not tokens.isdisjoint({"we", "our", "us", "team"}):
+        return False
+    if prose.text.startswith("@") and not tokens.isdisjoint({"i", "my", "me"}):
+        return True  # a reply to one person about their own plans ("@ana I scheduled ...")
+    if head.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
+        return False
+    before = prose.lower[max(0, head.begin - 40) : head.begin]
+    return _FIRST_PERSON_SUBJECT.search(before) is not None
+
+
+_FIRST_PERSON_SUBJECT = re.compile(r"\b(?:i|i'm|i’m|im|i'll|i’ll|i've|i’ve|my)\b(?!.*[.!?]\s)")
+
+
+def read(
+    message: SlackMessage,
+    timezone: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    order: DateOrder = "month_first",
+    raw_links: list[str] | None = None,
+) -> Reading:
+    prose = read_prose(message.text, names)
+    lower = prose.lower
+    posted = message.posted_at.astimezone(ZoneInfo(timezone))
+    heads = _heads(prose)
+    head, strength = _main_head(heads, prose.text)
+    category = head.category if head is not None else None
+
+    change = _CHANGE.search(lower)
+    prefer_after = None
+    if change is not None:
+        prefer_after = change.end()
+        if change.group(0).endswith("from"):
+            # "moved from Tuesday to Thursday": the new date follows "to".
+            target = _CHANGE_TARGET.search(lower, prefer_after)
+            prefer_after = target.end() if target else prefer_after
+    when = find_when(
+        lower,
+        message.posted_at,
+        timezone,
+        order=order,
+        prefer_after=prefer_after,
+        focus=head.begin if head is not None else None,
+    )
+    shift_days = _shift_days(lower)
+    # "Moved to the big room" moves nothing in time: a change needs a new date or time
+    # after the change words, a shift ("by a week") or an explicit "postponed".
+    rescheduled = change is not None and (
+        _RESCHEDULE_WORD.search(lower) is not None
+        or shift_days is not None
+        or (when is not None and any(begin >= change.start() for begin, _ in when.spans))
+    )
+    now_at = _reports_now(prose, heads, message.text)
+    now = now_at is not None
+    if category is None and now:
+        category = lx.now_category(prose.tokens)
+    if "/incidents/" in message.text and signals.STATUS_INCIDENT.search(message.text.lower()):
+        now = True
+        if category is None:
+            category = EventCategory.INCIDENT
+    version = ("." in lower or " v" in lower) and signals.VERSION.search(prose.text) is not None
+    if category is None and version and now:
+        category = EventCategory.RELEASE
+    whole_question, _ = signals.is_question(prose)
+    links = raw_links or []
+    meeting_url = next((url for url in links if _MEETING_HOSTS.search(url)), None)
+    calendar_url = next((url for url in links if _CALENDAR_LINK.search(url)), None)
+    past = signals.is_past(prose, now=now) or (
+        has_past_day(lower)
+        and not lx.WordSet.of("will", "tomorrow", "next").any_in(prose.tokens, prose.token_set)
+    )
+    reading = Reading(
+        prose=prose,
+        posted=posted,
+        when=when,
+        category=category,
+        head=head,
+        category_strength=strength,
+        now=now,
+        now_at=now_at,
+        announces=signals.announces(prose, message.text.lower()),
+        meeting_url=meeting_url,
+        url=meeting_url or calendar_url or (links[0] if links else None),
+        question=whole_question,
+        past=past,
+        personal=_is_personal(prose, head) or lx.ATTENDANCE.any_in(prose.tokens, prose.token_set),
+        cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set),
+        rescheduled=rescheduled,
+        tentative=_TENTATIVE.search(lower) is not None,
+        shift_days=shift_days,
+        version=version,
+        location=_location(prose.text),
+        title="",
+    )
+    return replace(reading, title=make_title(reading, links))
+
+
+def _blanked(text: str, when: When | None, blank: str = " ") -> str:
+    """The text with its date and time words blanked (titles leave them out)."""
+    if when is None:
+        return text
+    chars = list(text)
+    for begin, finish in when.mentions or when.spans:
+        for index in range(begin, min(finish, len(chars))):
+            chars[index] = blank
+    return "".join(chars)
+
+
+def make_title(reading: Reading, links: list[str]) -> str:
+    """The event's title, from the strongest evidence there is: a changelog tag's line, a
+    bold heading, the issue a status page is about, a named version, the noun phrase
+    around the event word or around what "happens now", and failing those the clause of
+    the sentence that carries the event (not a greeting or preamble before it)."""
+    text = reading.prose.text
+    if len(text) != len(reading.prose.lower):
+        text = reading.prose.lower  # a character whose lowercase differs in length
+    marked = _blanked(text, reading.when, "\x00")
+    greeting = _GREETING.match(marked)
+    if greeting is not None and greeting.end() < len(marked):
+        # "Hey all! ..." / "Hello developers, ...": the name is in what follows.
+        marked = " " * greeting.end() + marked[greeting.end() :]
+    text = marked.replace("\x00", " ")
+    tagged = titles.LEADING_TAG.match(text)
+    if tagged is not None:
+        # "[Now Live] Customize the default company info": the line after the tag names it.
+        clause = titles.trimmed_clause(text[tagged.end() :])
+        if len(clause.split()) >= 2:
+            return titles.finish(clause)
+    heading = titles.bold_heading(text)
+    if heading is not None:
+        return titles.finish(heading)
+    head = reading.head
+    if reading.version and reading.category in (EventCategory.RELEASE, EventCategory.LAUNCH):
+        sentence = _sentence_around(text, head.begin)[1] if head is not None else text
+        versioned = titles.versioned_title(sentence, reading.category) or (
+            titles.versioned_title(text, reading.category)
+        )
+        if versioned:
+            return titles.finish(versioned)
+    first = titles.sentence_title(marked)
+    if titles.reads_as_title(first) and (reading.when is not None or reading.head is not None):
+        # A short opening clause that names the thing ("Postgres 16 upgrade", "All-hands").
+        return titles.finish(first)
+    status = next((url for url in links if signals.STATUS_INCIDENT.search(url.lower())), None)
+    if reading.category in (EventCategory.INCIDENT, None):
+        issue = _ISSUE_NAME.search(text)
+        if issue is not None and len(issue["name"].split()) >= 2:
+            return titles.finish(issue["name"])
+        named = titles.status_page_title(status) if status is not None else None
+        if named:
+            return named
+    if head is not None:
+        phrase = _phrase_at(text, head.begin, head.text, head.category)
+        if phrase:
+            return titles.finish(phrase)
+    category = reading.category or EventCategory.OTHER
+    if reading.now_at is not None:
+        words = lx.NOW_WORDS.found(reading.prose.tokens, reading.prose.token_set)
+        now_text = min(words, key=len) if words else ""
+        phrase = titles.noun_phrase(
+            _sentence_around(text, reading.now_at)[1],
+            reading.now_at - _sentence_around(text, reading.now_at)[0],
+            now_text or "now",
+            category,
+            verb=True,
+        )
+        if phrase:
+            return titles.finish(phrase)
+    anchor = head.begin if head is not None else (reading.now_at or 0)
+    start, _ = _sentence_around(marked, anchor)
+    clause = titles.sentence_title(marked[start:]) or titles.trimmed_clause(text[start:])
+    if head is not None and head.text not in clause.lower():
+        clause = f"{clause} {lx.CATEGORY[head.category].noun}" if clause else head.text
+    return titles.finish(clause) or titles.finish(text[: titles.MAX_CHARS])
+
+
+def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str | None:
+    sentence_start, sentence = _sentence_around(text, begin)
+    if titles.is_cjk(word):
+        return titles.cjk_phrase(text, begin, word)
+    return titles.noun_phrase(sentence, begin - sentence_start, word, category)
+
+
+_GREETING = re.compile(
+    r"^\W*(?:hey|hi|hello|howdy|heya|hiya|yo|greetings|dear|good\s+(?:morning|afternoon|evening)"
+    r"|happy\s+\w+day)\b[^.!?\n]{0,30}?(?:[.!?,:\n]\W*|$)",
+    re.IGNORECASE,
+)
+# "the update on the Asset Marketplace Theme Updates Bug", "issue with design manager ...".
+_ISSUE_NAME = re.compile(
+    r"\b(?:issue|incident|outage|problem|bug|update|issues|problems)\s+"
+    r"(?:with|on|for|regarding|affecting)\s+(?:the\s+)?"
+    r"(?P<name>[\w.-]+(?:\s+(?:and\s+|&\s+|of\s+)?(?!(?:please|see|is|are|was|has|for|to|in|"
+    r"on|at|that|which|we|you)\b)[\w.-]+){1,5})"
+)
+
+
+def _sentence_around(text: str, position: int) -> tuple[int, str]:
+    start = 0
+    for match in _SENTENCE.finditer(text):
+        if match.end() <= position:
+            start = match.end()
+        else:
+            end = match.start()
+            return start, text[start:end]
+    return start, text[start:]
+
+
+def resolved(reading: Reading) -> bool:
+    return _RESOLVED.search(reading.lower) is not None

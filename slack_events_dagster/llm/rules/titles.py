@@ -1,0 +1,601 @@
+"""Titles people would write: a short noun phrase naming the thing.
+
+"OLake Go v0.7.2 Released" -> "OLake Go v0.7.2 release"; "we're seeing an outage on
+the package server" -> "Package server outage"; "HubSpot Developer AMA this Wednesday
+at 12PM EST" -> "HubSpot Developer AMA"; "第47回Haskell-jpもくもく会の時間です" ->
+"第47回Haskell-jpもくもく会". Never a cut-off sentence.
+
+How: the sentence that names the event is cut into words (keeping case, versions and
+names like "leaflet.js" whole, dates already blanked out); around the *head* (the
+event word, from the lexicon) the words that name it are gathered: names, numbers and
+modifiers to its left ("HubSpot Developer" AMA), a year, number or version to its
+right (Developer Day "2017"), or what it is "of / on / for" ("outage on the package
+server" reads "package server outage"). A verb head ("released", "launched", "closes")
+takes its subject or object and the category's noun ("Themes Challenge" +
+"deadline"). Without a head, the message's heading or first clause is trimmed to a
+few words at a word boundary.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_events_dagster.domain import lexicon as lx
+from slack_events_dagster.domain.models import EventCategory
+
+MAX_WORDS = 9
+MAX_CHARS = 80
+
+# A word as titles see it: versions, dotted names and hyphenated names stay whole.
+_WORD = re.compile(r"[#@]?[\w][\w.+#&'’/-]*[\w+#]|[\w]")
+_VERSION = re.compile(
+    r"^v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|pre|preview)[.-]?\d*)?$|^v\d+$", re.I
+)
+_NUMBER = re.compile(r"^(?:#?\d{1,4}|(?:19|20)\d\d|q[1-4]|v\d+|\d+(?:st|nd|rd|th))$", re.I)
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_CJK_BREAK = re.compile(r"(?:の時間|の|は|が|を|に|で|と|から|です|ます|、|。|！|!|\s)")
+
+# Words that never name the thing: articles, pronouns, auxiliaries, prepositions.
+_FUNCTION = frozenset(
+    "a an the our your their its my this that these those next upcoming coming last is "
+    "are was were be been being will would can could should may might must has have had "
+    "do does did on at in for of with to from by and or but so as if than then we you i "
+    "it they he she us them me here there what when where who how why which all any some "
+    "each every about into onto over under up down out off just also very really now "
+    "today tonight tomorrow please hey hi hello team folks everyone everybody guys all "
+    "y'all friendly quick another more most other such via per "
+    "we've we're we'll i'm i've i'll it's that's there's let's you're they're here's what's".split()
+)
+# Words that may stand in a name although lowercase ("live webinar", "data jam").
+_MODIFIERS = frozenset(
+    "live developer developers community monthly weekly annual online virtual public "
+    "private open beta team product planning design data lightning tech quarterly sprint "
+    "security maintenance hands-on intro introductory major minor partial scheduled "
+    "planned special first second third final kickoff regional global local user users "
+    "customer partner partners api cms crm ui ux app apps mobile web platform database "
+    "server service services package website site network email dns login search summer "
+    "winter spring fall autumn holiday spotlight education demo study reading book office "
+    "code feature release release-candidate emergency hotfix patch".split()
+)
+# Verbs and other words that start a sentence without naming anything.
+_VERBISH = frozenset(
+    "join come check don't dont remember reminder note please save mark watch see "
+    "register sign rsvp attend get excited happy glad proud thrilled announcing "
+    "introducing welcome congrats congratulations heads fyi psa important big "
+    "exciting good great awesome ok okay yes yep sure just".split()
+)
+# Heads that read best with what they are of/on ("package server outage", "FTP sunset").
+_REORDER_HEADS = frozenset(
+    "outage outages incident incidents downtime maintenance migration upgrade sunset "
+    "deprecation release deadline freeze cutover".split()
+)
+# Heads that are verbs: the title is the subject or object and the category's noun.
+_VERB_HEADS = frozenset(
+    "released releasing launched launching launches shipped ships closes closing close "
+    "opened opens open live available out down deployed deploying rolled rolling "
+    "introducing announcing unveiled unveiling published starting starts begins "
+    "introduced enabled added supports unavailable degraded swapping swapped upgrading "
+    "migrating replacing patching".split()
+)
+_LINKING = frozenset({"of", "for", "on", "about", "with", "in"})
+_KEEP_LINK_HEADS = frozenset(
+    "webinar webinars ama talk talks workshop session sessions meetup meeting call review "
+    "presentation lecture livestream webcast demo class course training bootcamp panel "
+    "hangout".split()
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    begin: int
+    end: int
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+def tokenize(text: str) -> list[Token]:
+    # Curly apostrophes read as straight ones ("we’ve" is "we've"); lengths do not change.
+    return [Token(m.group(0).replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def is_version(word: str) -> bool:
+    return _VERSION.match(word) is not None
+
+
+def _is_name(token: Token, *, sentence_start: bool) -> bool:
+    """A word that can be part of the thing's name."""
+    word = token.text
+    lower = word.lower()
+    if lower in _FUNCTION or lower in _VERBISH:
+        return False
+    if any(ch.isdigit() for ch in word):
+        return True
+    if word[0].isupper() or any(ch.isupper() for ch in word[1:]):
+        # A capital at the start of a sentence says nothing unless it is a known modifier.
+        return not sentence_start or lower in _MODIFIERS or word.isupper() or _mixed(word)
+    return lower in _MODIFIERS
+
+
+def _mixed(word: str) -> bool:
+    return any(ch.isupper() for ch in word[1:])
+
+
+def _head_index(tokens: Sequence[Token], head_begin: int) -> int | None:
+    for index, token in enumerate(tokens):
+        if token.begin <= head_begin < token.end or token.begin >= head_begin:
+            return index
+    return None
+
+
+# Words between a subject and its verb ("the CLI [is now] available", "[has been] released").
+_AUXILIARY = frozenset(
+    "is are was were be been being has have had now just officially finally today also "
+    "already currently gets got getting".split()
+)
+# Nouns that say how much or which kind, not what: "a new version of X" names X.
+_GENERIC_OBJECT = frozenset(
+    "version versions update updates set batch couple number bunch round change changes "
+    "beta improvement improvements".split()
+)
+
+
+def noun_phrase(
+    sentence: str,
+    head_begin: int,
+    head_text: str,
+    category: EventCategory,
+    *,
+    verb: bool = False,
+) -> str | None:
+    """The words of ``sentence`` that name the event whose head word starts at
+    ``head_begin``; None when they are only the head (a title needs more)."""
+    tokens = [t for t in tokenize(sentence) if not _is_mention(t.text)]
+    index = _head_index(tokens, head_begin)
+    if index is None:
+        return None
+    head_end = head_begin + len(head_text)
+    width = max(1, sum(1 for t in tokens[index:] if t.begin < head_end))
+    head_tokens = tokens[index : index + width]
+    severity = _severity(tokens, index, sentence)
+    if severity is not None:
+        return severity
+    if not head_tokens:
+        return None
+    head_lower = " ".join(t.lower for t in head_tokens)
+    noun = lx.CATEGORY[category].noun
+    released = _versioned(tokens, index)
+    if released is not None:
+        return released + ("" if noun in released.lower() else " " + _release_noun(category))
+    if verb or head_lower in _VERB_HEADS or head_lower.split()[-1] in _VERB_HEADS:
+        thing = _subject(tokens, index) or _object(tokens, index + width)
+        if not thing:
+            return None
+        named = thing[-1].lower in _GENERIC_OBJECT or lx.EVENT_WORDS.any_in(
+            [thing[-1].lower], {thing[-1].lower}
+        )
+        return _join(thing) if named else _join(thing) + " " + noun
+    left = _left_name(tokens, index)
+    right = _right_extra(tokens, index + width)
+    of_phrase = _of_phrase(tokens, index + width + len(right))
+    last = head_lower.split()[-1]
+    if of_phrase and last in _REORDER_HEADS and not left:
+        return _join([*of_phrase, *head_tokens, *right])
+    if of_phrase and last in _KEEP_LINK_HEADS:
+        link = tokens[index + width + len(right)]
+        return _join([*left, *head_tokens, *right]) + " " + link.text + " " + _join(of_phrase)
+    if left or right:
+        return _join([*left, *head_tokens, *right])
+    # The event word alone: "Developer Day", "AMA", "Meetup".
+    return _join(head_tokens)
+
+
+def _is_mention(word: str) -> bool:
+    """ "@Ana", "#general" (a channel), but not "#41" (a number)."""
+    return word.startswith("@") or (word.startswith("#") and not word[1:2].isdigit())
+
+
+_SEVERITY = re.compile(r"^(?:sev|p)-?[0-4]$", re.IGNORECASE)
+
+
+def _severity(tokens: Sequence[Token], index: int, sentence: str) -> str | None:
+    """ "Declaring SEV2: API p95 latency 4s+ since ..." -> "SEV2: API p95 latency 4s+"."""
+    if not _SEVERITY.match(tokens[index].text):
+        return None
+    rest = symbols_stripped(sentence[tokens[index].end :]).lstrip(" *:-\u2013\u2014")
+    clause = re.split(r"[.!?;](?=\s|$)|\s+since\b", rest, maxsplit=1)[0]
+    words = clean_title(clause)
+    return f"{tokens[index].text.upper()}: {words}" if words else None
+
+
+def _release_noun(category: EventCategory) -> str:
+    return lx.CATEGORY[category].noun if category is not EventCategory.OTHER else "release"
+
+
+def _versioned(tokens: Sequence[Token], index: int) -> str | None:
+    """ "OLake Go v0.7.2", "Local HubL server 1.0.14", "version (1.0.0) of the CLI"."""
+    versions = [i for i, token in enumerate(tokens) if is_version(token.text)]
+    if not versions:
+        return None
+    at = min(versions, key=lambda i: abs(i - index))
+    if abs(at - index) > 10:
+        return None
+    name = [t for t in _left_name(tokens, at) if t.lower not in ("version", "v")]
+    if not name:
+        # "a new version (1.0.0) of the CLI", "version 2.0 of ggplot2"
+        name = _of_phrase(tokens, at + 1)
+    if not name:
+        # "a new version of ggplot2 is out! Version 2.0 has ..."
+        for position, token in enumerate(tokens[:-2]):
+            if token.lower == "version" and tokens[position + 1].lower == "of":
+                name = _noun_run(tokens, position + 2, limit=3)
+                break
+    if not name and index == at:
+        return tokens[at].text  # "2.8 is live on both stores": the version is the name
+    if not name:
+        return None
+    return _join([*name, tokens[at]])
+
+
+def _left_name(tokens: Sequence[Token], index: int) -> list[Token]:
+    """Name words right before ``index``; a capitalized first word of the sentence counts
+    when it leads straight into the name ("Openvis Conf", "Houston Hackathon")."""
+    name: list[Token] = []
+    position = index - 1
+    while position >= 0 and len(name) < 5:
+        token = tokens[position]
+        if not _is_name(token, sentence_start=position == 0):
+            first_word = position == 0 and token.text[:1].isupper()
+            if first_word and token.lower not in _FUNCTION and token.lower not in _VERBISH:
+                name.insert(0, token)
+            break
+        name.insert(0, token)
+        position -= 1
+    return name
+
+
+def _right_extra(tokens: Sequence[Token], index: int) -> list[Token]:
+    """A year, number or version right after the head: "Developer Day 2017", "Meetup #3"."""
+    extra: list[Token] = []
+    while index < len(tokens) and len(extra) < 2:
+        token = tokens[index]
+        if not (_NUMBER.match(token.text) or is_version(token.text)):
+            break
+        extra.append(token)
+        index += 1
+    return extra
+
+
+def _noun_run(tokens: Sequence[Token], position: int, limit: int = 5) -> list[Token]:
+    """Words from ``position`` on that can be a noun phrase ("package server", "HubL
+    Transpiler and JavaScript linting functionality"), without leading articles."""
+    while position < len(tokens) and tokens[position].lower in _DETERMINERS:
+        position += 1
+    phrase: list[Token] = []
+    while position < len(tokens) and len(phrase) < limit:
+        token = tokens[position]
+        lower = token.lower
+        if phrase and phrase[-1].lower in _INNER and lower in _DETERMINERS:
+            position += 1  # "version of [the] Follow Me module"
+            continue
+        capitalized_name = (
+            bool(phrase) and token.text[:1].isupper() and phrase[-1].text[:1].isupper()
+        )
+        if (
+            lower in _FUNCTION
+            and not capitalized_name
+            and not (phrase and lower in _INNER and position + 1 < len(tokens))
+        ):
+            break
+        if lower in _VERBISH or lower in _VERB_HEADS or lower in _AUXILIARY:
+            break
+        phrase.append(token)
+        position += 1
+    while phrase and (phrase[-1].lower in _FUNCTION or phrase[-1].lower in _INNER):
+        phrase.pop()
+    return phrase
+
+
+_DETERMINERS = frozenset("the a an our your their its this these those some".split())
+_INNER = frozenset({"and", "of", "&", "for", "with"})
+
+
+def _of_phrase(tokens: Sequence[Token], index: int) -> list[Token]:
+    """What the head is of / on / for: "outage on [the package server]"."""
+    if index >= len(tokens) or tokens[index].lower not in _LINKING:
+        return []
+    return _noun_run(tokens, index + 1, limit=4)
+
+
+def _object(tokens: Sequence[Token], index: int) -> list[Token]:
+    """What a verb head acts on: "launched [our integration with Shopify]", "released [a
+    new version of the Follow Me module]" (the module, not the version), "launching [an
+    update to our CMS Developer Documentation]" (the documentation's update)."""
+    while index < len(tokens) and tokens[index].lower in ("new", "updated", "two", "a", "an"):
+        index += 1
+    phrase = _noun_run(tokens, index, limit=6)
+    for position, token in enumerate(phrase):
+        if token.lower not in _GENERIC_OBJECT:
+            continue
+        at = tokens.index(token)
+        if at + 1 < len(tokens) and tokens[at + 1].lower in ("of", "to", "for"):
+            named = _noun_run(tokens, at + 2, limit=5)
+            if named:
+                kind = [] if token.lower.startswith("version") else [token]
+                return [*phrase[:position], *named, *kind] if position else [*named, *kind]
+    return phrase
+
+
+def _subject(tokens: Sequence[Token], index: int) -> list[Token]:
+    """The noun phrase before a verb head, across auxiliaries: "[A/B testing website
+    pages] is now live", "[The HubL Transpiler and JavaScript linting] is now available"."""
+    position = index - 1
+    while position >= 0 and tokens[position].lower in _AUXILIARY:
+        position -= 1
+    end = position + 1
+    while position >= 0:
+        lower = tokens[position].lower
+        inner = lower in _INNER and position > 0 and position + 1 < end
+        if (lower in _FUNCTION and not inner) or lower in _VERBISH or lower in _VERB_HEADS:
+            break
+        position -= 1
+    phrase = list(tokens[position + 1 : end])
+    while phrase and (phrase[0].lower in _DETERMINERS or phrase[0].lower in _INNER):
+        phrase = phrase[1:]
+    if not phrase or all(t.lower in _FUNCTION or t.lower in ("we", "i") for t in phrase):
+        return []
+    return phrase[-6:]
+
+
+def _join(tokens: Sequence[Token]) -> str:
+    return " ".join(token.text for token in tokens)
+
+
+def cjk_phrase(text: str, head_begin: int, head_text: str) -> str | None:
+    """The run of CJK text around a Japanese event word, cut at particles and punctuation."""
+    start = head_begin
+    while (
+        start > 0 and _CJK_BREAK.match(text, start - 1) is None and text[start - 1] not in "「『(（"
+    ):
+        start -= 1
+    end = head_begin + len(head_text)
+    phrase = text[start:end].strip(" 　:：")
+    return phrase if len(phrase) > len(head_text) else None
+
+
+# -- fallback: a heading or first clause, trimmed -----------------------------------------
+
+_TRIM = re.compile(r"^[\s:,;.!?\-\u2013\u2014|*_~()\[\]\"']+|[\s:,;.!?\-\u2013\u2014|*_~(\[\"']+$")
+_CLAUSE_BREAK = re.compile(r"[.!?;:](?=\s|$)|[\n(]|\s[-\u2013\u2014]\s|,\s(?:and|but|so|which)\b")
+# A tag in front of a changelog line: "[Now Live]", "*Update:*", "Release -".
+LEADING_TAG = re.compile(
+    r"^\W*(?:now\s+live|new|release[sd]?|update[sd]?|beta|launch(?:ed)?|announcement|"
+    r"deprecation|sunset|incident|outage|maintenance|heads[\s-]up|fyi|psa|reminder)\W*[\]:)|\-*]"
+    r"[\s*:\-|]*",
+    re.IGNORECASE,
+)
+
+
+def trimmed_clause(text: str) -> str:
+    """The first clause of ``text`` with content, at most a few words, never ending on a
+    function word (greetings and addressees are skipped: "Hey, all. Quick update...")."""
+    for clause in _CLAUSE_BREAK.split(LEADING_TAG.sub("", text.strip())):
+        tokens = [t for t in tokenize(clause) if not _is_mention(t.text)]
+        while tokens and (tokens[0].lower in _FUNCTION or tokens[0].lower in _VERBISH):
+            tokens = tokens[1:]
+        tokens = tokens[:MAX_WORDS]
+        while tokens and tokens[-1].lower in _FUNCTION:
+            tokens = tokens[:-1]
+        if len(tokens) >= 2 or (
+            tokens and (tokens[0].text[0].isupper() or len(tokens[0].text) > 3)
+        ):
+            return _join(tokens)
+    return ""
+
+
+def versioned_title(sentence: str, category: EventCategory) -> str | None:
+    """ "TLS 1.3 release" from "We've enabled TLS 1.3 support" when no event word names it."""
+    tokens = [t for t in tokenize(sentence) if not _is_mention(t.text)]
+    for index, token in enumerate(tokens):
+        if is_version(token.text):
+            found = _versioned(tokens, index)
+            if found:
+                return found + " " + _release_noun(category)
+    return None
+
+
+def status_page_title(url: str) -> str | None:
+    """ "HubSpot incident" from status.HubSpot.com/incidents/..., "Cloudflare" from
+    cloudflarestatus.com."""
+    match = re.search(r"//(?:www\.)?(?:status\.(?P<a>[\w-]+)|(?P<b>[\w-]+?)status)\.", url)
+    if match is None:
+        return None
+    name = match["a"] or match["b"]
+    return (name if any(ch.isupper() for ch in name) else name.capitalize()) + " incident"
+
+
+def finish(title: str) -> str:
+    """Tidy a title: no pictographs, no edge punctuation, first letter up, at most
+    MAX_CHARS."""
+    title = _TRIM.sub("", re.sub(r"\s+", " ", symbols_stripped(title)))
+    if len(title) > MAX_CHARS:
+        cut = title[: MAX_CHARS - 1]
+        title = cut[: cut.rfind(" ")] if " " in cut else cut
+        title = _TRIM.sub("", title)
+    if title and title[0].islower() and not _mixed(title.split(" ", 1)[0]):
+        title = title[0].upper() + title[1:]
+    return title
+
+
+def is_cjk(text: str) -> bool:
+    return _CJK.search(text) is not None
+
+
+# -- a heading or first sentence, cleaned (the fallback) ----------------------------------
+
+_TITLE_PREFIX = re.compile(
+    r"^(?:@\w[\w.-]*|friendly\s+reminder|just\s+a\s+reminder|quick\s+reminder"
+    r"|reminder\s+that|reminder|yes|yep|ok|okay|sure|tl;?dr"
+    r"|heads[- ]up|fyi|psa|update|important|note|save\s+the\s+date|announcement|new"
+    r"|(?:(?:hey|hi|hello|howdy)\s+)?(?:all|team|everyone|folks|y'all|people|devs|developers)"
+    r"(?=\s*[,:!])|hey|hi|hello|howdy|heya|greetings"
+    r"|tentatively|tentative|declaring|mark\s+your\s+calendars?"
+    r"|we(?:'re|\s+are)\s+planning(?:\s+(?:a|an|the|our))?|thinking\s+about|shameless\s+plug"
+    r"|cross-?posting(?:\s+the)?|x-?posting|t-?minus\s+\d+\s+(?:days?|hours?|weeks?)"
+    r"|we(?:'re|\s+are)\s+(?:excited|happy|thrilled|pleased)\s+to\s+(?:announce|share)"
+    r"|join\s+us(?:\s+(?:for|at|on))?|please\s+join(?:\s+us)?(?:\s+(?:for|at|on))?"
+    r"|don'?t\s+forget(?:\s+(?:about|that))?|there\s+will\s+be|we\s+will\s+(?:have|hold|host)"
+    r"|we(?:'re|\s+are)\s+(?:having|hosting|holding)|announcing)\b[\s:,!.\-\u2013\u2014]*",
+    re.IGNORECASE,
+)
+_TITLE_EDGE_WORDS = re.compile(
+    r"(?:^|\s)(?:on|at|from|by|is|are|will|be|for|scheduled|planned|happening|starts?"
+    r"|starting|this|next|the|of|in|until|till|to|and|or|has|been|was|our|coming|up|due"
+    r"|since|around|about|approx|effective|as\s+of|sharp|between|goes\s+out|going\s+out"
+    r"|is\s+out|is\s+live|goes\s+live|ships|is\s+slipping|slipping|is\s+moving|moving"
+    r"|takes?\s+place|kicks?\s+off|target|@|\u2014|\u2013|-|,|:|\(|\))$",
+    re.IGNORECASE,
+)
+_TITLE_LEAD_WORDS = re.compile(
+    r"^(?:on|at|from|by|for|is|the\s+(?=\w+\s+\w)|and|:|,|-|\u2013|\u2014)\s+", re.IGNORECASE
+)
+_SLACK_FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
+BOLD_START = re.compile(r"^\s*\*(?P<bold>[^*\n]{2,120})\*")
+_HEADING_TAIL = re.compile(r"^\s*(?:[:|]|\s-|\u2013|\u2014)\s*(?P<rest>\S.*)$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z@:*])|\n")
+_WEAK_HEADINGS = frozenset(
+    {"reminder", "update", "heads up", "heads-up", "fyi", "psa", "note", "important"}
+)
+
+
+def clean_title(raw: str) -> str:
+    """A clause without its lead-in ("Reminder:", "Hey all,") and dangling edge words."""
+    title = _SLACK_FORMATTING.sub("", raw)
+    title = re.sub(r"\s+", " ", title).strip(" :,-\u2013\u2014|")
+    for _ in range(4):
+        stripped = _TITLE_PREFIX.sub("", title).strip(" :,-\u2013\u2014|")
+        if stripped == title:
+            break
+        title = stripped
+    for _ in range(8):
+        previous = title
+        title = _TITLE_EDGE_WORDS.sub("", title).strip(" :,-\u2013\u2014|(")
+        title = _TITLE_LEAD_WORDS.sub("", title).strip(" :,-\u2013\u2014|)")
+        if title == previous:
+            break
+    title = title.strip(" .!:,;-\u2013\u2014")
+    if title.count("(") != title.count(")"):
+        title = title.replace("(", "").replace(")", "").strip()
+    return _words_capped(title)
+
+
+def _words_capped(title: str) -> str:
+    """At most MAX_WORDS words, cut at a clause boundary when there is one, never ending
+    on a function word. "Scheduled maintenance: Postgres 14 → 16 upgrade on the primary
+    cluster" names the upgrade after its colon: a generic lead-in gives way."""
+    if ": " in title:
+        lead, rest = title.split(": ", 1)
+        cross_post = " from #" in lead or lead.lower().startswith(("cross-post", "x-post"))
+        long_generic = len(title.split()) > MAX_WORDS and _generic(lead)
+        if (cross_post or long_generic) and len(rest.split()) >= 2:
+            title = rest
+    words = title.split()
+    if len(words) <= MAX_WORDS:
+        return title
+    head = " ".join(words[:MAX_WORDS])
+    for separator in (": ", " - ", " \u2013 ", " \u2014 ", ", "):
+        if separator in head:
+            candidate = head[: head.index(separator)]
+            if len(candidate.split()) >= 2:
+                head = candidate
+                break
+    tokens = head.split()
+    while tokens and tokens[-1].lower().strip(",.:;") in _FUNCTION:
+        tokens.pop()
+    return " ".join(tokens).rstrip(" ,;:-")
+
+
+def symbols_stripped(text: str) -> str:
+    """Text without pictographs (emoji, flags) and their joiners; letters and digits stay."""
+    return "".join(
+        ch
+        for ch in text
+        if ch not in "\ufe0f\u200d" and not (ord(ch) > 0x2000 and unicodedata.category(ch) == "So")
+    )
+
+
+def _generic(words: str) -> bool:
+    """Only words that say what kind of thing, or nothing ("Scheduled maintenance")."""
+    tokens = lx.words(words.lower())
+    return bool(tokens) and all(
+        t in _FUNCTION or t in _VERBISH or t in _MODIFIERS or lx.EVENT_WORDS.any_in([t], {t})
+        for t in tokens
+    )
+
+
+def bold_heading(text: str) -> str | None:
+    """The message's bold opening ("*Lumen 4.13* target: ...") when it names something."""
+    match = BOLD_START.match(symbols_stripped(text).lstrip())
+    if match is None:
+        return None
+    title = clean_title(match["bold"])
+    if len(title) < 3 or title.lower() in _WEAK_HEADINGS or len(title.split()) > MAX_WORDS:
+        return None
+    tokens = tokenize(title)
+    if not any(
+        _is_name(t, sentence_start=i == 0) or t.lower not in _FUNCTION for i, t in enumerate(tokens)
+    ):
+        return None
+    if all(t.lower in _FUNCTION or t.lower in _VERBISH for t in tokens):
+        return None
+    return title
+
+
+def _cut_at_date(segment: str) -> str:
+    """Text up to the first blanked date; if nothing precedes it, without the date."""
+    if "\x00" not in segment:
+        return segment
+    head = segment[: segment.index("\x00")]
+    tail = segment[segment.rindex("\x00") + 1 :]
+    if len(clean_title(head)) >= 3:
+        # "Webinar on Jan 5: scaling Postgres": a heading colon after the date
+        # introduces the subject, which belongs in the title.
+        heading = _HEADING_TAIL.match(tail)
+        return head.rstrip() + (": " + heading["rest"] if heading else "")
+    return segment.replace("\x00", " ")
+
+
+_CLAUSE_VERBS = frozenset(
+    "is are was were be been has have had will would can could should open opens opened "
+    "starts started ships shipped goes going went gets got moved moving slipping slips "
+    "says said lands landed runs ran".split()
+)
+_PRONOUNS = frozenset("i i'm i'll i've we we're we've we'll you you're it's my our your".split())
+
+
+def reads_as_title(title: str) -> bool:
+    """A few words naming something, not a clause: at most six words, no pronoun, no
+    dangling function word, and a name or an event word among them."""
+    tokens = tokenize(title)
+    if not 1 <= len(tokens) <= 6 or any(t.lower in _PRONOUNS for t in tokens):
+        return False
+    if any(t.lower in _CLAUSE_VERBS for t in tokens[1:]):
+        return False  # "doors open for the meetup" is a clause, not a name
+    if any(t.lower in ("heads-up", "heads", "fyi", "psa", "reminder", "update") for t in tokens):
+        return False  # "NYC office heads-up" says that something follows, not what
+    if tokens[-1].lower in _FUNCTION or tokens[0].lower in _VERBISH:
+        return False
+    named = any(_is_name(t, sentence_start=i == 0) for i, t in enumerate(tokens))
+    return named or lx.EVENT_WORDS.any_in([t.lower for t in tokens], {t.lower for t in tokens})
+
+
+def sentence_title(text: str) -> str:
+    """The first sentence up to its date (dates are blanked with NUL), cleaned."""
+    sentences = [part for part in _SENTENCE_END.split(text) if part.strip(" \x00:.,!-")]
+    first = _cut_at_date(sentences[0] if sentences else text).replace("\x00", " ")
+    return clean_title(first)
