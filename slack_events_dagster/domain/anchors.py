@@ -28,6 +28,7 @@ __all__ = [
     "LINK_LABELS",
     "MAX_LINKS",
     "find_links",
+    "link_order",
     "meeting_link",
     "strong_keys",
     "union_links",
@@ -323,7 +324,9 @@ def strong_keys(links: Iterable[EventLink]) -> list[tuple[LinkKind, str]]:
 _KIND_ORDER = {kind: index for index, kind in enumerate(LinkKind)}
 
 
-def _rank(link: EventLink) -> tuple[object, ...]:
+def link_order(link: EventLink) -> tuple[object, ...]:
+    """The canonical order of anchors: meetings, tickets, release tags, pages, other
+    links; by kind, then by key (numbers as numbers)."""
     kind = link.kind
     group = 0 if kind.is_meeting else 1 if kind.is_ticket else 2 if kind.is_release else 3
     if kind is LinkKind.LINK:
@@ -350,7 +353,7 @@ def union_links(*groups: Iterable[EventLink]) -> list[EventLink]:
             known = chosen.get(anchor)
             if known is None or _url_rank(link.url) < _url_rank(known.url):
                 chosen[anchor] = link
-    return sorted(chosen.values(), key=_rank)[:MAX_LINKS]
+    return sorted(chosen.values(), key=link_order)[:MAX_LINKS]
 
 
 def _url_rank(url: str | None) -> tuple[bool, int, str]:
