@@ -103,7 +103,9 @@ def find_links(mrkdwn: str) -> list[EventLink]:
         if match.group("span") is not None:
             target, _, label = match.group("span").partition("|")
             _add(found, _link_for_url(html.unescape(target)))
-            # A label is text a person wrote: a ticket key in it counts.
+            if target.startswith(("@", "#", "!")):
+                continue  # a mention's label is a name (<@U1|ada>, <#C1|ops-42>)
+            # A link's label is text a person wrote: a ticket key in it counts.
             for key in _KEY.finditer(label):
                 _add(found, _bare_key(label, key))
         elif match.group("url") is not None:
