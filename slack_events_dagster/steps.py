@@ -17,6 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain import calendar as ical
+from slack_events_dagster.domain.anchors import strong_keys
 from slack_events_dagster.domain.candidates import build_candidates
 from slack_events_dagster.domain.dedup import (
     MergeResult,
@@ -472,8 +473,20 @@ def _merge(
         SourceRef(channel_id=d.source.channel_id, ts=d.thread_ts) for d in drafts if d.thread_ts
     ]
     related += [d.source for d in drafts]
+    # A ticket or a release tag finds its event wherever it lies (a move posted in
+    # another channel, far from the old date); a meeting link only matches on its own
+    # day, which is loaded already (a weekly meeting's link would load every week).
+    anchors = {
+        anchor
+        for d in drafts
+        for anchor in strong_keys(d.links)
+        if anchor[0].is_ticket or anchor[0].is_release
+    }
     by_id = {e.event_id: e for e in nearby}
-    for event in pool.repository.get_events_for_sources(related):
+    for event in [
+        *pool.repository.get_events_for_sources(related),
+        *pool.repository.get_events_for_links(sorted(anchors)),
+    ]:
         # The pool's copy is the same event, already prepared for merging.
         by_id.setdefault(event.event_id, pool.events.get(event.event_id, event))
     merge = merge_drafts(drafts, list(by_id.values()), now=stamp, cache=pool.works)

@@ -13,6 +13,12 @@ the event's ``updated_at``, never "now"), so the same events give the same bytes
 
 All-day events' ``end`` is their last day (inclusive); iCalendar's DTEND is
 exclusive, hence one day more.
+
+An event's meeting link is its ``URL`` (else its first source's permalink) and its
+``LOCATION`` when it has no location of its own (where people go); its other
+anchors (tickets, pull requests, release tags, pages, links) are listed in the
+``DESCRIPTION``, as is the meeting when a location took ``LOCATION`` (some apps
+never show ``URL``).
 """
 
 from __future__ import annotations
@@ -27,8 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
+from slack_events_dagster.domain.anchors import LINK_LABELS, meeting_link
 from slack_events_dagster.domain.digest import clean_text, safe_url
-from slack_events_dagster.domain.models import Event, EventStatus
+from slack_events_dagster.domain.models import Event, EventLink, EventStatus
 
 __all__ = ["PRODID", "build_calendar", "event_uid", "write_calendar"]
 
@@ -152,13 +159,18 @@ def _vevent(
         component.add("dtstart", event.start)
         component.add("dtend", max(last_day, event.start) + timedelta(days=1))
 
+    meeting = meeting_link(link for link in event.links if safe_url(link.url))
+    meeting_url = safe_url(meeting.url) if meeting is not None else None
     location = clean_text(event.location)
-    if location:
-        component.add("location", location)
+    if location or meeting_url:
+        component.add("location", location or meeting_url)
     source_urls = _source_urls(event, permalinks)
-    if source_urls:
-        component.add("url", source_urls[0])
-    component.add("description", _description(event, source_urls))
+    if meeting_url or source_urls:
+        component.add("url", meeting_url or source_urls[0])
+    # A meeting in LOCATION is not repeated; under the event's own location it is listed.
+    in_location = meeting if meeting_url and not location else None
+    listed = [link for link in event.links if link is not in_location]
+    component.add("description", _description(event, source_urls, listed))
     return component, zone_name
 
 
@@ -178,7 +190,7 @@ def _source_urls(event: Event, permalinks: Mapping[tuple[str, str], str]) -> lis
     return urls
 
 
-def _description(event: Event, source_urls: Sequence[str]) -> str:
+def _description(event: Event, source_urls: Sequence[str], anchors: Sequence[EventLink]) -> str:
     # Plain text: calendar apps show it verbatim (icalendar escapes the iCalendar syntax).
     parts: list[str] = []
     summary = clean_text(event.summary)
@@ -189,10 +201,20 @@ def _description(event: Event, source_urls: Sequence[str]) -> str:
     link = safe_url(event.url)
     if link is not None:
         parts.append(f"Link: {link}")
+    lines = [_anchor_line(anchor) for anchor in anchors]
+    if lines:
+        parts.append("\n".join(lines))
     if source_urls:
         label = "Source" if len(source_urls) == 1 else "Sources"
         parts.append(f"{label}:\n" + "\n".join(source_urls))
     return "\n\n".join(parts) or clean_text(event.title)
+
+
+def _anchor_line(anchor: EventLink) -> str:
+    """An anchor as a line of the description: "Jira OPS-142: https://…" (a safe URL only)."""
+    name = f"{LINK_LABELS[anchor.kind]} {clean_text(anchor.key)}"
+    url = safe_url(anchor.url)
+    return f"{name}: {url}" if url else name
 
 
 def _vtimezones(zone_names: set[str], events: Sequence[Event]) -> list[icalendar.Timezone]:

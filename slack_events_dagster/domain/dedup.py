@@ -14,10 +14,15 @@ already merged. Every event is what merging its drafts in posting order gives:
   it, and its id and ``dedup_key`` derive from it (:func:`source_key`), so they
   never change while no earlier message joins. Repeats (reminders, cross-posts)
   only fill in what the announcement lacks (location, link, summary, a time of
-  day for an all-day date); confidence is the highest seen.
+  day for an all-day date); confidence is the highest seen. Every message's links
+  join the event's, in a canonical order (so reading order cannot change them);
+  ``date_source`` follows the time (a move brings its own).
 * A draft finds its event, in this order: an event that already lists the
   draft's message as a source (a re-run); the event of its thread parent (a
-  reply); the exact title key (normalized title, category and start date); a
+  reply); a shared **anchor** (:mod:`~slack_events_dagster.domain.anchors`): a
+  ticket or release tag within the days a title match may look, a meeting link
+  on the same day only (weekly meetings reuse theirs), whatever the titles say;
+  the exact title key (normalized title, category and start date); a
   fuzzy title match (``rapidfuzz``) on the same or a neighbouring day, or on
   the event's day another name of the same thing ("Freeze" for "4.14 code
   freeze", the same version number, "L&L" for "Lunch & Learn"). Titles that
@@ -60,12 +65,16 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from slack_events_dagster.domain.anchors import strong_keys, union_links
 from slack_events_dagster.domain.models import (
+    DateSource,
     Event,
     EventCategory,
     EventChange,
     EventDraft,
+    EventLink,
     EventStatus,
+    LinkKind,
     SourceRef,
     datetime_to_ts,
     local_day,
@@ -350,6 +359,8 @@ class _State:
     start: datetime | date
     end: datetime | date | None
     timezone: str
+    # Where its date came from: a move brings its own, a cancellation keeps it.
+    date_source: DateSource = DateSource.WRITTEN
     # The day it starts on, in its time zone (asked for millions of times in a backfill).
     start_date: date = field(init=False, compare=False, repr=False)
 
@@ -362,7 +373,7 @@ class _State:
 
 
 def _draft_state(draft: EventDraft) -> _State:
-    return _State(draft.status, draft.start, draft.end, draft.timezone)
+    return _State(draft.status, draft.start, draft.end, draft.timezone, draft.date_source)
 
 
 def _same_instant(draft: EventDraft, state: _State) -> bool:
@@ -460,6 +471,9 @@ class _Work:
         self.url = announced.url
         self.summary = announced.summary
         self.confidence = announced.confidence
+        self.links: list[EventLink] = []
+        self.strong: frozenset[tuple[LinkKind, str]] = frozenset()
+        self.add_links(announced.links)
         self.base = base
         self.changes = changes
         self.sources = {_key(source): source for source in sources}
@@ -492,8 +506,10 @@ class _Work:
 
     @classmethod
     def from_event(cls, event: Event) -> _Work:
-        current = _State(event.status, event.start, event.end, event.timezone)
-        states = [_State(c.status, c.start, c.end, event.timezone) for c in event.history]
+        current = _State(event.status, event.start, event.end, event.timezone, event.date_source)
+        states = [
+            _State(c.status, c.start, c.end, event.timezone, c.date_source) for c in event.history
+        ]
         changes: list[_Change] = []
         for index, entry in enumerate(event.history):
             after = states[index + 1] if index + 1 < len(states) else current
@@ -557,6 +573,7 @@ class _Work:
                 status=state.status,
                 start=state.start,
                 end=state.end,
+                date_source=state.date_source,
                 source=change.source,
             )
             for (change, _), state in zip(self.timeline, self.before, strict=True)
@@ -589,6 +606,13 @@ class _Work:
         )
 
     # -- what a draft does to it ----------------------------------------------------
+    def add_links(self, links: Sequence[EventLink]) -> None:
+        """Every message's links join the event's (in their canonical order)."""
+        if links:
+            self.links = union_links(self.links, links)
+            self.strong = frozenset(strong_keys(self.links))
+            self._first_draft = None
+
     def add_source(self, source: SourceRef) -> bool:
         if _key(source) in self.sources:
             return False
@@ -656,6 +680,8 @@ class _Work:
             category=self.category,
             start=self.base.start,
             end=self.base.end,
+            date_source=self.base.date_source,
+            links=self.links,
             timezone=self.base.timezone,
             location=self.location,
             url=self.url,
@@ -674,6 +700,8 @@ class _Work:
             category=self.category,
             start=current.start,
             end=current.end,
+            date_source=current.date_source,
+            links=list(self.links),
             timezone=current.timezone,
             location=self.location,
             url=self.url,
@@ -855,6 +883,10 @@ class _Merger:
             return None, "new"
         if len(near) > 1:
             near.sort(key=lambda w: w.first_order)
+        anchors = frozenset(strong_keys(draft.links))
+        for work in near if anchors else ():
+            if self._anchored(draft, work, anchors & work.strong, window):
+                return work, "anchor"
         title = normalize_title(draft.title)
         for work in near:
             if work.has_title_key(title, draft.category, draft_day, order) and (
@@ -901,6 +933,26 @@ class _Merger:
             if best is None or rank > best:
                 best, found = rank, work
         return found, "fuzzy" if found is not None else "new"
+
+    @staticmethod
+    def _anchored(
+        draft: EventDraft, work: _Work, shared: frozenset[tuple[LinkKind, str]], window: int
+    ) -> bool:
+        """Whether a shared anchor makes the draft this event, whatever the titles say.
+
+        A ticket or a release tag names one piece of work: within the days a title
+        match may look. A meeting link only on the same day and at a compatible time:
+        a weekly meeting reuses its link, and a personal room serves many meetings.
+        """
+        if not shared:
+            return False
+        view = work.view(_order(draft.source))
+        gap = _day_gap(view.start_date, draft.start_date)
+        if any(kind.is_ticket or kind.is_release for kind, _ in shared):
+            return gap <= window
+        return gap == 0 and (
+            draft.status is not EventStatus.SCHEDULED or _times_compatible(draft, view)
+        )
 
     def _belongs_to_thread(self, draft: EventDraft, work: _Work, view: _State) -> bool:
         if draft.status is not EventStatus.SCHEDULED:
@@ -959,6 +1011,7 @@ class _Merger:
         if _key(draft.source) in work.change_sources():
             return  # a change already applied (a re-run)
         order = _order(draft.source)
+        work.add_links(draft.links)
         if work.add_source(draft.source):
             self.by_source[_key(draft.source)] = work.event_id
         view = work.view(order)

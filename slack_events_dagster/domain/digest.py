@@ -12,7 +12,8 @@ raw; each renderer escapes it for its own target at the last moment. In Slack
 output ``&``, ``<`` and ``>`` become entities (so ``<!channel>`` or ``<@U123>`` in
 a title is shown, never triggered) and bare ``@here``-style words get an
 invisible word joiner (a poster that sets ``link_names`` would otherwise ping).
-The only links are source permalinks and event URLs with an http(s) scheme.
+The only links are source permalinks, event URLs and the event's anchors (a
+meeting to join, tickets, release tags, pages), all with an http(s) scheme.
 :func:`find_unsafe_mentions` is the check the digest-safety asset check runs on
 the rendered output.
 
@@ -34,11 +35,20 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
 
+from slack_events_dagster.domain.anchors import link_order
 from slack_events_dagster.domain.lexicon import CATEGORIES
-from slack_events_dagster.domain.models import Event, EventCategory, EventStatus, SourceRef
+from slack_events_dagster.domain.models import (
+    Event,
+    EventCategory,
+    EventLink,
+    EventStatus,
+    LinkKind,
+    SourceRef,
+)
 
 __all__ = [
     "CATEGORY_EMOJI",
+    "DigestAnchor",
     "DigestChange",
     "DigestContent",
     "DigestDay",
@@ -73,6 +83,16 @@ _CHANNEL_CHARS = 80
 _URL_CHARS = 500
 # The Changed and New sections stay visible however long "Coming up" gets.
 _MAX_BLOCKS_PER_SIDE_SECTION = 8
+# Anchors on one line, and the characters they may take there after escaping (four
+# long meeting or ticket links would otherwise crowd the line out of its section).
+_MAX_ANCHORS = 4
+_ANCHORS_CHARS = 700
+# A page is named by where it lives; other plain links are not listed (the event link is).
+_PAGE_LABELS = {
+    LinkKind.GOOGLE_DOC: "doc",
+    LinkKind.CONFLUENCE: "Confluence",
+    LinkKind.NOTION: "Notion",
+}
 
 CATEGORY_EMOJI: dict[EventCategory, str] = {spec.category: spec.emoji for spec in CATEGORIES}
 
@@ -93,6 +113,16 @@ class DigestLink(_Model):
     label: str
 
 
+class DigestAnchor(_Model):
+    """A link that identifies the event: a meeting ("Join"), a ticket or pull request (its
+    key), a release (its tag), a page ("doc"). The URL passed :func:`safe_url`; the label
+    is raw text."""
+
+    kind: LinkKind
+    label: str
+    url: str | None = None
+
+
 class DigestItem(_Model):
     """One event as the digest shows it. Text fields are raw (escaped when rendered)."""
 
@@ -108,6 +138,7 @@ class DigestItem(_Model):
     location: str | None = None
     summary: str | None = None
     link: DigestLink | None = None
+    anchors: list[DigestAnchor] = []
     source: DigestLink | None = None
     # Label for the source when there is no permalink (the channel name, unlinked).
     source_label: str | None = None
@@ -398,6 +429,9 @@ def _sort_key(event: Event, fmt: _TimeFormatter) -> tuple[Any, ...]:
 def _item(event: Event, when: str, fmt: _TimeFormatter, links: _Linker) -> DigestItem:
     source, source_label, more = links.sources(event.sources)
     link = safe_url(event.url)
+    anchors = _anchors(event.links)
+    if any(anchor.url == link for anchor in anchors):
+        link = None  # the meeting or ticket it points to is shown already
     return DigestItem(
         event_id=event.event_id,
         title=clean_text(event.title) or "(untitled)",
@@ -409,10 +443,35 @@ def _item(event: Event, when: str, fmt: _TimeFormatter, links: _Linker) -> Diges
         location=clean_text(event.location) or None,
         summary=clean_text(event.summary) or None,
         link=DigestLink(url=link, label="link") if link else None,
+        anchors=anchors,
         source=source,
         source_label=source_label,
         more_sources=more,
     )
+
+
+def _anchors(links: Sequence[EventLink]) -> list[DigestAnchor]:
+    """What a line shows of an event's links: one meeting to join, then tickets, release
+    tags and pages, at most :data:`_MAX_ANCHORS`."""
+    shown: list[DigestAnchor] = []
+    for link in sorted(links, key=link_order):
+        url, kind = safe_url(link.url), link.kind
+        if kind.is_meeting:
+            label = "Join"
+        elif kind.is_ticket:
+            label = clean_text(link.key)
+        elif kind.is_release:
+            # "acme/api@v2.1.0" reads as its tag.
+            label = clean_text(link.key.rpartition("@")[2] or link.key)
+        else:
+            label = _PAGE_LABELS.get(kind, "")
+        needs_url = kind.is_meeting or kind in _PAGE_LABELS
+        if not label or (needs_url and url is None) or any(a.label == label for a in shown):
+            continue
+        shown.append(DigestAnchor(kind=kind, label=label, url=url))
+        if len(shown) == _MAX_ANCHORS:
+            break
+    return shown
 
 
 def _change(
@@ -647,12 +706,13 @@ def _status_tag(status: EventStatus) -> str:
 
 
 def _item_tail(item: DigestItem, syntax: _Syntax) -> str:
-    """Location, event link and source link, joined by middle dots."""
+    """Location, event link, anchors and source link, joined by middle dots."""
     parts: list[str] = []
     if item.location:
         parts.append("📍 " + syntax.clip(item.location, _LOCATION_CHARS))
     if item.link is not None:
         parts.append("🔗 " + syntax.link(item.link))
+    parts.extend(_anchor_texts(item.anchors, syntax))
     source = ""
     if item.source is not None:
         source = syntax.link(item.source)
@@ -663,6 +723,25 @@ def _item_tail(item: DigestItem, syntax: _Syntax) -> str:
     if source:
         parts.append(source)
     return "".join(f" · {part}" for part in parts)
+
+
+def _anchor_texts(anchors: Sequence[DigestAnchor], syntax: _Syntax) -> list[str]:
+    """Each anchor linked while the line has room; past it a ticket or tag by name only."""
+    texts: list[str] = []
+    room = _ANCHORS_CHARS
+    for anchor in anchors:
+        name = syntax.clip(anchor.label, _CHANNEL_CHARS)
+        text = syntax.link(DigestLink(url=anchor.url, label=anchor.label)) if anchor.url else name
+        if len(text) > room:
+            text = name
+        if text == name and (anchor.kind.is_meeting or anchor.kind in _PAGE_LABELS):
+            continue  # "Join" or "doc" without its link says nothing
+        text = f"📹 {text}" if anchor.kind.is_meeting else text
+        if len(text) > room:
+            break
+        texts.append(text)
+        room -= len(text)
+    return texts
 
 
 def _summary_line(item: DigestItem, syntax: _Syntax) -> str:

@@ -332,6 +332,8 @@ class EventChange(_Record):
     status: EventStatus
     start: AwareDatetime | date
     end: AwareDatetime | date | None = None
+    # Where that date came from (history stored before date sources were kept: written).
+    date_source: DateSource = DateSource.WRITTEN
     source: SourceRef | None = None
 
 

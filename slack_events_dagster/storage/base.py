@@ -167,7 +167,7 @@ class Repository(Protocol):
 
     # -- events ------------------------------------------------------------
     def upsert_events(self, events: Iterable[Event]) -> UpsertCounts:
-        """Write events by dedup key, replacing their sources with the given ones."""
+        """Write events by dedup key, replacing their sources and links with the given ones."""
         ...
 
     def get_event(self, event_id: str) -> Event | None: ...
@@ -187,6 +187,11 @@ class Repository(Protocol):
 
     def get_events_for_sources(self, sources: Sequence[SourceRef]) -> list[Event]:
         """Events that have any of these messages among their sources."""
+        ...
+
+    def get_events_for_links(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
+        """Events that have any of these (kind, key) anchors among their links ("jira",
+        "OPS-142"), by start: the events of a ticket or a release tag, whatever their dates."""
         ...
 
     def get_events_by_ids(self, event_ids: Sequence[str]) -> list[Event]:
@@ -216,7 +221,7 @@ class Repository(Protocol):
         ...
 
     def delete_events(self, event_ids: Sequence[str]) -> int:
-        """Remove events (and their sources), e.g. a duplicate folded into another."""
+        """Remove events (and their sources and links), e.g. a duplicate folded into another."""
         ...
 
     def event_integrity(self) -> tuple[list[str], list[str]]:

@@ -47,6 +47,7 @@ from slack_events_dagster.domain.models import (
     Event,
     EventCandidate,
     EventChange,
+    EventLink,
     IngestionState,
     LLMCall,
     SlackChannel,
@@ -76,6 +77,7 @@ from slack_events_dagster.storage.schema import (
     channel_watermarks,
     digests,
     event_candidates,
+    event_links,
     event_sources,
     events,
     ingestion_state,
@@ -170,6 +172,7 @@ def _event_row(event: Event, now: datetime) -> dict[str, Any]:
         "end_at": end_at,
         "start_date": event.start_date,
         "end_date": end_date,
+        "date_source": event.date_source.value,
         "timezone": event.timezone,
         "location": event.location,
         "url": event.url,
@@ -182,7 +185,7 @@ def _event_row(event: Event, now: datetime) -> dict[str, Any]:
     }
 
 
-def _event_from_row(row: Any, sources: list[SourceRef]) -> Event:
+def _event_from_row(row: Any, sources: list[SourceRef], links: list[EventLink]) -> Event:
     return Event(
         event_id=row.event_id,
         dedup_key=row.dedup_key,
@@ -191,6 +194,8 @@ def _event_from_row(row: Any, sources: list[SourceRef]) -> Event:
         status=row.status,
         start=row.start_date if row.all_day else row.start_at,
         end=row.end_date if row.all_day else row.end_at,
+        date_source=row.date_source,
+        links=links,
         timezone=row.timezone,
         location=row.location,
         url=row.url,
@@ -905,15 +910,27 @@ class SqlRepository:
         ids = [e.event_id for e in changed]
         for chunk in _chunks(ids, _KEY_CHUNK):
             conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
+            conn.execute(delete(event_links).where(event_links.c.event_id.in_(chunk)))
         source_rows: list[dict[str, Any]] = []
+        link_rows: list[dict[str, Any]] = []
         for e in changed:
             unique = dict.fromkeys((src.channel_id, src.ts) for src in e.sources)
             source_rows.extend(
                 {"event_id": e.event_id, "channel_id": ch, "ts": ts, "position": i}
                 for i, (ch, ts) in enumerate(unique)
             )
+            # One row per (kind, key), the first one given (the primary key).
+            anchors: dict[tuple[str, str], str | None] = {}
+            for link in e.links:
+                anchors.setdefault((link.kind.value, link.key), link.url)
+            link_rows.extend(
+                {"event_id": e.event_id, "kind": kind, "key": key, "url": url, "position": i}
+                for i, ((kind, key), url) in enumerate(anchors.items())
+            )
         if source_rows:
             conn.execute(self.dialect_insert(event_sources), source_rows)
+        if link_rows:
+            conn.execute(self.dialect_insert(event_links), link_rows)
         inserted = sum(1 for e in changed if e.event_id not in stored)
         return UpsertCounts(inserted, len(changed) - inserted, len(batch) - len(changed))
 
@@ -941,13 +958,18 @@ class SqlRepository:
         return self._attach_sources(conn, rows)
 
     def _attach_sources(self, conn: Connection, rows: Sequence[Any]) -> list[Event]:
+        """Events of ``rows`` with their sources and links, in the order stored."""
         sources: dict[str, list[SourceRef]] = defaultdict(list)
-        s = event_sources
+        links: dict[str, list[EventLink]] = defaultdict(list)
+        s, lk = event_sources, event_links
         for chunk in _chunks([row.event_id for row in rows], _KEY_CHUNK):
             query = select(s).where(s.c.event_id.in_(chunk)).order_by(s.c.event_id, s.c.position)
             for src in conn.execute(query):
                 sources[src.event_id].append(SourceRef(channel_id=src.channel_id, ts=src.ts))
-        return [_event_from_row(row, sources[row.event_id]) for row in rows]
+            query = select(lk).where(lk.c.event_id.in_(chunk))
+            for link in conn.execute(query.order_by(lk.c.event_id, lk.c.position)):
+                links[link.event_id].append(EventLink(kind=link.kind, key=link.key, url=link.url))
+        return [_event_from_row(row, sources[row.event_id], links[row.event_id]) for row in rows]
 
     def _query_events(self, operation: str, condition: Any) -> list[Event]:
         query = (
@@ -990,6 +1012,23 @@ class SqlRepository:
                 ids.update(conn.execute(select(s.c.event_id).where(condition)).scalars())
             return self._events_by_ids(conn, ids)
 
+    def get_events_for_links(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
+        if not keys:
+            return []
+        lk = event_links
+        ids: set[str] = set()
+        with self._transaction("get_events_for_links") as conn:
+            for chunk in _chunks(dict.fromkeys(keys), _KEY_CHUNK):
+                # kind = ? AND key IN (...) per kind: a seek of the (kind, key) index each.
+                by_kind: dict[str, list[str]] = defaultdict(list)
+                for kind, key in chunk:
+                    by_kind[str(kind)].append(key)
+                condition = or_(
+                    *(and_(lk.c.kind == kind, lk.c.key.in_(ks)) for kind, ks in by_kind.items())
+                )
+                ids.update(conn.execute(select(lk.c.event_id).where(condition)).scalars())
+            return self._events_by_ids(conn, ids)
+
     def get_events_by_ids(self, event_ids: Sequence[str]) -> list[Event]:
         if not event_ids:
             return []
@@ -1012,6 +1051,7 @@ class SqlRepository:
         deleted = 0
         for chunk in _chunks(event_ids, _KEY_CHUNK):
             conn.execute(delete(event_sources).where(event_sources.c.event_id.in_(chunk)))
+            conn.execute(delete(event_links).where(event_links.c.event_id.in_(chunk)))
             result = conn.execute(
                 delete(events).where(events.c.event_id.in_(chunk)).returning(events.c.event_id)
             )
@@ -1113,6 +1153,8 @@ class SqlRepository:
 
 
 def _same_event(stored: Event | None, new: Event) -> bool:
+    """Whether writing ``new`` would change nothing: every field but the stamps, links
+    and date source included (a new link alone is a change to write)."""
     if stored is None:
         return False
     ignore = {"updated_at", "first_seen_at"}

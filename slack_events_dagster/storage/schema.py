@@ -203,6 +203,8 @@ events = Table(
     Column("end_at", UTCDateTime()),
     Column("start_date", Date, nullable=False),
     Column("end_date", Date),
+    # Where the date came from: written, relative ("tomorrow") or posted (no date given).
+    Column("date_source", String(16), nullable=False, server_default="written"),
     Column("timezone", String(64), nullable=False),
     Column("location", Text),
     Column("url", Text),
@@ -229,6 +231,25 @@ event_sources = Table(
     Column("ts", SlackTs, primary_key=True),
     Column("position", Integer, nullable=False, default=0),
     Index("ix_event_sources_message", "channel_id", "ts"),
+)
+
+# The links that identify an event (tickets, pull requests, release tags, meetings,
+# pages), replaced with the event like its sources. (kind, key) finds the events of a
+# ticket or a tag wherever their dates lie, for deduplication.
+event_links = Table(
+    "event_links",
+    metadata,
+    Column(
+        "event_id",
+        String(40),
+        ForeignKey("events.event_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("kind", String(32), primary_key=True),
+    Column("key", String(300), primary_key=True),
+    Column("url", Text),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_event_links_kind_key", "kind", "key"),
 )
 
 llm_calls = Table(

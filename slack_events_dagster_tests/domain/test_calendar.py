@@ -14,10 +14,20 @@ import icalendar
 import pytest
 import recurring_ical_events
 
+from slack_events_dagster.domain.anchors import LINK_LABELS
 from slack_events_dagster.domain.calendar import PRODID, build_calendar, event_uid, write_calendar
-from slack_events_dagster.domain.models import Event, EventCategory, EventStatus, SourceRef
+from slack_events_dagster.domain.models import (
+    Event,
+    EventCategory,
+    EventLink,
+    EventStatus,
+    LinkKind,
+    SourceRef,
+)
 from slack_events_dagster_tests.domain.test_digest import (
+    MIGRATION_LINKS,
     PERMALINKS,
+    SYNC_ZOOM,
     assert_golden,
     golden_events,
 )
@@ -278,3 +288,98 @@ def test_a_failed_write_leaves_the_old_feed_and_no_temp_file(tmp_path: Path) -> 
         write_calendar(target, "not bytes")  # type: ignore[arg-type]
     assert target.read_bytes() == b"old feed"
     assert [path.name for path in tmp_path.iterdir()] == ["events.ics"]
+
+
+# --------------------------------------------------------------------------- anchors
+
+ZOOM = EventLink(kind=LinkKind.ZOOM, key="81234567890", url="https://acme.zoom.us/j/81234567890")
+EVERY_KIND = [
+    ZOOM,
+    EventLink(kind=LinkKind.JIRA, key="OPS-142", url="https://acme.atlassian.net/browse/OPS-142"),
+    EventLink(kind=LinkKind.JIRA, key="PAY-7"),
+    EventLink(kind=LinkKind.GITHUB_ISSUE, key="a/b#1", url="https://github.com/a/b/issues/1"),
+    EventLink(kind=LinkKind.GITHUB_PULL, key="a/b#2", url="https://github.com/a/b/pull/2"),
+    EventLink(
+        kind=LinkKind.GITHUB_RELEASE, key="a/b@v1", url="https://github.com/a/b/releases/tag/v1"
+    ),
+    EventLink(kind=LinkKind.GITLAB_ISSUE, key="g/p#3", url="https://gitlab.com/g/p/-/issues/3"),
+    EventLink(
+        kind=LinkKind.GITLAB_MERGE_REQUEST,
+        key="g/p!4",
+        url="https://gitlab.com/g/p/-/merge_requests/4",
+    ),
+    EventLink(kind=LinkKind.GITLAB_RELEASE, key="g/p@v2", url="https://gitlab.com/g/p/-/tags/v2"),
+    EventLink(
+        kind=LinkKind.GOOGLE_MEET, key="abc-defg-hij", url="https://meet.google.com/abc-defg-hij"
+    ),
+    EventLink(kind=LinkKind.TEAMS, key="9387654321", url="https://teams.live.com/meet/9387654321"),
+    EventLink(kind=LinkKind.WEBEX, key="acme/meet/ada", url="https://acme.webex.com/meet/ada"),
+    EventLink(kind=LinkKind.CONFLUENCE, key="42", url="https://acme.atlassian.net/wiki/x/42"),
+    EventLink(kind=LinkKind.NOTION, key="0" * 32, url="https://acme.notion.site/" + "0" * 32),
+    EventLink(kind=LinkKind.GOOGLE_DOC, key="1x", url="https://docs.google.com/document/d/1x"),
+    EventLink(kind=LinkKind.LINK, key="example.com/a", url="https://example.com/a?b=1"),
+]
+
+
+def test_the_meeting_is_url_and_location_and_the_other_anchors_are_described() -> None:
+    event = single(start=datetime(2026, 3, 10, 9, tzinfo=UTC), links=EVERY_KIND)
+    component = vevents(ics([event]))["ev-1@slack-events"]
+    assert str(component["URL"]) == ZOOM.url
+    assert str(component["LOCATION"]) == ZOOM.url
+    lines = str(component["DESCRIPTION"]).splitlines()
+    # Every other anchor as "label key: url" (a bare key without one); the meeting once.
+    for link in EVERY_KIND[1:]:
+        line = f"{LINK_LABELS[link.kind]} {link.key}"
+        assert (f"{line}: {link.url}" if link.url else line) in lines
+    assert not any(ZOOM.url in line for line in lines)
+    assert PERMALINKS[("C_REL", "1772900000.000100")] in lines
+    # recurring_ical_events reads the same properties.
+    (found,) = recurring_ical_events.of(parse(ics([event]))).at(date(2026, 3, 10))
+    assert str(found["URL"]) == ZOOM.url and str(found["LOCATION"]) == ZOOM.url
+
+
+def test_a_location_of_its_own_stays_and_the_meeting_is_described() -> None:
+    calendar = parse(ics(golden_events()))
+    components = {str(c["UID"]): c for c in calendar.walk("VEVENT")}
+    sync = components["ev-sync@slack-events"]
+    assert str(sync["LOCATION"]) == "Zoom"
+    assert str(sync["URL"]) == SYNC_ZOOM.url
+    assert f"Zoom 81234567890: {SYNC_ZOOM.url}" in str(sync["DESCRIPTION"]).splitlines()
+    migration = components["ev-migration@slack-events"]
+    assert str(migration["LOCATION"]) == MIGRATION_LINKS[0].url
+    assert str(migration["DESCRIPTION"]).splitlines()[0] == "Jira DB-12"
+    # Without a meeting, URL stays the first source's permalink.
+    release = components["ev-release@slack-events"]
+    assert str(release["URL"]) == PERMALINKS[("C_REL", "1772900000.000100")]
+    assert "GitHub release acme/api@v2.3.0: https://github.com/acme/api/releases/tag/v2.3.0" in (
+        str(release["DESCRIPTION"]).splitlines()
+    )
+
+
+def test_hostile_anchors_cannot_inject_properties_or_links() -> None:
+    event = single(
+        start=datetime(2026, 3, 10, 9, tzinfo=UTC),
+        links=[
+            EventLink(kind=LinkKind.ZOOM, key="1", url="javascript:alert(1)"),
+            EventLink(
+                kind=LinkKind.TEAMS, key="t", url="https://teams.live.com/meet/1\r\nATTACH:x"
+            ),
+            EventLink(
+                kind=LinkKind.JIRA, key="X-1\r\nATTACH:http://evil.example.com", url="data:x"
+            ),
+        ],
+        sources=[SourceRef(channel_id="C_EVIL", ts="1.1")],
+    )
+    data = ics([event], permalinks={})
+    component = vevents(data)["ev-1@slack-events"]
+    assert "URL" not in component and "LOCATION" not in component and "ATTACH" not in component
+    assert b"javascript:" not in data and b"data:x" not in data
+    assert str(component["DESCRIPTION"]).splitlines() == [
+        "Zoom 1",
+        "Microsoft Teams t",
+        "Jira X-1 ATTACH:http://evil.example.com",
+    ]
+    # The first meeting with a safe URL is the one to join.
+    safe = event.model_copy(update={"links": [*event.links, ZOOM]})
+    joined = vevents(ics([safe], permalinks={}))["ev-1@slack-events"]
+    assert str(joined["URL"]) == str(joined["LOCATION"]) == ZOOM.url

@@ -22,10 +22,13 @@ from slack_events_dagster.domain.dedup import (
     source_key,
 )
 from slack_events_dagster.domain.models import (
+    DateSource,
     Event,
     EventCategory,
     EventDraft,
+    EventLink,
     EventStatus,
+    LinkKind,
     SourceRef,
     datetime_to_ts,
 )
@@ -143,6 +146,109 @@ DRAFTS = [
 ]
 
 
+# Events told apart by their anchors rather than their titles: a cutover announced with
+# its ticket, cross-posted under another name with the bare key, moved ten days from
+# #general; a weekly sync on its Zoom link (the agenda joins it on its day, next week's
+# stays apart); a release read from its tag, its changelog joining it by the tag.
+OPS_142 = EventLink(
+    kind=LinkKind.JIRA, key="OPS-142", url="https://acme.atlassian.net/browse/OPS-142"
+)
+SYNC_ZOOM = EventLink(
+    kind=LinkKind.ZOOM, key="81234567890", url="https://acme.zoom.us/j/81234567890"
+)
+API_TAG = EventLink(
+    kind=LinkKind.GITHUB_RELEASE,
+    key="acme/api@v2.1.0",
+    url="https://github.com/acme/api/releases/tag/v2.1.0",
+)
+CUTOVER_AT = datetime(2026, 3, 10, 22, tzinfo=UTC)
+SYNC_AT = datetime(2026, 3, 10, 15, tzinfo=UTC)
+ANCHORED = [
+    draft(
+        "Payments cutover",
+        OPS,
+        posted(2, 8),
+        CUTOVER_AT,
+        category=EventCategory.MAINTENANCE,
+        links=[
+            OPS_142,
+            EventLink(
+                kind=LinkKind.GOOGLE_DOC, key="1Ab", url="https://docs.google.com/document/d/1Ab"
+            ),
+        ],
+    ),
+    draft(
+        "DB failover window",
+        ENGINEERING,
+        posted(2, 9),
+        CUTOVER_AT,
+        category=EventCategory.MAINTENANCE,
+        links=[EventLink(kind=LinkKind.JIRA, key="OPS-142")],
+    ),
+    draft(
+        "Failover slips a week and a half",
+        GENERAL,
+        posted(4, 12),
+        CUTOVER_AT + timedelta(days=10),
+        category=EventCategory.MAINTENANCE,
+        status=EventStatus.RESCHEDULED,
+        date_source=DateSource.RELATIVE,
+        links=[OPS_142],
+    ),
+    draft(
+        "Platform sync",
+        GENERAL,
+        posted(3, 8),
+        SYNC_AT,
+        category=EventCategory.MEETING,
+        links=[SYNC_ZOOM],
+    ),
+    draft(
+        "Agenda for the call",
+        RELEASES,
+        posted(5, 9),
+        SYNC_AT,
+        category=EventCategory.MEETING,
+        links=[
+            SYNC_ZOOM,
+            EventLink(
+                kind=LinkKind.NOTION, key="0" * 32, url=f"https://acme.notion.site/{'0' * 32}"
+            ),
+        ],
+    ),
+    draft(
+        "Platform sync",
+        ENGINEERING,
+        posted(3, 10),
+        SYNC_AT + timedelta(days=7),
+        category=EventCategory.MEETING,
+        links=[SYNC_ZOOM],
+    ),
+    draft(
+        "API 2.1 is out",
+        RELEASES,
+        posted(4, 10),
+        date(2026, 3, 4),
+        date_source=DateSource.POSTED,
+        links=[API_TAG],
+    ),
+    draft(
+        "Changelog published",
+        ENGINEERING,
+        posted(4, 14),
+        date(2026, 3, 4),
+        links=[
+            API_TAG,
+            EventLink(
+                kind=LinkKind.GITHUB_PULL,
+                key="acme/api#45",
+                url="https://github.com/acme/api/pull/45",
+            ),
+        ],
+    ),
+]
+
+
 def posted_day(item: EventDraft) -> date:
     return datetime.fromtimestamp(float(item.source.ts), tz=UTC).date()
 
@@ -196,10 +302,14 @@ def comparable(events: Sequence[Event]) -> list[dict[str, Any]]:
 
 CHANNELS = (GENERAL, RELEASES, ENGINEERING, OPS)
 DAYS = sorted({posted_day(d) for d in DRAFTS})
+# The drafts told apart by titles, and those told apart by anchors.
+SCENARIOS = {"titles": DRAFTS, "anchors": ANCHORED}
 
 
-def channel_by_channel(order: Sequence[str], days: Sequence[date] = DAYS) -> list[Event]:
-    return run((channel, day) for channel in order for day in days)
+def channel_by_channel(
+    order: Sequence[str], days: Sequence[date] = DAYS, drafts: Sequence[EventDraft] = DRAFTS
+) -> list[Event]:
+    return run(((channel, day) for channel in order for day in days), drafts)
 
 
 def by_title(events: Sequence[Event]) -> dict[str, Event]:
@@ -253,30 +363,72 @@ def test_merged_events_come_from_the_earliest_message_and_follow_changes() -> No
     assert maintenance.history[0].changed_at == datetime(2026, 3, 6, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("days", [DAYS, DAYS[::-1]], ids=["oldest day first", "newest first"])
-def test_every_channel_order_gives_the_same_events(days: list[date]) -> None:
-    expected = comparable(channel_by_channel(CHANNELS))
+@pytest.mark.parametrize("scenario", SCENARIOS)
+@pytest.mark.parametrize("newest_first", [False, True], ids=["oldest day first", "newest first"])
+def test_every_channel_order_gives_the_same_events(scenario: str, newest_first: bool) -> None:
+    drafts = SCENARIOS[scenario]
+    days = sorted({posted_day(d) for d in drafts})
+    expected = comparable(channel_by_channel(CHANNELS, days, drafts))
     for order in itertools.permutations(CHANNELS):
-        assert comparable(channel_by_channel(order, days)) == expected, order
+        read = channel_by_channel(order, days[::-1] if newest_first else days, drafts)
+        assert comparable(read) == expected, order
 
 
-def test_a_work_cache_shared_by_the_merges_changes_no_result_and_is_never_changed() -> None:
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_a_work_cache_shared_by_the_merges_changes_no_result_and_is_never_changed(
+    scenario: str,
+) -> None:
+    drafts = SCENARIOS[scenario]
+    days = sorted({posted_day(d) for d in drafts})
     for order in itertools.permutations(CHANNELS):
-        windows = [(channel, day) for channel in order for day in DAYS]
+        windows = [(channel, day) for channel in order for day in days]
         cache = WorkCache()
-        assert comparable(run(windows, cache=cache)) == comparable(run(windows)), order
+        assert comparable(run(windows, drafts, cache=cache)) == comparable(run(windows, drafts))
         # What the cache holds is still exactly the event it was prepared from: merges
         # changed copies only.
         for event, work in cache._works.values():
             assert work.to_event() == event
 
 
-def test_every_draft_order_in_one_merge_gives_the_same_events() -> None:
-    expected = merge_drafts(DRAFTS, [], now=datetime(2026, 3, 6, tzinfo=UTC)).events_to_write
-    for shift in range(len(DRAFTS)):
-        shuffled = DRAFTS[shift:] + DRAFTS[:shift]
+@pytest.mark.parametrize("scenario", SCENARIOS)
+def test_every_draft_order_in_one_merge_gives_the_same_events(scenario: str) -> None:
+    drafts = SCENARIOS[scenario]
+    expected = merge_drafts(drafts, [], now=datetime(2026, 3, 6, tzinfo=UTC)).events_to_write
+    for shift in range(len(drafts)):
+        shuffled = list(drafts[shift:]) + list(drafts[:shift])
         again = merge_drafts(shuffled[::-1], [], now=datetime(2026, 3, 6, tzinfo=UTC))
         assert again.events_to_write == expected
+
+
+def test_anchors_join_what_titles_would_not_and_keep_weekly_meetings_apart() -> None:
+    events = channel_by_channel(CHANNELS, sorted({posted_day(d) for d in ANCHORED}), ANCHORED)
+    by_draft = {(d.source.channel_id, d.source.ts): d for d in ANCHORED}
+    groups = {
+        tuple((by_draft[(s.channel_id, s.ts)].title, s.channel_id) for s in e.sources)
+        for e in events
+    }
+    assert groups == {
+        (
+            ("Payments cutover", OPS),
+            ("DB failover window", ENGINEERING),
+            ("Failover slips a week and a half", GENERAL),
+        ),
+        (("Platform sync", GENERAL), ("Agenda for the call", RELEASES)),
+        (("Platform sync", ENGINEERING),),
+        (("API 2.1 is out", RELEASES), ("Changelog published", ENGINEERING)),
+    }
+    cutover = by_title(events)["Payments cutover"]
+    assert cutover.start == CUTOVER_AT + timedelta(days=10)
+    assert cutover.status is EventStatus.RESCHEDULED
+    assert cutover.date_source is DateSource.RELATIVE
+    # The linked ticket wins over the bare key; meetings first, pages after tickets.
+    assert [(link.kind, link.key, link.url) for link in cutover.links] == [
+        (LinkKind.JIRA, "OPS-142", OPS_142.url),
+        (LinkKind.GOOGLE_DOC, "1Ab", "https://docs.google.com/document/d/1Ab"),
+    ]
+    release = by_title(events)["API 2.1 is out"]
+    assert release.date_source is DateSource.POSTED
+    assert [link.kind for link in release.links] == [LinkKind.GITHUB_PULL, LinkKind.GITHUB_RELEASE]
 
 
 def test_an_earlier_message_read_later_becomes_the_announcement() -> None:

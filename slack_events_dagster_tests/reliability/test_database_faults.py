@@ -364,6 +364,7 @@ ORDER_FREE_TABLES = (
     "digests",
     "events",
     "event_sources",
+    "event_links",
 )
 
 

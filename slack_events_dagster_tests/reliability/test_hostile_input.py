@@ -29,7 +29,9 @@ from slack_events_dagster.domain.models import (
     CandidateStatus,
     Event,
     EventCategory,
+    EventLink,
     EventStatus,
+    LinkKind,
     SlackChannel,
     SourceRef,
 )
@@ -386,6 +388,26 @@ def test_prompt_injection_cannot_get_the_key_out(sqlite_repository: SqlRepositor
 _texts = st.text(min_size=1, max_size=120).filter(lambda t: t.strip())
 
 
+_HOSTILE_URLS = [
+    "javascript:alert(1)",
+    "https://ok.example/a b",
+    "data:text/html,x",
+    "http://x.test/<!here>",
+    "https://acme.zoom.us/j/1?a=<!channel>|x",
+    "https://example.com/" + "&" * 450,
+]
+
+
+@st.composite
+def _links(draw: st.DrawFn) -> EventLink:
+    key = draw(st.sampled_from(["<!channel>", "*OPS-1*", "@here", "a|b>c", "v1@<!here>"]) | _texts)
+    return EventLink(
+        kind=draw(st.sampled_from(list(LinkKind))),
+        key=key[:300],
+        url=draw(st.none() | st.sampled_from(_HOSTILE_URLS)),
+    )
+
+
 @st.composite
 def _events(draw: st.DrawFn) -> Event:
     day = draw(st.dates(min_value=date(2024, 3, 1), max_value=date(2024, 4, 30)))
@@ -418,6 +440,7 @@ def _events(draw: st.DrawFn) -> Event:
         summary=draw(st.none() | st.text(max_size=300)),
         confidence=draw(st.floats(0, 1)),
         sources=[SourceRef(channel_id="C1", ts=f"{1710000000 + draw(st.integers(0, 10**6))}.1")],
+        links=draw(st.lists(_links(), max_size=6)),
     )
 
 

@@ -1,4 +1,4 @@
-"""copy-db: SQLite to PostgreSQL, every table, equal counts, resumable."""
+"""copy-db: SQLite to PostgreSQL and back, every table, equal counts, resumable."""
 
 from __future__ import annotations
 
@@ -11,8 +11,11 @@ from sqlalchemy import delete, text
 
 from slack_events_dagster.cli import main
 from slack_events_dagster.domain.models import (
+    DateSource,
     Digest,
     EventCandidate,
+    EventLink,
+    LinkKind,
     LLMCall,
     LLMCallStatus,
     SlackChannel,
@@ -36,7 +39,21 @@ def fill(repository: SqlRepository, messages: int) -> None:
     repository.upsert_candidates(
         [EventCandidate(channel_id="C1", ts=make_message(1).ts, score=0.8, reasons=["date"])]
     )
-    repository.upsert_events([make_event("e1"), make_event("e2", dedup_key="k2")])
+    links = [
+        EventLink(kind=LinkKind.ZOOM, key="81234567890", url="https://acme.zoom.us/j/81234567890"),
+        EventLink(kind=LinkKind.JIRA, key="OPS-142"),
+        EventLink(
+            kind=LinkKind.GITLAB_MERGE_REQUEST,
+            key="g/p!12",
+            url="https://gitlab.com/g/p/-/merge_requests/12",
+        ),
+    ]
+    repository.upsert_events(
+        [
+            make_event("e1", links=links, date_source=DateSource.RELATIVE),
+            make_event("e2", dedup_key="k2", links=links[1:]),
+        ]
+    )
     now = datetime.now(UTC)
     repository.record_llm_call(
         LLMCall(
@@ -80,6 +97,7 @@ def test_copy_sqlite_to_postgres_is_complete_and_resumable(
     target = SqlRepository.from_url(target_url)
     assert counts(target) == counts(source)
     assert counts(source)["raw_slack_messages"] == 2345
+    assert counts(source)["event_links"] == 5
     assert target.get_messages("C1") == source.get_messages("C1")
     assert target.get_events() == source.get_events()
     assert target.get_watermarks() == source.get_watermarks()
@@ -95,6 +113,31 @@ def test_copy_sqlite_to_postgres_is_complete_and_resumable(
     assert counts(target) == counts(source)
     source.close()
     target.close()
+
+
+def test_copy_postgres_to_sqlite_carries_events_with_their_links(
+    tmp_path: Path, make_postgres_database: Callable[[], str]
+) -> None:
+    source_url = make_postgres_database()
+    upgrade(source_url)
+    target_url = f"sqlite:///{tmp_path / 'local.db'}"
+    with SqlRepository.from_url(source_url) as source:
+        fill(source, 30)
+        results = {r.table: r for r in copy_database(source_url, target_url, batch_size=2)}
+        assert results["event_links"].written == results["event_links"].source_rows == 5
+        with SqlRepository.from_url(target_url) as target:
+            assert counts(target) == counts(source)
+            copied = target.get_events()
+            assert copied == source.get_events()
+            assert copied[0].links[0].kind is LinkKind.ZOOM
+            assert copied[0].date_source is DateSource.RELATIVE
+            assert [e.event_id for e in target.get_events_for_links([("jira", "OPS-142")])] == [
+                "e1",
+                "e2",
+            ]
+        # Run again: nothing to write, still equal.
+        again = {r.table: r for r in copy_database(source_url, target_url, batch_size=2)}
+        assert again["event_links"].written == 0 and again["event_links"].matches
 
 
 def test_copy_refuses_same_database_and_missing_schema(tmp_path: Path) -> None:

@@ -6,14 +6,16 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
+from slack_events_dagster.domain.models import DateSource, EventLink, LinkKind
 from slack_events_dagster.storage.engine import create_db_engine
 from slack_events_dagster.storage.migrate import downgrade, upgrade
 from slack_events_dagster.storage.repository import SqlRepository
@@ -73,11 +75,15 @@ def test_migrated_postgres_uses_jsonb_and_timestamptz(
         columns = {c["name"]: c["type"] for c in inspect(engine).get_columns("raw_slack_messages")}
         indexes = {i["name"]: i for i in inspect(engine).get_indexes("events")}
         uniques = inspect(engine).get_unique_constraints("events")
+        link_indexes = {
+            i["name"]: i["column_names"] for i in inspect(engine).get_indexes("event_links")
+        }
     finally:
         engine.dispose()
     assert type(columns["blocks"]).__name__ == "JSONB"
     assert getattr(columns["posted_at"], "timezone", False) is True
     assert "ix_events_start_date" in indexes
+    assert link_indexes == {"ix_event_links_kind_key": ["kind", "key"]}
     assert [u["column_names"] for u in uniques] == [["dedup_key"]]
 
 
@@ -120,3 +126,72 @@ def test_alembic_command_reads_the_database_from_settings(
     down = _alembic(env, "downgrade", "base", cwd=tmp_path)
     assert down.returncode == 0, down.stderr
     assert table_names(url.render_as_string(hide_password=False)) == set()
+
+
+def _table_rows(url: str, table: str) -> list[dict[str, object]]:
+    engine = create_db_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [dict(row._mapping) for row in conn.execute(text(f'SELECT * FROM "{table}"'))]
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_from_the_initial_schema_keeps_the_data_and_adds_event_links(
+    empty_database_url: str,
+) -> None:
+    url = empty_database_url
+    upgrade(url, "0001")
+    # What a database of the first release holds: an event with two sources.
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO events (event_id, dedup_key, title, category, status, all_day,"
+                    " start_at, end_at, start_date, end_date, timezone, location, url, summary,"
+                    " confidence, sequence, history, first_seen_at, updated_at) VALUES"
+                    " ('e1', 'k1', 'Payments API release', 'release', 'scheduled', :false,"
+                    " :start, NULL, :day, NULL, 'UTC', NULL, NULL, NULL, 0.8, 0, '[]',"
+                    " :start, :start)"
+                ),
+                {
+                    "false": False,
+                    "start": datetime(2026, 3, 10, 15, tzinfo=UTC),
+                    "day": date(2026, 3, 10),
+                },
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO event_sources (event_id, channel_id, ts, position) VALUES"
+                    " ('e1', 'C1', '1772467260.000001', 0), ('e1', 'C2', '1772467999.000002', 1)"
+                )
+            )
+    finally:
+        engine.dispose()
+
+    upgrade(url)
+    assert schema_drift(url) == []
+    repository = SqlRepository.from_url(url)
+    try:
+        event = repository.get_event("e1")
+        assert event is not None
+        assert event.date_source is DateSource.WRITTEN and event.links == []
+        assert [s.channel_id for s in event.sources] == ["C1", "C2"]
+        link = EventLink(kind=LinkKind.JIRA, key="OPS-142")
+        repository.upsert_events([event.model_copy(update={"links": [link]})])
+        assert [e.event_id for e in repository.get_events_for_links([("jira", "OPS-142")])] == [
+            "e1"
+        ]
+    finally:
+        repository.close()
+
+    # Back to the first release: the new table goes, the events and their sources stay
+    # (on SQLite a rebuilt events table would take its sources with it by cascade).
+    downgrade(url, "0001")
+    assert "event_links" not in table_names(url)
+    assert [row["event_id"] for row in _table_rows(url, "event_sources")] == ["e1", "e1"]
+    (row,) = _table_rows(url, "events")
+    assert "date_source" not in row and row["title"] == "Payments API release"
+    upgrade(url)
+    assert schema_drift(url) == []

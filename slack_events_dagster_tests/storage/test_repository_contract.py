@@ -13,14 +13,17 @@ from sqlalchemy import select, text
 
 from slack_events_dagster.domain.models import (
     CandidateStatus,
+    DateSource,
     Digest,
     Event,
     EventCandidate,
     EventCategory,
     EventChange,
+    EventLink,
     EventStatus,
     IngestionOutcome,
     IngestionState,
+    LinkKind,
     LLMCall,
     LLMCallStatus,
     SlackChannel,
@@ -30,7 +33,7 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.storage.base import RepositoryError, RepositoryUnavailableError
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.storage.schema import raw_slack_messages
+from slack_events_dagster.storage.schema import event_links, raw_slack_messages
 
 BASE_TS = 1_772_467_200  # 2026-03-02 16:00:00 UTC
 
@@ -395,6 +398,135 @@ def test_event_sources_are_replaced_and_queryable(repository: SqlRepository) -> 
     assert stored is not None and stored.sources == [*event.sources, extra]
     assert [e.event_id for e in repository.get_events_for_sources([extra])] == ["e1"]
     assert repository.get_events_for_sources([SourceRef(channel_id="C0", ts="1.0")]) == []
+
+
+TICKET = EventLink(
+    kind=LinkKind.JIRA, key="OPS-142", url="https://acme.atlassian.net/browse/OPS-142"
+)
+ZOOM = EventLink(kind=LinkKind.ZOOM, key="81234567890", url="https://acme.zoom.us/j/81234567890")
+TAG = EventLink(
+    kind=LinkKind.GITHUB_RELEASE,
+    key="acme/api@v2.1.0",
+    url="https://github.com/acme/api/releases/tag/v2.1.0",
+)
+BARE = EventLink(kind=LinkKind.JIRA, key="PAY-7")
+
+
+def stored_links(repository: SqlRepository) -> list[tuple[str, str, str, int]]:
+    t = event_links
+    query = select(t.c.event_id, t.c.kind, t.c.key, t.c.position).order_by(
+        t.c.event_id, t.c.position
+    )
+    with repository.engine.connect() as conn:
+        return [(row.event_id, row.kind, row.key, row.position) for row in conn.execute(query)]
+
+
+def test_event_links_and_date_source_round_trip(repository: SqlRepository) -> None:
+    # Unicode, a bare key without URL, a URL with & and a key at the model's 300 characters.
+    long_key = "x" * 300
+    page = EventLink(kind=LinkKind.LINK, key=long_key, url="https://example.com/a?b=1&c=ü")
+    event = make_event(date_source=DateSource.RELATIVE, links=[ZOOM, TICKET, BARE, TAG, page])
+    assert repository.upsert_events([event]).inserted == 1
+    stored = repository.get_event("e1")
+    assert stored is not None
+    assert stored.links == [ZOOM, TICKET, BARE, TAG, page]
+    assert stored.date_source is DateSource.RELATIVE
+    assert repository.upsert_events([event]).unchanged == 1
+    # Every query that reads events brings their links.
+    assert repository.get_events()[0].links == event.links
+    assert repository.get_events_by_ids(["e1"])[0].links == event.links
+    assert repository.get_events_for_sources(event.sources)[0].links == event.links
+    assert repository.get_event_by_dedup_key("key-e1") == stored
+    assert repository.get_events_updated_since(datetime(2020, 1, 1, tzinfo=UTC))[0] == stored
+    # An event without links reads back without links, and "written" by default.
+    repository.upsert_events([make_event("e2", dedup_key="k2")])
+    plain = repository.get_event("e2")
+    assert plain is not None and plain.links == [] and plain.date_source is DateSource.WRITTEN
+
+
+def test_event_links_are_replaced_when_the_event_changes(repository: SqlRepository) -> None:
+    event = make_event(links=[TICKET, ZOOM])
+    repository.upsert_events([event])
+    # A change of links alone is a change: rewritten, old rows gone, new order kept.
+    relinked = event.model_copy(update={"links": [TAG, TICKET, TAG]})
+    assert repository.upsert_events([relinked]).updated == 1
+    assert stored_links(repository) == [
+        ("e1", "github_release", "acme/api@v2.1.0", 0),
+        ("e1", "jira", "OPS-142", 1),
+    ]
+    # A URL found later for a bare key is a change too.
+    bare = event.model_copy(update={"links": [BARE]})
+    repository.upsert_events([bare])
+    linked = bare.model_copy(
+        update={
+            "links": [BARE.model_copy(update={"url": "https://acme.atlassian.net/browse/PAY-7"})]
+        }
+    )
+    assert repository.upsert_events([linked]).updated == 1
+    stored = repository.get_event("e1")
+    assert stored is not None and stored.links == linked.links
+    # So is the date source alone.
+    posted = linked.model_copy(update={"date_source": DateSource.POSTED})
+    assert repository.upsert_events([posted]).updated == 1
+    stored = repository.get_event("e1")
+    assert stored is not None and stored.date_source is DateSource.POSTED
+    assert repository.upsert_events([posted]).unchanged == 1
+    # Dropping every link leaves no row behind.
+    assert repository.upsert_events([posted.model_copy(update={"links": []})]).updated == 1
+    assert stored_links(repository) == []
+
+
+def test_events_for_links_find_a_ticket_or_tag_wherever_its_date(
+    repository: SqlRepository,
+) -> None:
+    near = make_event("e1", links=[TICKET, ZOOM])
+    far = make_event(
+        "e2",
+        dedup_key="k2",
+        start=datetime(2026, 6, 1, 9, tzinfo=UTC),
+        end=None,
+        links=[TAG, TICKET],
+        sources=[SourceRef(channel_id="C2", ts="1772467999.000002")],
+    )
+    other = make_event(
+        "e3",
+        dedup_key="k3",
+        links=[BARE],
+        sources=[SourceRef(channel_id="C3", ts="1772467999.000003")],
+    )
+    repository.upsert_events([near, far, other])
+    found = repository.get_events_for_links([(LinkKind.JIRA, "OPS-142")])
+    assert [e.event_id for e in found] == ["e1", "e2"]
+    assert found[1].links == [TAG, TICKET]
+    assert [e.event_id for e in repository.get_events_for_links([("github_release", TAG.key)])] == [
+        "e2"
+    ]
+    # The kind is part of the anchor: the same key of another kind is another thing.
+    assert repository.get_events_for_links([("github_issue", "OPS-142")]) == []
+    assert repository.get_events_for_links([]) == []
+    # Many keys (more than one statement's worth), some repeated, of several kinds.
+    keys = [("jira", f"NOPE-{n}") for n in range(1500)] + [("jira", "PAY-7")] * 2
+    keys.append(("zoom", ZOOM.key))
+    assert [e.event_id for e in repository.get_events_for_links(keys)] == ["e1", "e3"]
+
+
+def test_deleted_and_folded_events_take_their_links(repository: SqlRepository) -> None:
+    repository.upsert_events(
+        [
+            make_event("e1", links=[TICKET]),
+            make_event(
+                "e2",
+                dedup_key="k2",
+                links=[TICKET, TAG],
+                sources=[SourceRef(channel_id="C2", ts="1772467999.000002")],
+            ),
+        ]
+    )
+    assert repository.delete_events(["e1"]) == 1
+    assert [row[0] for row in stored_links(repository)] == ["e2", "e2"]
+    repository.save_extraction([], ["e2"], [])
+    assert stored_links(repository) == []
+    assert repository.get_events_for_links([("jira", "OPS-142")]) == []
 
 
 def test_events_by_ids_in_start_order_across_chunks(repository: SqlRepository) -> None:
