@@ -6,7 +6,7 @@ not know which one it talks to.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +30,8 @@ class ExtractionInput:
     timezone: str
     # For a reply: the thread's parent message (what "moved to Thursday" refers to).
     thread_parent: SlackMessage | None = None
+    # User and channel ids -> names, so that "<@U123>" reads as a person's name.
+    names: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> SourceRef:
