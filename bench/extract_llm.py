@@ -6,7 +6,9 @@ Measures, over ``--n`` candidate messages with the fake answering after
 * LLM calls per candidate (batching must make it at most 1 call per 5 candidates),
 * prompt and completion tokens, and cost at the configured model price,
 * wall time with ``--concurrency`` calls in flight versus one at a time,
-* calls made by a second run over the same candidates (the cache must make it 0).
+* calls made by a second run over the same candidates (the cache must make it 0),
+* drafts by how their date was found (written, relative, posted: undated news on the
+  posting day) and the links they kept (anchors of the message the model named).
 
 Each timed run gets a fresh SQLite database and a fresh server, so neither the
 cache nor the server's state carries over between them. ``llm_section`` is the
@@ -27,6 +29,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -56,6 +59,13 @@ _ANNOUNCEMENTS = (
     "Deadline for the conference talk proposals is {day}",
     "Incident review for last week's outage on {day} {hh}:30",
     "Launch of the new dashboard planned for {day}",
+    "Team sync tomorrow at {hh}:{mm}, join <https://zoom.us/j/9{hh}{mm}|on Zoom>",
+)
+# Undated news: an event on the day it is posted.
+_NEWS = (
+    "OLake Go {v} Released <https://github.com/acme/olake-go/releases/tag/{v}|{v}>",
+    "The new dashboard is live! Feedback in OPS-{n} please",
+    "Payments outage: card payments failing, updates in <https://status.example.com/{n}>",
 )
 _CHATTER = (
     "Thanks everyone, great job on the rollout!",
@@ -67,17 +77,21 @@ _CHANNELS = (("C01RELEASES", "releases"), ("C02OPS", "ops"), ("C03GENERAL", "gen
 
 
 def make_candidates(n: int, seed: int) -> list[ExtractionInput]:
-    """``n`` candidate messages: about four in five announce a dated event."""
+    """``n`` candidate messages: about seven in ten announce a dated event, one in ten
+    reports undated news (an event on its posting day)."""
     rng = random.Random(seed)
     start = datetime(2024, 3, 1, 8, 0, tzinfo=UTC)
     items = []
     for index in range(n):
         channel_id, channel_name = _CHANNELS[index % len(_CHANNELS)]
         posted = start + timedelta(minutes=7 * index)
-        if rng.random() < 0.8:
+        draw = rng.random()
+        if draw < 0.8:
             day = date(2024, 3, 1) + timedelta(days=rng.randint(1, 60))
-            text = rng.choice(_ANNOUNCEMENTS).format(
+            templates = _ANNOUNCEMENTS if draw < 0.7 else _NEWS
+            text = rng.choice(templates).format(
                 v=f"v{index // 10}.{index % 10}",
+                n=index,
                 day=day.isoformat(),
                 hh=f"{rng.randint(8, 18):02d}",
                 mm=rng.choice(("00", "15", "30", "45")),
@@ -165,6 +179,10 @@ def _result_figures(result: ExtractionResult, n: int) -> Figures:
         "cost_usd": round(result.cost_usd, 6),
         "cost_usd_per_1000_candidates": round(result.cost_usd * 1000 / n, 6) if n else 0.0,
         "drafts": len(result.drafts),
+        "drafts_by_date_source": dict(
+            sorted(Counter(d.date_source.value for d in result.drafts).items())
+        ),
+        "links_kept": sum(len(d.links) for d in result.drafts),
         "outcomes": {key: value for key, value in counts.items() if value},
     }
 

@@ -20,6 +20,14 @@ Per run:
    candidate ends ``extracted``, ``no_event``, ``failed`` (with the reason and the
    raw answer) or ``deferred`` (budget). A bad answer never stops the run.
 
+Each event of an answer is checked on its own (:func:`read_answer`): an event
+whose dates cannot be (or that claims the posting day but names another) is
+rejected with its reason, the message's other events stay; a candidate fails
+only when none of its events is usable. The links an event keeps are those the
+model named *and* that :func:`~slack_events_dagster.domain.anchors.find_links`
+finds in the message (:func:`message_links`): a model can select a message's
+links, never add one.
+
 Structured outputs first (``response_format`` ``json_schema``, strict); a server
 that rejects it gets ``json_object`` with the schema described in the prompt,
 then plain text; the downgrade is remembered by the extractor instance.
@@ -31,13 +39,14 @@ stored or logged passes through :func:`redact`.
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import logging
 import math
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -51,7 +60,9 @@ from pydantic import ValidationError
 
 from slack_events_dagster.domain.models import (
     CandidateStatus,
+    DateSource,
     EventDraft,
+    EventLink,
     LLMCall,
     LLMCallStatus,
     SourceRef,
@@ -71,6 +82,7 @@ from slack_events_dagster.llm.prompt import (
     ParsedAnswer,
     json_schema_response_format,
     parse_answer,
+    prompt_fingerprint,
     system_prompt,
     truncate_raw_answer,
     user_message,
@@ -126,7 +138,8 @@ def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit] + " [...]"
 
 
-def _message_text(item: ExtractionInput) -> str:
+def source_text(item: ExtractionInput) -> str:
+    """The mrkdwn the model reads for a candidate (and the links are checked against)."""
     text = item.message.text
     if not text.strip():
         # Bot posts often carry their content in attachments only.
@@ -136,20 +149,51 @@ def _message_text(item: ExtractionInput) -> str:
             if isinstance(att, dict)
         ]
         text = "\n".join(part for part in parts if part)
-    return _clip(text)
+    return text
+
+
+# A user or channel mention ("<@U123>", "<#C123|general>") or a user group
+# ("<!subteam^S1|@oncall>"). Links ("<https://...|label>") are left as written: the
+# model copies their URLs into an event's links.
+_MENTION = re.compile(r"<([@#])([A-Za-z0-9]+)(?:\|([^<>]*))?>|<!subteam\^[A-Za-z0-9]+\|([^<>]+)>")
+
+
+def with_names(text: str, names: Mapping[str, str]) -> str:
+    """``text`` with mentions as the names people see: ``<@U123>`` -> ``@Ana``.
+
+    As Slack shows them (and :mod:`~slack_events_dagster.domain.text` reads them): a
+    label written in the span wins, then the name the workspace gives the id, then
+    the bare id.
+    """
+    if "<" not in text:
+        return text
+
+    def render(match: re.Match[str]) -> str:
+        sigil, ident, label, group = match.groups()
+        if group is not None:
+            return group
+        name = (label or names.get(ident) or ident).lstrip(sigil)
+        return sigil + name
+
+    return _MENTION.sub(render, text)
 
 
 def prompt_item(item: ExtractionInput) -> dict[str, Any]:
     """How one candidate is quoted to the model (data, never instructions)."""
     zone = _zone(item.timezone)
     parent = item.thread_parent
+    message = item.message
+    author = item.names.get(message.user or "") or message.username or None
     return {
         "id": candidate_id(item),
         "channel": f"#{item.channel_name}",
-        "posted_at": item.message.posted_at.astimezone(zone).isoformat(timespec="seconds"),
+        "posted_at": message.posted_at.astimezone(zone).isoformat(timespec="seconds"),
         "timezone": item.timezone,
-        "thread_parent_text": _clip(parent.text) if parent is not None else None,
-        "text": _message_text(item),
+        "author": author,
+        "thread_parent_text": (
+            _clip(with_names(parent.text, item.names)) if parent is not None else None
+        ),
+        "text": _clip(with_names(source_text(item), item.names)),
     }
 
 
@@ -199,25 +243,86 @@ def _parse_moment(value: str, zone: ZoneInfo, *, name: str) -> datetime | date:
     return moment.astimezone(zone)
 
 
-def drafts_from_answer(answer: CandidateAnswer, item: ExtractionInput) -> list[EventDraft]:
-    """Event drafts for one candidate's answer; ``ValueError`` names the first bad event."""
-    drafts = []
+def message_links(item: ExtractionInput) -> list[EventLink]:
+    """The anchors of a candidate's message: the one place the LLM path asks for them."""
+    try:
+        from slack_events_dagster.domain.anchors import find_links
+    except ModuleNotFoundError as exc:
+        # TODO(merge with i14-anchors): delete this fallback; domain/anchors.py is
+        # written on the anchors branch. Until then no link can be verified, so none
+        # is kept.
+        if exc.name != "slack_events_dagster.domain.anchors":
+            raise
+        return []
+    return find_links(source_text(item))
+
+
+def _link_form(text: str) -> str:
+    """A link as written, reduced to what tells two spellings of it apart.
+
+    The model may copy a Slack span whole (``<https://x|label>``), keep the ``&amp;``
+    of Slack's escaping, add or drop a trailing slash, or change the case of a key.
+    """
+    text = html.unescape(text.strip())
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].partition("|")[0]
+    return text.strip().rstrip("/").casefold()
+
+
+def select_links(named: Sequence[str], found: Sequence[EventLink]) -> list[EventLink]:
+    """The links of ``found`` (the message's) whose URL or key is among ``named``
+    (the model's), in the message's order: whatever else the model named is dropped."""
+    wanted = {_link_form(text) for text in named} - {""}
+    if not wanted:
+        return []
+    return [
+        link
+        for link in found
+        if _link_form(link.key) in wanted
+        or (link.url is not None and _link_form(link.url) in wanted)
+    ]
+
+
+@dataclass
+class AnswerReading:
+    """The drafts of one candidate's answer, and why each unusable event was rejected."""
+
+    drafts: list[EventDraft] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+def read_answer(answer: CandidateAnswer, item: ExtractionInput) -> AnswerReading:
+    """Each event of one candidate's answer as a draft, or rejected with its reason."""
+    reading = AnswerReading()
     posted_at = item.message.posted_at
+    found: list[EventLink] | None = None
     for index, event in enumerate(answer.events):
+        if event.links and found is None:
+            found = message_links(item)
         try:
-            drafts.append(_draft(event, item, posted_at))
+            reading.drafts.append(_draft(event, item, posted_at, found or []))
         except ValidationError as exc:
             reason = "; ".join(
                 f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors()[:3]
             )
-            raise ValueError(f"event {index} ({event.title[:60]!r}): {reason}") from None
+            reading.rejected.append(f"event {index} ({event.title[:60]!r}): {reason}")
         except ValueError as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ValueError(f"event {index} ({event.title[:60]!r}): {reason}") from None
-    return drafts
+            reading.rejected.append(f"event {index} ({event.title[:60]!r}): {reason}")
+    return reading
 
 
-def _draft(event: AnswerEvent, item: ExtractionInput, posted_at: datetime) -> EventDraft:
+def drafts_from_answer(answer: CandidateAnswer, item: ExtractionInput) -> list[EventDraft]:
+    """Event drafts for one candidate's answer; ``ValueError`` names the first bad event."""
+    reading = read_answer(answer, item)
+    if reading.rejected:
+        raise ValueError(reading.rejected[0])
+    return reading.drafts
+
+
+def _draft(
+    event: AnswerEvent, item: ExtractionInput, posted_at: datetime, found: Sequence[EventLink]
+) -> EventDraft:
     zone_name = event.timezone.strip() if event.timezone else item.timezone
     try:
         zone = ZoneInfo(zone_name)
@@ -228,6 +333,16 @@ def _draft(event: AnswerEvent, item: ExtractionInput, posted_at: datetime) -> Ev
     if event.all_day and isinstance(start, datetime):
         raise ValueError(f"all_day is true but start {event.start!r} has a time of day")
     start_day = start.date() if isinstance(start, datetime) else start
+    if event.date_source is DateSource.POSTED:
+        # No date in the message: the event is on the day it was posted, where it was
+        # posted, all day. A model that says so but names another day contradicts itself.
+        posted_day = posted_at.astimezone(_zone(item.timezone)).date()
+        if start_day != posted_day:
+            raise ValueError(
+                f"date_source is 'posted' (no date in the message) but start {event.start!r} "
+                f"is not the posting day {posted_day.isoformat()}"
+            )
+        start, end, zone_name = posted_day, None, item.timezone
     posted_day = posted_at.astimezone(zone).date()
     if not posted_day - _PLAUSIBLE_PAST <= start_day <= posted_day + _PLAUSIBLE_FUTURE:
         raise ValueError(
@@ -243,6 +358,8 @@ def _draft(event: AnswerEvent, item: ExtractionInput, posted_at: datetime) -> Ev
         category=event.category,
         start=start,
         end=end,
+        date_source=event.date_source,
+        links=select_links(event.links, found),
         timezone=zone_name,
         location=_clean(event.location, single_line=True),
         url=_safe_url(event.url),
@@ -334,6 +451,10 @@ def _in_candidate_order(result: ExtractionResult) -> ExtractionResult:
     # Stable: several drafts of one candidate keep the answer's order.
     result.drafts.sort(key=lambda d: (d.source.channel_id, ts_sort_key(d.source.ts)))
     return result
+
+
+# The system prompt and schema, hashed once: part of every prompt hash.
+_PROMPT_DIGEST = hashlib.sha256(prompt_fingerprint().encode("utf-8")).hexdigest()
 
 
 def _utc_now() -> datetime:
@@ -531,6 +652,7 @@ class OpenAIExtractor:
         material = {
             "model": self.settings.model,
             "prompt_version": PROMPT_VERSION,
+            "prompt": _PROMPT_DIGEST,
             "temperature": self.settings.temperature,
             "items": list(data),
         }
@@ -786,17 +908,28 @@ class OpenAIExtractor:
                     raw_answer=truncate_raw_answer(raw),
                 )
                 continue
-            answer = parsed.answers[cid]
-            try:
-                drafts = drafts_from_answer(answer, item)
-            except ValueError as exc:
+            reading = read_answer(parsed.answers[cid], item)
+            if reading.rejected and not reading.drafts:
                 result.outcomes[key] = CandidateOutcome(
                     status=CandidateStatus.FAILED,
-                    error=self._redact(f"unusable event in the model's answer: {exc}"),
+                    error=self._redact(
+                        f"unusable event in the model's answer: {'; '.join(reading.rejected)}"
+                    ),
                     raw_answer=truncate_raw_answer(raw),
                 )
                 continue
-            result.drafts.extend(drafts)
+            result.drafts.extend(reading.drafts)
+            if reading.rejected:
+                # The message's other events stand; the rejected ones are on record.
+                result.outcomes[key] = CandidateOutcome(
+                    status=CandidateStatus.EXTRACTED,
+                    error=self._redact(
+                        f"{len(reading.rejected)} of {len(parsed.answers[cid].events)} events "
+                        f"rejected: {'; '.join(reading.rejected)}"
+                    ),
+                    raw_answer=truncate_raw_answer(raw),
+                )
+                continue
             result.outcomes[key] = CandidateOutcome(
-                status=CandidateStatus.EXTRACTED if drafts else CandidateStatus.NO_EVENT
+                status=CandidateStatus.EXTRACTED if reading.drafts else CandidateStatus.NO_EVENT
             )

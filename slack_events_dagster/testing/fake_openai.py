@@ -13,9 +13,13 @@ exercised end to end:
 Answers come from an *oracle*: a callable given the parsed request and the
 quoted candidate messages, returning the answer object (or a raw string). The
 default oracle extracts naive events (the first ISO or "March 14" date in the text,
-with a time of day if one is written; a thread reply that moves or cancels takes its
-parent's date and title) and returns the entries in shuffled order, so callers must
-map answers back by id.
+else "tomorrow" or "in 3 days", with a time of day if one is written; a thread reply
+that moves or cancels takes its parent's date and title; an undated message saying
+something "released", "is live" or an "outage" is an event on its posting day; the
+links are the http(s) URLs of the text) and returns the entries in shuffled order,
+so callers must map answers back by id. It has rules of its own, deliberately
+simple: it shares nothing with the product's rule extractor or lexicon, so a test
+passing through it says something about the LLM path alone.
 
 Faults are injected at a seeded rate (or on given request numbers): 429 with
 ``retry-after``, 500, a hang past the client timeout, invalid JSON, JSON that
@@ -114,6 +118,24 @@ _CLOCK = re.compile(
     re.IGNORECASE,
 )
 _URL = re.compile(r"https?://[^\s<>|\"]+")
+# "tomorrow at 3pm", "in 3 days at 10:00": a day counted from the posting day, and a
+# time of day right after it.
+_RELATIVE = re.compile(
+    r"\b(?:(tomorrow)|in (\d{1,2}) days?),?\s+(?:at\s+)?"
+    r"(?=(?:1[0-2]|0?[1-9])(?::[0-5]\d)?\s*[ap]m\b|(?:[01]?\d|2[0-3]):[0-5]\d(?!\d))",
+    re.IGNORECASE,
+)
+# Words of something happening as it is posted, and its category.
+_NOW_WORDS: tuple[tuple[str, str], ...] = (
+    ("released", "release"),
+    ("is out", "release"),
+    ("now available", "release"),
+    ("is live", "launch"),
+    ("now live", "launch"),
+    ("launched", "launch"),
+    ("outage", "incident"),
+)
+_MAX_LINKS = 10
 _CHANGE_WORDS = ("moved", "postponed", "rescheduled", "pushed to")
 _CATEGORY_WORDS: tuple[tuple[str, str], ...] = (
     ("incident", "incident"),
@@ -158,11 +180,60 @@ def _find_day(text: str, posted: dt.date | None) -> tuple[str, re.Match[str]] | 
     return None
 
 
+def _find_relative(text: str, posted: dt.date | None) -> tuple[str, re.Match[str]] | None:
+    """ "tomorrow at 3pm" or "in 3 days at 10:00" from the posting day, as ISO, with its
+    match. Only with a time of day right after it: "I'll be back tomorrow" is an aside."""
+    match = _RELATIVE.search(text) if posted is not None else None
+    if match is None or posted is None:
+        return None
+    days = 1 if match.group(1) else int(match.group(2))
+    return (posted + dt.timedelta(days=days)).isoformat(), match
+
+
+def _links(text: str) -> list[str]:
+    """The http(s) URLs of the text, as written (Slack's ``<url|label>`` read to its URL)."""
+    found: list[str] = []
+    for match in _URL.finditer(text):
+        url = match.group(0).rstrip(".,;:)!?")
+        if url not in found:
+            found.append(url)
+    return found[:_MAX_LINKS]
+
+
+def _posted_event(candidate: Mapping[str, Any], text: str) -> dict[str, Any] | None:
+    """An undated message reporting something happening now: an event on its posting day.
+    A question ("is the API out?") reports nothing."""
+    posted = _posted_day(candidate)
+    lowered = text.lower()
+    if posted is None or lowered.rstrip().endswith("?"):
+        return None
+    category = next((cat for word, cat in _NOW_WORDS if re.search(rf"\b{word}\b", lowered)), None)
+    if category is None:
+        return None
+    links = _links(text)
+    return {
+        "title": _title(text, None)[:80],
+        "category": category,
+        "start": posted.isoformat(),
+        "end": None,
+        "all_day": True,
+        "date_source": "posted",
+        "timezone": None,
+        "location": None,
+        "url": links[0] if links else None,
+        "links": links,
+        "summary": None,
+        "confidence": 0.6,
+        "status": "scheduled",
+    }
+
+
 def _find_clock(text: str, date_match: re.Match[str]) -> tuple[int, int] | None:
     """The time of day: right after an ISO date ("2024-03-14 15:00"), else the first in the text."""
     if date_match.re is _DATE and date_match.group(2):
         return int(date_match.group(2)), int(date_match.group(3))
-    match = _CLOCK.search(text)
+    # A relative day's time comes right after it ("tomorrow at 3pm").
+    match = _CLOCK.search(text, date_match.end() if date_match.re is _RELATIVE else 0)
     if match is None:
         return None
     if match.group(4) is not None:
@@ -181,9 +252,10 @@ def _title(text: str, cut: re.Match[str] | None) -> str:
 
 
 def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """Events a very literal reader finds: the first date in the text (ISO or "March 14")
-    with the time of day if one is given; a reply that moves or cancels without a date
-    of its own takes its thread parent's."""
+    """Events a very literal reader finds: the first date in the text (ISO or "March 14",
+    else "tomorrow" or "in N days") with the time of day if one is given; a reply that
+    moves or cancels without a date of its own takes its thread parent's; an undated
+    report of a release, a launch or an outage is an event on the posting day."""
     text = str(candidate.get("text") or "")
     parent_text = str(candidate.get("thread_parent_text") or "")
     lowered = text.lower()
@@ -196,11 +268,17 @@ def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
     posted = _posted_day(candidate)
     changes_parent = bool(parent_text) and status != "scheduled"
     found = _find_day(text, posted)
+    date_source = "written"
     source = text
     if found is None and changes_parent:
         found, source = _find_day(parent_text, posted), parent_text
+    if found is None and not parent_text:
+        # Only at the top of a thread: a reply's "tomorrow" may be its parent's new day,
+        # which this reader does not try to tell from an aside.
+        found, source, date_source = _find_relative(text, posted), text, "relative"
     if found is None:
-        return []
+        event = _posted_event(candidate, text) if not changes_parent else None
+        return [event] if event is not None else []
     day, match = found
     clock = _find_clock(source, match)
     subject = parent_text if changes_parent else text
@@ -215,9 +293,11 @@ def naive_events(candidate: Mapping[str, Any]) -> list[dict[str, Any]]:
             "start": f"{day}T{clock[0]:02d}:{clock[1]:02d}" if clock else day,
             "end": None,
             "all_day": clock is None,
+            "date_source": date_source,
             "timezone": timezone,
             "location": None,
             "url": url.group(0) if url else None,
+            "links": _links(text),
             "summary": None,
             "confidence": 0.7,
             "status": status,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any, cast
 
 import openai
@@ -19,6 +21,7 @@ from slack_events_dagster.llm.prompt import (
     system_prompt,
     user_message,
 )
+from slack_events_dagster.testing import fake_openai
 from slack_events_dagster.testing.fake_openai import (
     FAULT_KINDS,
     FakeOpenAIServer,
@@ -89,6 +92,8 @@ def test_json_schema_answer_is_valid_and_reports_usage() -> None:
         parsed = parse_answer(content, IDS)
         assert parsed.error is None and not parsed.errors
         assert len(parsed.answers["C1:1700000001.000100"].events) == 1
+        (release,) = parsed.answers["C1:1700000001.000100"].events
+        assert release.date_source == "written" and release.links == ["https://example.com/r1"]
         assert parsed.answers["C1:1700000009.000100"].events == []
         assert response.usage is not None
         assert response.usage.prompt_tokens > 0 and response.usage.completion_tokens > 0
@@ -136,6 +141,101 @@ def test_default_oracle_reads_a_thread_change_against_its_parent() -> None:
     assert cancelled["status"] == "cancelled" and cancelled["start"] == "2024-12-30T15:00"
     # Without a parent there is nothing to cancel.
     assert naive_events(_item("Cancelled, sorry all.")) == []
+
+
+def test_default_oracle_reads_undated_news_on_the_posting_day() -> None:
+    text = "OLake Go v0.7.2 Released <https://github.com/datazip-inc/olake-go/releases/tag/v0.7.2>."
+    (release,) = naive_events(_item(text))
+    assert release["date_source"] == "posted" and release["category"] == "release"
+    assert release["start"] == "2024-12-28" and release["all_day"] and release["end"] is None
+    assert release["links"] == ["https://github.com/datazip-inc/olake-go/releases/tag/v0.7.2"]
+    assert release["url"] == release["links"][0]
+    (launch,) = naive_events(_item("Dashboard v2 is live!"))
+    assert launch["category"] == "launch" and launch["date_source"] == "posted"
+    (outage,) = naive_events(_item("Payments outage: card payments failing"))
+    assert outage["category"] == "incident" and outage["start"] == "2024-12-28"
+    # A question reports nothing; words only count whole ("this outage" is not "is out").
+    assert naive_events(_item("is the new release out? when was it released?")) == []
+    assert naive_events(_item("this outage hurts"))[0]["category"] == "incident"
+
+
+def test_default_oracle_says_how_a_date_was_found_and_lists_the_urls() -> None:
+    text = "Release v1 on 2024-12-30 <https://example.com/a|notes> and https://example.com/b."
+    (written,) = naive_events(_item(text))
+    assert written["date_source"] == "written" and written["start"] == "2024-12-30"
+    assert written["links"] == ["https://example.com/a", "https://example.com/b"]
+    (relative,) = naive_events(_item("Team sync tomorrow at 3pm, join <https://zoom.us/j/1|Zoom>"))
+    assert relative["date_source"] == "relative" and relative["start"] == "2024-12-29T15:00"
+    assert relative["links"] == ["https://zoom.us/j/1"]
+    (later,) = naive_events(_item("Retro in 3 days at 10:00"))
+    assert later["start"] == "2024-12-31T10:00" and later["date_source"] == "relative"
+    # An aside without a time of day is not an announcement.
+    assert naive_events(_item("I'll be back tomorrow")) == []
+    assert naive_events(_item("Nothing to see")) == []
+    many = " ".join(f"https://example.com/{i}" for i in range(15))
+    (capped,) = naive_events(_item(f"Release on 2024-12-30 {many}"))
+    assert len(capped["links"]) == 10
+
+
+def test_default_oracle_answers_validate_against_the_schema() -> None:
+    items = [
+        {**_item(text), "id": f"C1:{index}.0"}
+        for index, text in enumerate(
+            [
+                "OLake Go v0.7.2 Released https://example.com/r",
+                "Team sync tomorrow at 3pm",
+                "Release v1 on 2024-12-30",
+                "lunch anyone?",
+            ]
+        )
+    ]
+    request = OracleRequest(body={}, candidates=items, response_mode="json_schema")
+    parsed = parse_answer(json.dumps(naive_oracle(request)), [str(i["id"]) for i in items])
+    assert parsed.error is None and not parsed.errors
+    sources = {cid: [e.date_source.value for e in a.events] for cid, a in parsed.answers.items()}
+    assert sources == {
+        "C1:0.0": ["posted"],
+        "C1:1.0": ["relative"],
+        "C1:2.0": ["written"],
+        "C1:3.0": [],
+    }
+
+
+def test_the_fake_does_not_reuse_the_rule_extractor() -> None:
+    # Directly or through imports: a fresh interpreter loads only the prompt's module
+    # (for the quoted-data format) and what it stands on, never the rule extractor,
+    # the candidate scorer or the date and prose readers.
+    code = (
+        "import sys, slack_events_dagster.testing.fake_openai\n"
+        "print('\\n'.join(sorted(m for m in sys.modules if m.startswith('slack_events_dagster'))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert set(loaded) <= {
+        "slack_events_dagster",
+        "slack_events_dagster.domain",
+        "slack_events_dagster.domain.lexicon",
+        "slack_events_dagster.domain.models",
+        "slack_events_dagster.llm",
+        "slack_events_dagster.llm.prompt",
+        "slack_events_dagster.testing",
+        "slack_events_dagster.testing.fake_openai",
+    }, loaded
+    # The lexicon is loaded for the prompt; the oracle's words are its own: the fake
+    # imports nothing of the product but the prompt's quoted-data format.
+    tree = ast.parse(Path(fake_openai.__file__).read_text())
+    imported = {
+        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert {name for name in imported if name.startswith("slack_events_dagster")} == {
+        "slack_events_dagster.llm.prompt"
+    }
 
 
 def test_our_schema_passes_the_strict_mode_rules() -> None:
