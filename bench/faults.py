@@ -289,7 +289,8 @@ def _inputs(repository: SqlRepository, settings: Any) -> list[ExtractionInput]:
             for c in repository.get_candidates(statuses=steps.RETRYABLE, channel_id=channel.id)
             if c.status is not CandidateStatus.FAILED or c.attempts < steps.MAX_ATTEMPTS
         ]
-        found, _ = steps._extraction_inputs(repository, settings, channel, candidates)
+        names = steps.mention_names(repository)
+        found, _ = steps._extraction_inputs(repository, settings, channel, candidates, names)
         items.extend(found)
     return items
 

@@ -145,6 +145,12 @@ class PipelineSettings(_Section):
     sensor_interval_s: int = Field(300, ge=30)
     freshness_hours: float = Field(72.0, gt=0)
     max_candidate_rate: float = Field(0.5, ge=0, le=1)
+    # How to read a numeric date whose day and month could both be either ("03/04"):
+    # month first (US) or day first (most of the world). "20/10" is day first either way.
+    date_order: Literal["month_first", "day_first"] = "month_first"
+    # The channels whose bot posts are read (names or ids); None reads bots everywhere,
+    # [] nowhere. Joins, leaves and topic changes are never events.
+    bot_channels: list[str] | None = None
 
 
 class DigestSettings(_Section):

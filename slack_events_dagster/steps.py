@@ -200,6 +200,7 @@ def score_days(
         channel_weights=settings.pipeline.channel_weights,
         threshold=settings.pipeline.candidate_threshold,
         parents=_with_parents(repository, messages),
+        bot_channels=settings.pipeline.bot_channels,
         now=now,
     )
     counts = repository.upsert_candidates(candidates)
@@ -277,11 +278,14 @@ def extract_days(
     meanwhile releases it with its process, leaving its claims to be retried.
     """
     report = ExtractReport()
+    names: dict[str, str] | None = None
     with repository.extraction_lock(channel.id):
         window: list[_DayWork] = []
         held = 0
         for day in days(first_day, last_day):
-            work = _day_work(repository, settings, channel, day, now)
+            if names is None:
+                names = mention_names(repository)
+            work = _day_work(repository, settings, channel, day, now, names)
             if work is None:
                 continue
             window.append(work)
@@ -302,12 +306,20 @@ class _DayWork:
     stamp: datetime
 
 
+def mention_names(repository: Repository) -> dict[str, str]:
+    """User and channel ids -> names, so that mentions read as names in titles."""
+    names = {user.id: user.label for user in repository.get_users().values()}
+    names.update({c.id: c.name for c in repository.get_channels(include_archived=True)})
+    return names
+
+
 def _day_work(
     repository: Repository,
     settings: Settings,
     channel: SlackChannel,
     day: date,
     now: datetime,
+    names: dict[str, str],
 ) -> _DayWork | None:
     """The day's candidates to (re)try, marked in progress; None when there are none."""
     start, end = day_bounds(day, day, settings.pipeline.timezone)
@@ -320,7 +332,7 @@ def _day_work(
     ]
     if not candidates:
         return None
-    items, gone = _extraction_inputs(repository, settings, channel, candidates)
+    items, gone = _extraction_inputs(repository, settings, channel, candidates, names)
     if gone:
         repository.set_candidate_status(gone, CandidateStatus.NO_EVENT, error="message deleted")
     # A run that dies now leaves these in_progress; the next run of the day retries them.
@@ -374,6 +386,7 @@ def _extraction_inputs(
     settings: Settings,
     channel: SlackChannel,
     candidates: Sequence[EventCandidate],
+    names: dict[str, str],
 ) -> tuple[list[ExtractionInput], list[SourceRef]]:
     refs = [SourceRef(channel_id=c.channel_id, ts=c.ts) for c in candidates]
     parent_refs = [
@@ -395,6 +408,7 @@ def _extraction_inputs(
                 channel_name=channel.name,
                 timezone=settings.pipeline.timezone,
                 thread_parent=parent,
+                names=names,
             )
         )
     return items, gone

@@ -86,7 +86,7 @@ class ExtractorResource(dg.ConfigurableResource):
     def get(self, repository: SqlRepository) -> Extractor:
         llm = self.settings.settings.llm
         if llm.provider == "rules":
-            return RuleExtractor()
+            return RuleExtractor(date_order=self.settings.settings.pipeline.date_order)
         from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 
         if self.api_key:

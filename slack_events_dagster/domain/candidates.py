@@ -73,6 +73,8 @@ VERSION = re.compile(
     r"(?![\w%]|\.\d)|(?<![\w.])v\d+\b",
     re.IGNORECASE,
 )
+# A digit, a dot and a digit, or "v" and a digit: where a version can be.
+_VERSION_HINT = re.compile(r"\d\.\d|\bv\d")
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
     r"|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
@@ -163,7 +165,7 @@ def is_past(prose: Prose, *, now: bool = False) -> bool:
     (or of something happening now: "yesterday we released" still reports a release)."""
     tokens, token_set = prose.tokens, prose.token_set
     hits = len(token_set & lx.PAST_WORDS)
-    if lx.PAST_PHRASES.any_in(tokens, token_set):
+    if lx.PAST_PHRASES.any_in(tokens, token_set, prose.pairs):
         hits += 1
     return bool(hits) and (hits >= 2 or (token_set.isdisjoint(_FUTURE_WORDS) and not now))
 
@@ -176,15 +178,15 @@ _FUTURE_WORDS = frozenset(
 
 def happening_now(prose: Prose) -> list[str]:
     """The phrases saying something happens as the message is posted ("is out", "now live")."""
-    found = lx.NOW_WORDS.found(prose.tokens, prose.token_set)
+    found = lx.NOW_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
     if not found and lx.has_cjk(prose.lower):
         found = [word for word in lx.NOW_SUBSTRINGS if word in prose.lower]
     return found
 
 
 def event_words(prose: Prose) -> list[str]:
-    found = lx.EVENT_WORDS.found(prose.tokens, prose.token_set)
-    if found and lx.NOT_EVENTS.any_in(prose.tokens, prose.token_set):
+    found = lx.EVENT_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
+    if found and lx.NOT_EVENTS.any_in(prose.tokens, prose.token_set, prose.pairs):
         tokens = prose.tokens
         found = [" ".join(tokens[a:b]) for a, b in lx.event_positions(tokens)]
     if not found and lx.has_cjk(prose.lower):
@@ -193,7 +195,7 @@ def event_words(prose: Prose) -> list[str]:
 
 
 def announces(prose: Prose, raw_lower: str) -> bool:
-    return lx.ANNOUNCE_WORDS.any_in(prose.tokens, prose.token_set) or (
+    return lx.ANNOUNCE_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs) or (
         ("<!" in raw_lower or "@" in raw_lower or ":" in raw_lower)
         and any(marker in raw_lower for marker in lx.ANNOUNCE_MARKUP)
     )
@@ -201,7 +203,7 @@ def announces(prose: Prose, raw_lower: str) -> bool:
 
 def is_change(prose: Prose) -> bool:
     tokens, token_set = prose.tokens, prose.token_set
-    return lx.RESCHEDULE_WORDS.any_in(tokens, token_set) or lx.CANCEL_WORDS.any_in(
+    return lx.RESCHEDULE_WORDS.any_in(tokens, token_set, prose.pairs) or lx.CANCEL_WORDS.any_in(
         tokens, token_set
     )
 
@@ -254,7 +256,7 @@ def score_message(
     now = happening_now(prose)
     if status_link:
         kinds, now = [*kinds, "status incident"], [*now, "status incident"]
-    version = ("." in lower or "v" in token_set) and VERSION.search(prose.text) is not None
+    version = _VERSION_HINT.search(lower) is not None and VERSION.search(prose.text) is not None
     if kinds or (version and now):
         positive += W_EVENT_WORD + (W_EVENT_WORD_EXTRA if len(kinds) > 1 else 0.0)
         reasons.append(f"event:{min(kinds) if kinds else 'version'}")
@@ -335,7 +337,7 @@ def score_message(
         floor = CHANGE_REPLY_SCORE
         if thread_parent is not None and _parent_is_eventful(thread_parent, channel_name, names):
             floor = CHANGE_REPLY_EVENTFUL_PARENT_SCORE
-        kind = "cancel" if lx.CANCEL_WORDS.any_in(tokens, token_set) else "change"
+        kind = "cancel" if lx.CANCEL_WORDS.any_in(tokens, token_set, prose.pairs) else "change"
         reasons.append(f"reply:{kind}")
         score = max(score, floor)
     score = round(min(1.0, max(0.0, score)), 4)

@@ -195,28 +195,30 @@ class When:
 
 # -- the scorer's cheap test -----------------------------------------------------------
 
-_SIGNAL = re.compile(
+_MONTH_SIGNAL = re.compile(
     rf"\b{_MONTH}\s+[0-3]?\d(?!\d)|\b[0-3]?\d{_ORD}\s+(?:of\s+)?{_MONTH}(?![a-z])"
-    r"|(?<![\w./:-])[0-3]?\d/[0-3]?\d(?:/(?:19|20)?\d\d)?(?![\w/%])|(?:19|20)\d\d-[01]\d-[0-3]\d"
+)
+_NUMERIC_SIGNAL = re.compile(
+    r"(?<![\w./:-])[0-3]?\d/[0-3]?\d(?:/(?:19|20)?\d\d)?(?![\w/%])|(?:19|20)\d\d-[01]\d-[0-3]\d"
     r"|(?<![\w.])[0-3]?\d\.[01]?\d\.(?:19|20)\d\d|[01]?\d月[0-3]?\d日"
 )
-_SIGNAL_HINTS = frozenset(MONTHS) | {"/", "-", ".", "月"}
+# A digit next to "/", "-", "." or 月: the only places a numeric date can be.
+_NUMERIC_HINT = re.compile(r"\d[/.\-月]\d")
 
 
 def date_signal(lower: str, token_set: frozenset[str] | set[str]) -> str | None:
     """``"explicit"``, ``"day"``, ``"vague"`` or None: the strongest kind of date written.
 
-    Cheap: word-set tests first, one regular expression only when they say it may match.
+    Cheap: word-set tests first, a regular expression only when they say it may match.
     """
-    if (
-        not token_set.isdisjoint(MONTHS)
-        or "/" in lower
-        or "-" in lower
-        or "月" in lower
-        or ("." in lower and _DOTTED_HINT.search(lower) is not None)
-    ) and _SIGNAL.search(lower) is not None:
+    if not token_set.isdisjoint(MONTHS) and _MONTH_SIGNAL.search(lower) is not None:
         return EXPLICIT
-    if not token_set.isdisjoint(_DAY_TOKENS) or any(word in lower for word in _JA_DAY_WORDS):
+    if _NUMERIC_HINT.search(lower) is not None and _NUMERIC_SIGNAL.search(lower) is not None:
+        return EXPLICIT
+    days = token_set & _DAY_TOKENS
+    if days and not ("last" in token_set and all(_past_weekday(lower, day) for day in days)):
+        return DAY
+    if any(word in lower for word in _JA_DAY_WORDS):
         return DAY
     if not token_set.isdisjoint(_SHORT_WEEKDAYS) and _SHORT_WEEKDAY.search(lower):
         return DAY
@@ -232,7 +234,13 @@ def date_signal(lower: str, token_set: frozenset[str] | set[str]) -> str | None:
 _DAY_TOKENS = frozenset(
     ["tomorrow", "tmrw", "tmr", "today", "tonight", "tonite", "eod", "cob", "eow"]
 ) | frozenset(w for w in WEEKDAYS if len(w) > 3)
-_DOTTED_HINT = re.compile(r"\d\.\d")
+
+
+def _past_weekday(lower: str, day: str) -> bool:
+    """ "the release last Tuesday": a day named only as past is no date to come."""
+    return day in WEEKDAYS and f"last {day}" in lower and lower.count(day) == 1
+
+
 # "wed", "sat", "sun", "mon" are words too; with "on"/"next"/"this" in front they are days.
 _SHORT_WEEKDAYS = frozenset(["mon", "wed", "sat", "sun"])
 _SHORT_WEEKDAY = re.compile(r"\b(?:on|next|this|coming|until|by)\s+(?:mon|wed|sat|sun)\b")
@@ -620,8 +628,15 @@ def find_times(lower: str) -> list[TimeMention]:
 
 
 def has_past_day(lower: str) -> bool:
-    """ "yesterday", "last week", "last Tuesday": the text talks about the past."""
-    return _PAST_DAY.search(lower) is not None
+    """ "yesterday", "last week", "last Tuesday", "the latency thing this morning was":
+    the text talks about the past."""
+    return _PAST_DAY.search(lower) is not None or _EARLIER_TODAY.search(lower) is not None
+
+
+_EARLIER_TODAY = re.compile(
+    r"\b(?:this\s+morning|earlier\s+today)\b[^.!?\n]{0,30}\b(?:was|were|had|went)\b"
+    r"|\b(?:was|were|had|went)\b[^.!?\n]{0,30}\b(?:this\s+morning|earlier\s+today)\b"
+)
 
 
 # -- choosing and resolving --------------------------------------------------------------

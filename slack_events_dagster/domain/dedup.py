@@ -347,8 +347,22 @@ def _day_gap(left: date, right: date) -> int:
     return abs((left - right).days)
 
 
+# A release that goes live is also its launch: "4.13 is live" repeats "Lumen 4.13 release".
+_KINDRED = frozenset({EventCategory.RELEASE, EventCategory.LAUNCH})
+
+
+def _kindred(left: EventCategory, right: EventCategory) -> bool:
+    """One kind of event under two names: equal, or a release and its launch."""
+    return left == right or (left in _KINDRED and right in _KINDRED)
+
+
 def _categories_match(left: EventCategory, right: EventCategory) -> bool:
-    return left == right or left in _WEAK_CATEGORIES or right in _WEAK_CATEGORIES
+    return (
+        left == right
+        or left in _WEAK_CATEGORIES
+        or right in _WEAK_CATEGORIES
+        or _kindred(left, right)
+    )
 
 
 @dataclass(frozen=True)
@@ -905,18 +919,17 @@ class _Merger:
                 continue
             similarity = title_similarity(draft.title, work.title)
             needed = SAME_DAY_SIMILARITY if gap == 0 or is_change else NEAR_DAY_SIMILARITY
-            if draft.category == work.category and (
-                _same_instant(draft, view) or (gap == 0 and draft.all_day != view.all_day)
-            ):
+            kin = _kindred(draft.category, work.category)
+            if kin and (_same_instant(draft, view) or (gap == 0 and draft.all_day != view.all_day)):
                 # Same category at the same minute ("Webinar today at 1pm" is the webinar),
                 # or a day and a time on that day ("upgrade Saturday night", "Sat 23:00").
                 needed = SAME_INSTANT_SIMILARITY
-            if is_change and draft.category == work.category:
+            if is_change and kin:
                 # "4.13 is moving to Thursday": a title that is part of the event's suffices.
                 similarity = max(similarity, _subset_similarity(draft.title, work.title))
             elif (
                 gap == 0
-                and draft.category == work.category
+                and kin
                 and draft.category not in _WEAK_CATEGORIES
                 and _same_subject(draft.title, work.title)
             ):

@@ -15,7 +15,7 @@ which is what keeps the scorer above 50,000 messages a second.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -44,17 +44,24 @@ def _phrases(*texts: str) -> frozenset[Phrase]:
 
 @dataclass(frozen=True)
 class WordSet:
-    """Single words and multi-word phrases, matched against a message's tokens."""
+    """Single words and multi-word phrases, matched against a message's tokens.
+
+    Phrases are indexed by their first two words: a message's set of word pairs
+    (computed once, :attr:`Prose.pairs`) meets that index in one set operation, so a
+    phrase costs nothing for the messages that do not hold its first two words.
+    """
 
     words: frozenset[str] = frozenset()
     phrases: frozenset[Phrase] = frozenset()
-    _by_first: dict[str, tuple[Phrase, ...]] = field(default_factory=dict, compare=False)
+    _by_pair: dict[tuple[str, str], tuple[Phrase, ...]] = field(default_factory=dict, compare=False)
+    _pairs: set[tuple[str, str]] = field(default_factory=set, compare=False)
 
     def __post_init__(self) -> None:
-        by_first: dict[str, list[Phrase]] = {}
+        by_pair: dict[tuple[str, str], list[Phrase]] = {}
         for phrase in self.phrases:
-            by_first.setdefault(phrase[0], []).append(phrase)
-        self._by_first.update({key: tuple(value) for key, value in by_first.items()})
+            by_pair.setdefault((phrase[0], phrase[1]), []).append(phrase)
+        self._by_pair.update({key: tuple(value) for key, value in by_pair.items()})
+        self._pairs.update(by_pair)
 
     @classmethod
     def of(cls, *entries: str) -> WordSet:
@@ -66,42 +73,73 @@ class WordSet:
     def __or__(self, other: WordSet) -> WordSet:
         return WordSet(self.words | other.words, self.phrases | other.phrases)
 
-    def found(self, tokens: Sequence[str], token_set: frozenset[str] | set[str]) -> list[str]:
+    def found(
+        self,
+        tokens: Sequence[str],
+        token_set: frozenset[str] | set[str],
+        pairs: frozenset[tuple[str, str]] | None = None,
+    ) -> list[str]:
         """The words and phrases present (phrases joined by spaces), in no particular order."""
         hits = (
             [w for w in self.words if w in token_set]
             if len(self.words) < len(token_set)
             else [w for w in token_set if w in self.words]
         )
-        if self._by_first and not token_set.isdisjoint(self._by_first):
-            hits.extend(" ".join(p) for p in self._phrases_in(tokens, token_set))
+        if self._pairs:
+            hits.extend(" ".join(p) for p in self._phrases_in(tokens, pairs))
         return hits
 
-    def _phrases_in(self, tokens: Sequence[str], token_set: Iterable[str]) -> list[Phrase]:
+    def _phrases_in(
+        self, tokens: Sequence[str], pairs: frozenset[tuple[str, str]] | None
+    ) -> list[Phrase]:
+        if pairs is None:
+            pairs = word_pairs(tokens)
+        shared = self._pairs.intersection(pairs)
+        if not shared:
+            return []
         found: list[Phrase] = []
-        for index, token in enumerate(tokens):
-            for phrase in self._by_first.get(token, ()):
-                if tuple(tokens[index : index + len(phrase)]) == phrase:
+        for key in shared:
+            for phrase in self._by_pair[key]:
+                if len(phrase) == 2 or _contains(tokens, phrase):
                     found.append(phrase)
         return found
 
-    def any_in(self, tokens: Sequence[str], token_set: frozenset[str] | set[str]) -> bool:
+    def any_in(
+        self,
+        tokens: Sequence[str],
+        token_set: frozenset[str] | set[str],
+        pairs: frozenset[tuple[str, str]] | None = None,
+    ) -> bool:
         if not self.words.isdisjoint(token_set):
             return True
-        if not self._by_first or token_set.isdisjoint(self._by_first):
-            return False
-        return bool(self._phrases_in(tokens, token_set))
+        return bool(self._pairs) and bool(self._phrases_in(tokens, pairs))
 
     def positions(self, tokens: Sequence[str]) -> list[tuple[int, int]]:
         """Token index ranges ``[start, end)`` of every word and phrase occurrence."""
         spans: list[tuple[int, int]] = []
+        last = len(tokens) - 1
         for index, token in enumerate(tokens):
             if token in self.words:
                 spans.append((index, index + 1))
-            for phrase in self._by_first.get(token, ()):
-                if tuple(tokens[index : index + len(phrase)]) == phrase:
-                    spans.append((index, index + len(phrase)))
+            if index < last and (token, tokens[index + 1]) in self._pairs:
+                for phrase in self._by_pair[(token, tokens[index + 1])]:
+                    if tuple(tokens[index : index + len(phrase)]) == phrase:
+                        spans.append((index, index + len(phrase)))
         return spans
+
+
+def word_pairs(tokens: Sequence[str]) -> frozenset[tuple[str, str]]:
+    """Every pair of neighbouring words."""
+    return frozenset(pairwise(tokens))
+
+
+def _contains(tokens: Sequence[str], phrase: Phrase) -> bool:
+    size = len(phrase)
+    return any(
+        tuple(tokens[index : index + size]) == phrase
+        for index in range(len(tokens) - size + 1)
+        if tokens[index] == phrase[0]
+    )
 
 
 def has_pair(tokens: Sequence[str], pairs: frozenset[tuple[str, str]]) -> bool:
@@ -190,7 +228,6 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "open beta",
             "public preview",
             "early access",
-            "product hunt",
             "beta",
             "private beta",
         ),
@@ -217,6 +254,10 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "experiencing issues",
             "intermittent issues",
             "currently unavailable",
+            "are failing",
+            "is failing",
+            "not working for",
+            "timing out",
             "interruption in service",
             "service interruption",
             "status page",
@@ -444,9 +485,6 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "submit",
             "cut off",
             "expire",
-            "eod",
-            "eow",
-            "cob",
             "code freeze",
             "deploy freeze",
             "release freeze",
@@ -557,6 +595,8 @@ NOT_EVENTS = WordSet.of(
     "css class",
     "python class",
     "due to",
+    "no meeting",
+    "no meetings",
 )
 
 
@@ -974,6 +1014,8 @@ HYPOTHETICAL = frozenset(
     "hope hoping wait waiting plan planning going soon eventually expect expected until "
     "till whenever assuming".split()
 )
+# A report that something is over: "Done, out of read-only as of 1:55am".
+COMPLETION = frozenset("done finished completed wrapped complete".split())
 # Words that are no subject of a "now" phrase: "it is live", "this is out", "we are aware".
 SUBJECTLESS = frozenset(
     "it this that these those which what who i we you they he she there here all everything "
@@ -1002,11 +1044,21 @@ PAST_WORDS = frozenset(
 PAST_PHRASES = WordSet.of(
     "last week",
     "last night",
+    "last monday",
+    "last tuesday",
+    "last wednesday",
+    "last thursday",
+    "last friday",
+    "last saturday",
+    "last sunday",
     "last month",
     "last time",
     "last year",
     "thanks everyone",
     "thanks all",
+    "thanks for all",
+    "thank you all for",
+    "thank you for all",
     "thanks to everyone",
     "post mortem",
     "went well",

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from slack_events_dagster.domain.lexicon import words
+from slack_events_dagster.domain.lexicon import word_pairs, words
 from slack_events_dagster.domain.text import strip_emoji
 
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
@@ -34,12 +34,8 @@ _LOG_LINE = re.compile(
     r"|at\s+[\w$.<>]+\(|Traceback\b|File\s+\"[^\"]+\",\s+line\s+\d+|npm\s+(?:WARN|ERR)"
     r"|Caused\s+by:|[\w.]+(?:Exception|Error):\s|\{\s*\"|\"[\w-]+\"\s*:)"
 )
-# Only messages with one of these can hold a log line; the others skip the line scan.
-_LOG_HINT = re.compile(
-    r"\d:\d\d:\d|\d{10}|ERROR|WARN|INFO|DEBUG|TRACE|FATAL|CRITICAL|Exception"
-    r"|Error:|\bat\s+[\w$.]+\(|Traceback|File \"|\{|\"[\w-]+\":"
-)
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_NAMED = re.compile(r"(?<![\w&])[#@](?!(?:here|channel|everyone)\b)[\w.-]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +46,8 @@ class Prose:
     lower: str
     tokens: list[str]
     token_set: frozenset[str]
+    # Neighbouring word pairs, for the lexicon's phrases.
+    pairs: frozenset[tuple[str, str]] = frozenset()
     # Some code, quote or log text was removed (the message had more than prose).
     had_noise: bool = False
 
@@ -85,7 +83,7 @@ def _drop_noise_lines(text: str) -> tuple[str, bool]:
     dropped = False
     for line in text.split("\n"):
         stripped = line.lstrip()
-        if stripped.startswith((">", "&gt;")) or _LOG_LINE.match(line):
+        if stripped.startswith((">", "&gt;")) or _LOG_LINE.match(line) is not None:
             dropped = True
             continue
         kept.append(line)
@@ -101,9 +99,8 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
         text = _CODE_BLOCK.sub("\n", text)
         text = _INLINE_CODE.sub(" ", text)
         had_noise = text != before
-    if "&gt;" in text or text.startswith(">") or "\n>" in text or _LOG_HINT.search(text):
-        text, dropped = _drop_noise_lines(text)
-        had_noise = had_noise or dropped
+    text, dropped = _drop_noise_lines(text)
+    had_noise = had_noise or dropped
     if "<" in text:
         text = _SPAN.sub(_render_span(names or {}), text)
     if "://" in text:
@@ -111,7 +108,10 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
     if "&" in text:
         text = html.unescape(text)
     text = strip_emoji(text)
-    text = _SPACES.sub(" ", text).strip()
+    if "  " in text or "\t" in text or "\u00a0" in text:
+        text = _SPACES.sub(" ", text)
+    text = text.strip()
     lower = text.lower()
-    tokens = words(lower)
-    return Prose(text, lower, tokens, frozenset(tokens), had_noise)
+    # Channel and user names are no words of the message ("updates in #incidents").
+    tokens = words(_NAMED.sub(" ", lower) if ("#" in lower or "@" in lower) else lower)
+    return Prose(text, lower, tokens, frozenset(tokens), word_pairs(tokens), had_noise)

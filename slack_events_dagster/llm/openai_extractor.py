@@ -58,6 +58,7 @@ import openai
 from openai import OpenAI
 from pydantic import ValidationError
 
+from slack_events_dagster.domain.anchors import find_links
 from slack_events_dagster.domain.models import (
     CandidateStatus,
     DateSource,
@@ -245,15 +246,6 @@ def _parse_moment(value: str, zone: ZoneInfo, *, name: str) -> datetime | date:
 
 def message_links(item: ExtractionInput) -> list[EventLink]:
     """The anchors of a candidate's message: the one place the LLM path asks for them."""
-    try:
-        from slack_events_dagster.domain.anchors import find_links
-    except ModuleNotFoundError as exc:
-        # TODO(merge with i14-anchors): delete this fallback; domain/anchors.py is
-        # written on the anchors branch. Until then no link can be verified, so none
-        # is kept.
-        if exc.name != "slack_events_dagster.domain.anchors":
-            raise
-        return []
     return find_links(source_text(item))
 
 

@@ -92,23 +92,17 @@ CASES: dict[str, Case] = {
     # Ranges of days and of times.
     "day-range": Case("Conference 14\u201316 Oct", d(2025, 10, 14), d(2025, 10, 16)),
     "month-range": Case("Summit Oct 20\u201322", d(2025, 10, 20), d(2025, 10, 22)),
-    "cross-month-range": Case(
-        "Conference Oct 30 - Nov 2", d(2025, 10, 30), d(2025, 11, 2)
-    ),
+    "cross-month-range": Case("Conference Oct 30 - Nov 2", d(2025, 10, 30), d(2025, 11, 2)),
     "cross-year-range": Case(
         "Office closed Dec 30 - Jan 2", d(2025, 12, 30), d(2026, 1, 2), posted="2025-12-10T09:00"
     ),
-    "pm-range": Case(
-        "Workshop Thursday 2\u20134pm", utc(2025, 10, 16, 12), utc(2025, 10, 16, 14)
-    ),
+    "pm-range": Case("Workshop Thursday 2\u20134pm", utc(2025, 10, 16, 12), utc(2025, 10, 16, 14)),
     "from-to": Case(
         "Maintenance tomorrow from 22:00 to 23:00",
         utc(2025, 10, 15, 20),
         utc(2025, 10, 15, 21),
     ),
-    "am-pm-range": Case(
-        "Hackathon Saturday 9am-5pm", utc(2025, 10, 18, 7), utc(2025, 10, 18, 15)
-    ),
+    "am-pm-range": Case("Hackathon Saturday 9am-5pm", utc(2025, 10, 18, 7), utc(2025, 10, 18, 15)),
     "overnight": Case(
         "Maintenance window Friday 23:00-02:00", utc(2025, 10, 17, 21), utc(2025, 10, 18, 0)
     ),

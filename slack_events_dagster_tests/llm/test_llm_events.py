@@ -6,8 +6,6 @@ local fake server, as in ``test_openai_extractor.py``."""
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -59,7 +57,6 @@ from slack_events_dagster.testing.fake_openai import (
 TZ = "Europe/Berlin"
 # 09:00 UTC is 10:00 in Berlin, the same day.
 POSTED = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
-ANCHORS_MODULE = "slack_events_dagster.domain.anchors"
 
 
 def make_item(
@@ -148,17 +145,16 @@ def key_of(item: ExtractionInput) -> tuple[str, str]:
 
 @pytest.fixture
 def anchors(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[EventLink]]:
-    """A stand-in for ``domain/anchors.py`` (written on the anchors branch): ``find_links``
-    answers the links registered for a text, built by hand, and records what it read."""
+    """A stand-in for ``domain/anchors.find_links`` as the extractor calls it: it answers
+    the links registered for a text, built by hand, and records what it read (so the
+    filtering is tested apart from the classification)."""
     links_by_text: dict[str, list[EventLink]] = {}
-    module = types.ModuleType(ANCHORS_MODULE)
 
     def find_links(mrkdwn: str) -> list[EventLink]:
         links_by_text.setdefault("__read__", []).append(EventLink(kind=LinkKind.LINK, key=mrkdwn))
         return list(links_by_text.get(mrkdwn, []))
 
-    module.find_links = find_links  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, ANCHORS_MODULE, module)
+    monkeypatch.setattr(openai_extractor, "find_links", find_links)
     return links_by_text
 
 
@@ -454,9 +450,8 @@ def test_the_message_is_read_for_links_only_when_the_model_named_some(
 
 
 def test_message_links_come_from_the_real_find_links() -> None:
-    anchors = pytest.importorskip(
-        ANCHORS_MODULE, reason="domain/anchors.py lands with the anchors branch"
-    )
+    from slack_events_dagster.domain import anchors
+
     text = "Hotfix for <https://github.com/acme/api/pull/45|#45>, tracked in OPS-142"
     item = make_item(text)
     assert message_links(item) == anchors.find_links(text)
@@ -469,15 +464,6 @@ def test_message_links_come_from_the_real_find_links() -> None:
         (LinkKind.GITHUB_PULL, "acme/api#45"),
         (LinkKind.JIRA, "OPS-142"),
     }
-
-
-def test_without_the_anchors_module_no_link_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    # TODO(merge with i14-anchors): goes with the fallback in message_links.
-    monkeypatch.setitem(sys.modules, ANCHORS_MODULE, None)
-    item = make_item("see https://example.com/a")
-    assert message_links(item) == []
-    (draft,) = read_answer(_answer(item, event(links=["https://example.com/a"])), item).drafts
-    assert draft.links == []
 
 
 def _answer(item: ExtractionInput, *events: dict[str, Any]) -> CandidateAnswer:

@@ -325,7 +325,9 @@ def test_folding_after_a_merge_that_read_the_days_finds_what_folding_again_finds
     skipped = 0
     for channel in channels:
         for day in steps.days(FIRST, END):
-            work = steps._day_work(repository, settings, channel, day, NOW)
+            work = steps._day_work(
+                repository, settings, channel, day, NOW, steps.mention_names(repository)
+            )
             if work is None:
                 continue
             result = rules.extract(work.items)
@@ -362,7 +364,9 @@ def test_the_pool_reads_each_day_once_and_follows_what_it_saves(
     for channel in channels:
         pool = steps._EventPool(repository)
         for day in steps.days(FIRST, END):
-            work = steps._day_work(repository, settings, channel, day, NOW)
+            work = steps._day_work(
+                repository, settings, channel, day, NOW, steps.mention_names(repository)
+            )
             if work is not None:
                 steps._merge_day(pool, work, rules.extract(work.items))
                 assert pool.first is not None and pool.last is not None

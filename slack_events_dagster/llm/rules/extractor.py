@@ -34,7 +34,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain.anchors import find_links
-from slack_events_dagster.domain.dates import EXPLICIT, VAGUE, When, find_when
+from slack_events_dagster.domain.dates import EXPLICIT, VAGUE, When, find_times, find_when
 from slack_events_dagster.domain.models import (
     CandidateStatus,
     DateSource,
@@ -289,21 +289,18 @@ class RuleExtractor:
         source: SourceRef,
         thread_ts: str | None,
     ) -> EventDraft | None:
-        """ "Resolved at 11:35 ET" in an incident's thread: the incident's end."""
+        """ "Resolved at 11:35 ET" in an incident's thread: the incident's end, the first
+        time the reply writes, on the incident's day (the next one if it is earlier)."""
         start = parent.when.start if parent.when is not None else None
-        when = reading.when
-        if (
-            not isinstance(start, datetime)
-            or when is None
-            or not isinstance(when.start, datetime)
-            or not rd.resolved(reading)
-        ):
+        times = find_times(reading.lower)
+        if not isinstance(start, datetime) or not times or not rd.resolved(reading):
             return None
-        end = when.start
+        zone = ZoneInfo(times[0].zone or item.timezone)
+        day = start.astimezone(zone).date()
+        end = datetime.combine(day, times[0].start, tzinfo=zone).astimezone(start.tzinfo)
         if end < start:
-            # A time-only reading lands on the next day when it lies in the past.
-            end -= timedelta(days=1)
-        if end < start or end - start > timedelta(days=3):
+            end += timedelta(days=1)  # resolved after midnight
+        if end - start > timedelta(days=3):
             return None
         assert parent.when is not None
         return EventDraft(

@@ -72,6 +72,7 @@ _CALENDAR_LINK = re.compile(
 _HEADING = re.compile(r"^\s*\*(?P<bold>[^*\n]{2,120})\*|^(?P<line>[^\n]{3,90})(?:\n|$)")
 _SENTENCE = re.compile(r"(?<=[.!?。！])\s+|\n+")
 _RELEASE = EventCategory.RELEASE
+_AHEAD = frozenset({"will", "tomorrow", "next"})
 # Categories whose happening is dated by the posting time when nothing else dates it.
 NOW_CATEGORIES = frozenset(
     {
@@ -181,6 +182,28 @@ def _main_head(heads: list[Head], text: str) -> tuple[Head | None, int]:
     best = max(counts, key=lambda c: (counts[c], -min(h.begin for h in heads if h.category == c)))
     ours = [head for head in stated if head.category is best]
     return max(ours, key=lambda h: (not _pointer(h), _named(h, text), -h.begin)), counts[best]
+
+
+def _category_at_date(heads: list[Head], text: str, when: When | None) -> EventCategory | None:
+    """The category of the event words in the sentence that holds the chosen date."""
+    if when is None or not when.spans:
+        return None
+    date_begin = when.spans[0][0]
+    start, sentence = _sentence_around(text, date_begin)
+    # Only event words a few words from the date: "due by Friday", "deadline is tomorrow".
+    inside = [
+        head
+        for head in heads
+        if start <= head.begin < start + len(sentence) and abs(head.begin - date_begin) <= 25
+    ]
+    if not inside:
+        return None
+    weights: dict[EventCategory, int] = {}
+    for head in inside:
+        weights[head.category] = weights.get(head.category, 0) + lx.CATEGORY[head.category].weight
+    return max(
+        weights, key=lambda c: (weights[c], -min(h.begin for h in inside if h.category == c))
+    )
 
 
 def _pointer(head: Head) -> bool:
@@ -358,6 +381,10 @@ def read(
         prefer_after=prefer_after,
         focus=head.begin if head is not None else None,
     )
+    if _category_at_date(heads, prose.text, when) is EventCategory.DEADLINE:
+        # "Security training is live in KnowBe4 ... it's due by Friday": a deadline is
+        # what its day is said to be.
+        category = EventCategory.DEADLINE
     shift_days = _shift_days(lower)
     # "Moved to the big room" moves nothing in time: a change needs a new date or time
     # after the change words, a shift ("by a week") or an explicit "postponed".
@@ -381,9 +408,10 @@ def read(
     links = raw_links or []
     meeting_url = next((url for url in links if _MEETING_HOSTS.search(url)), None)
     calendar_url = next((url for url in links if _CALENDAR_LINK.search(url)), None)
-    past = signals.is_past(prose, now=now) or (
-        has_past_day(lower)
-        and not lx.WordSet.of("will", "tomorrow", "next").any_in(prose.tokens, prose.token_set)
+    past = (
+        signals.is_past(prose, now=now)
+        or (bool(prose.tokens) and prose.tokens[0] in lx.COMPLETION)
+        or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
     )
     reading = Reading(
         prose=prose,
@@ -399,8 +427,9 @@ def read(
         url=meeting_url or calendar_url or (links[0] if links else None),
         question=whole_question,
         past=past,
-        personal=_is_personal(prose, head) or lx.ATTENDANCE.any_in(prose.tokens, prose.token_set),
-        cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set),
+        personal=_is_personal(prose, head)
+        or lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs),
+        cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
         shift_days=shift_days,
@@ -447,9 +476,8 @@ def make_title(reading: Reading, links: list[str]) -> str:
         return titles.finish(heading)
     head = reading.head
     if reading.version and reading.category in (EventCategory.RELEASE, EventCategory.LAUNCH):
-        sentence = _sentence_around(text, head.begin)[1] if head is not None else text
-        versioned = titles.versioned_title(sentence, reading.category) or (
-            titles.versioned_title(text, reading.category)
+        versioned = titles.versioned_title(
+            text, reading.category, head.begin if head is not None else None
         )
         if versioned:
             return titles.finish(versioned)

@@ -222,9 +222,12 @@ def _versioned(tokens: Sequence[Token], index: int) -> str | None:
     versions = [i for i, token in enumerate(tokens) if is_version(token.text)]
     if not versions:
         return None
-    at = min(versions, key=lambda i: abs(i - index))
-    if abs(at - index) > 10:
+    near = [i for i in versions if abs(i - index) <= 10]
+    if not near:
         return None
+    # Of several versions near the head the highest is the new one ("change in 4.12 ...
+    # hotfix ... a 4.12.1 out today", "upgrading 14 to 16").
+    at = max(near, key=lambda i: (_version_key(tokens[i].text), -abs(i - index)))
     name = [t for t in _left_name(tokens, at) if t.lower not in ("version", "v")]
     if not name:
         # "a new version (1.0.0) of the CLI", "version 2.0 of ggplot2"
@@ -235,11 +238,13 @@ def _versioned(tokens: Sequence[Token], index: int) -> str | None:
             if token.lower == "version" and tokens[position + 1].lower == "of":
                 name = _noun_run(tokens, position + 2, limit=3)
                 break
-    if not name and index == at:
-        return tokens[at].text  # "2.8 is live on both stores": the version is the name
     if not name:
-        return None
+        return tokens[at].text  # "2.8 is live on both stores": the version is the name
     return _join([*name, tokens[at]])
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:4])
 
 
 def _left_name(tokens: Sequence[Token], index: int) -> list[Token]:
@@ -398,15 +403,18 @@ def trimmed_clause(text: str) -> str:
     return ""
 
 
-def versioned_title(sentence: str, category: EventCategory) -> str | None:
-    """ "TLS 1.3 release" from "We've enabled TLS 1.3 support" when no event word names it."""
-    tokens = [t for t in tokenize(sentence) if not _is_mention(t.text)]
-    for index, token in enumerate(tokens):
-        if is_version(token.text):
-            found = _versioned(tokens, index)
-            if found:
-                return found + " " + _release_noun(category)
-    return None
+def versioned_title(text: str, category: EventCategory, near: int | None = None) -> str | None:
+    """ "TLS 1.3 release" from "We've enabled TLS 1.3 support": the version near ``near``
+    (a character position; the first version when None) with the name before it."""
+    tokens = [t for t in tokenize(text) if not _is_mention(t.text)]
+    versions = [index for index, token in enumerate(tokens) if is_version(token.text)]
+    if not versions:
+        return None
+    anchor = versions[0]
+    if near is not None:
+        anchor = next((i for i, t in enumerate(tokens) if t.end > near), versions[0])
+    found = _versioned(tokens, anchor)
+    return found + " " + _release_noun(category) if found else None
 
 
 def status_page_title(url: str) -> str | None:
@@ -546,6 +554,8 @@ def bold_heading(text: str) -> str | None:
     title = clean_title(match["bold"])
     if len(title) < 3 or title.lower() in _WEAK_HEADINGS or len(title.split()) > MAX_WORDS:
         return None
+    if any(t.lower in _CLAUSE_VERBS for t in tokenize(title)[1:]):
+        return None  # "*4.12 is live*" says what happened; the version names the thing
     tokens = tokenize(title)
     if not any(
         _is_name(t, sentence_start=i == 0) or t.lower not in _FUNCTION for i, t in enumerate(tokens)
