@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from slack_events_dagster.domain import lexicon as lx
-from slack_events_dagster.domain.dates import date_signal, time_signal
+from slack_events_dagster.domain.dates import EXPLICIT, date_cues, date_signal, time_signal
 from slack_events_dagster.domain.models import EventCandidate, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
 
@@ -74,7 +74,7 @@ VERSION = re.compile(
     re.IGNORECASE,
 )
 # A digit, a dot and a digit, or "v" and a digit: where a version can be.
-_VERSION_HINT = re.compile(r"\d\.\d|\bv\d")
+_VERSION_HINT = re.compile(r"\d\.\d")
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
     r"|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
@@ -163,11 +163,9 @@ _AUXILIARY_QUESTION = frozenset(
 def is_past(prose: Prose, *, now: bool = False) -> bool:
     """A recap or a thank-you: two signs of the past, or one without any of the future
     (or of something happening now: "yesterday we released" still reports a release)."""
-    tokens, token_set = prose.tokens, prose.token_set
-    hits = len(token_set & lx.PAST_WORDS)
-    if lx.PAST_PHRASES.any_in(tokens, token_set, prose.pairs):
-        hits += 1
-    return bool(hits) and (hits >= 2 or (token_set.isdisjoint(_FUTURE_WORDS) and not now))
+    found = prose.hits
+    hits = found.past_words + (1 if found.past_phrase else 0)
+    return bool(hits) and (hits >= 2 or (prose.token_set.isdisjoint(_FUTURE_WORDS) and not now))
 
 
 _COLLECTIVE = frozenset({"we", "our", "us", "team", "everyone", "all"})
@@ -178,15 +176,15 @@ _FUTURE_WORDS = frozenset(
 
 def happening_now(prose: Prose) -> list[str]:
     """The phrases saying something happens as the message is posted ("is out", "now live")."""
-    found = lx.NOW_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
+    found = list(dict.fromkeys(word for word, _ in prose.hits.now))
     if not found and lx.has_cjk(prose.lower):
         found = [word for word in lx.NOW_SUBSTRINGS if word in prose.lower]
     return found
 
 
 def event_words(prose: Prose) -> list[str]:
-    found = lx.EVENT_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
-    if found and lx.NOT_EVENTS.any_in(prose.tokens, prose.token_set, prose.pairs):
+    found = list(dict.fromkeys(word for word, _ in prose.hits.events))
+    if found and prose.hits.not_event:
         tokens = prose.tokens
         found = [" ".join(tokens[a:b]) for a, b in lx.event_positions(tokens)]
     if not found and lx.has_cjk(prose.lower):
@@ -195,17 +193,14 @@ def event_words(prose: Prose) -> list[str]:
 
 
 def announces(prose: Prose, raw_lower: str) -> bool:
-    return lx.ANNOUNCE_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs) or (
+    return prose.hits.announce or (
         ("<!" in raw_lower or "@" in raw_lower or ":" in raw_lower)
         and any(marker in raw_lower for marker in lx.ANNOUNCE_MARKUP)
     )
 
 
 def is_change(prose: Prose) -> bool:
-    tokens, token_set = prose.tokens, prose.token_set
-    return lx.RESCHEDULE_WORDS.any_in(tokens, token_set, prose.pairs) or lx.CANCEL_WORDS.any_in(
-        tokens, token_set
-    )
+    return prose.hits.reschedule or prose.hits.cancel
 
 
 def score_message(
@@ -224,6 +219,26 @@ def score_message(
     count more when the parent itself looks like an announcement. ``bot_channels``:
     where bot posts are read at all (None: everywhere).
     """
+    weight = channel_weight(channel_weights or {}, message.channel_id, channel_name)
+    scored = _score(
+        message, channel_name, thread_parent, weight, threshold, bot_channels, names, None
+    )
+    assert scored is not None  # nothing is skipped without a floor
+    return scored
+
+
+def _score(
+    message: SlackMessage,
+    channel_name: str,
+    thread_parent: SlackMessage | None,
+    weight: float,
+    threshold: float,
+    bot_channels: Collection[str] | None,
+    names: Mapping[str, str] | None,
+    skip_below: float | None,
+) -> CandidateScore | None:
+    """The score, or None when ``skip_below`` is given and the message's evidence
+    cannot reach it (:func:`evidence_bound`): the cheap answer for most chatter."""
     parent_ts = message.thread_ts if message.is_reply else None
     if message.is_deleted or not message.is_content:
         return CandidateScore(0.0, ["penalty:not_content"], False, parent_ts)
@@ -235,8 +250,16 @@ def score_message(
     if prose.empty and not status_link:
         reason = "penalty:noise_only" if prose.had_noise else "penalty:empty"
         return CandidateScore(0.0, [reason], False, parent_ts)
+    if not status_link:
+        # Scores are rounded to 4 places: a bound that short of a floor cannot reach it.
+        floor = skip_below - 1e-4 if skip_below is not None else 0.0
+        bound = evidence_bound(message, prose, weight, bot=bot, floor=max(floor, 0.0))
+        if bound == 0.0:
+            return CandidateScore(0.0, [], threshold <= 0.0, parent_ts)
+        if skip_below is not None and bound < floor:
+            return None
 
-    lower, tokens, token_set = prose.lower, prose.tokens, prose.token_set
+    lower, token_set = prose.lower, prose.token_set
     raw_lower = message.text.lower()
     reasons: list[str] = []
     positive = 0.0
@@ -256,7 +279,10 @@ def score_message(
     now = happening_now(prose)
     if status_link:
         kinds, now = [*kinds, "status incident"], [*now, "status incident"]
-    version = _VERSION_HINT.search(lower) is not None and VERSION.search(prose.text) is not None
+    version = bool(kinds or now) and (
+        ("v" in token_set or _VERSION_HINT.search(lower) is not None)
+        and VERSION.search(prose.text) is not None
+    )
     if kinds or (version and now):
         positive += W_EVENT_WORD + (W_EVENT_WORD_EXTRA if len(kinds) > 1 else 0.0)
         reasons.append(f"event:{min(kinds) if kinds else 'version'}")
@@ -287,10 +313,13 @@ def score_message(
         positive += W_THREAD_PARENT
         reasons.append("thread_parent")
 
-    weight = channel_weight(channel_weights or {}, message.channel_id, channel_name)
     if weight != 1.0:
         positive *= weight
         reasons.append(f"channel_weight:{weight:g}")
+
+    if positive == 0.0 and not (message.is_reply and is_change(prose)):
+        # No evidence at all (most chatter): penalties cannot change a zero.
+        return CandidateScore(0.0, [], False, parent_ts)
 
     # -- penalties -----------------------------------------------------------
     penalty = 0.0
@@ -337,11 +366,103 @@ def score_message(
         floor = CHANGE_REPLY_SCORE
         if thread_parent is not None and _parent_is_eventful(thread_parent, channel_name, names):
             floor = CHANGE_REPLY_EVENTFUL_PARENT_SCORE
-        kind = "cancel" if lx.CANCEL_WORDS.any_in(tokens, token_set, prose.pairs) else "change"
+        kind = "cancel" if prose.hits.cancel else "change"
         reasons.append(f"reply:{kind}")
         score = max(score, floor)
     score = round(min(1.0, max(0.0, score)), 4)
     return CandidateScore(score, reasons, score >= threshold, parent_ts)
+
+
+def evidence_bound(
+    message: SlackMessage,
+    prose: Prose,
+    weight: float = 1.0,
+    *,
+    bot: bool = False,
+    floor: float = 0.0,
+) -> float:
+    """An upper bound of the message's score from set tests on its prose.
+
+    The weights of the evidence it may hold (event, happening-now and announcement words,
+    phrases by their first two words, date and time words, links, bold, reactions,
+    replies), less the penalties that surely apply (a question, a bot, someone's own day
+    without a date, a date alone, a short line). Change replies are never bounded (a
+    change floors the score). Once the bound is known to be under ``floor`` the costlier
+    tests are left out: the answer is then still a bound, only a looser one.
+    :func:`build_candidates` skips the messages whose bound is under the threshold;
+    ``test_candidates`` holds the bound to the scorer.
+    """
+    lower, token_set = prose.lower, prose.token_set
+    cjk = not lower.isascii() and lx.has_cjk(lower)
+    cues = lx.cues(token_set, prose.pairs)
+    if cjk:
+        cues |= lx.cjk_cues(lower)
+    if cues & lx.CHANGE_CUE and message.is_reply:
+        return _ANY
+    date_kind, timed = date_cues(lower, token_set)
+    bound = _DATE_WEIGHTS[date_kind] if date_kind else 0.0
+    if timed:
+        bound += W_TIME_WITH_DATE
+    eventful = cues & (lx.EVENT_CUE | lx.NOW_CUE)
+    if eventful:
+        bound += W_EVENT_WORD + W_EVENT_WORD_EXTRA
+        # A version ("1.2") has a digit, a dot and a digit: date_cues saw it as a date.
+        if "v" in token_set or date_kind == EXPLICIT:
+            bound += W_VERSION
+        if cues & lx.NOW_CUE:
+            bound += W_NOW
+    text = message.text
+    bold = "*" in prose.text
+    if bold:
+        bound += W_BOLD
+    if message.reactions:
+        bound += min(_reaction_count(message) * W_REACTION, MAX_REACTION_BONUS)
+    if message.reply_count:
+        bound += W_THREAD_PARENT
+    meeting = False
+    if "/" in text or "<" in text:
+        raw_lower = text.lower()
+        meeting = "/" in raw_lower and _MEETING_LINK.search(raw_lower) is not None
+        if meeting:
+            bound += W_MEETING_LINK
+        elif "<http" in raw_lower:
+            bound += W_LINK
+    scale = max(weight, 1.0)
+    if (bound + W_ANNOUNCE) * scale <= floor:
+        return (bound + W_ANNOUNCE) * scale
+    announce = bool(cues & lx.ANNOUNCE_CUE) or _ANNOUNCE_MARKUP.search(text) is not None
+    if announce:
+        bound += W_ANNOUNCE
+    bound *= scale
+    if bound <= floor:
+        return bound
+    # -- penalties that surely apply (the scorer's, on what is certain here) --
+    if bot:
+        bound -= P_BOT_NOISE if not token_set.isdisjoint(lx.CI_WORDS) else P_BOT
+    if (
+        not (date_kind or timed or cues & lx.NOW_CUE)
+        and not token_set.isdisjoint(lx.FIRST_PERSON)
+        and token_set.isdisjoint(_COLLECTIVE)
+    ):
+        bound -= P_PERSONAL
+    if date_kind and not (eventful or announce or meeting or bold):
+        # A date with nothing else: the scorer takes P_NON_ANNOUNCEMENT_DATE off, or the
+        # date was no date and its weight (more than that) is not there.
+        bound -= P_NON_ANNOUNCEMENT_DATE
+    if not eventful and not cjk and len(prose.text.split()) < SHORT_WORDS:
+        bound -= P_SHORT
+    if bound > floor:
+        whole_question, some_question = is_question(prose)
+        if whole_question:
+            bound -= P_QUESTION
+        elif some_question:
+            bound -= P_SOME_QUESTION
+    return max(bound, 0.0)
+
+
+_ANNOUNCE_MARKUP = re.compile("|".join(map(re.escape, lx.ANNOUNCE_MARKUP)), re.IGNORECASE)
+# A bound that says "score it" whatever the threshold.
+_ANY = 2.0
 
 
 def _parent_is_eventful(
@@ -374,19 +495,20 @@ def build_candidates(
         by_key[(message.channel_id, message.ts)] = message
     channel_of = channel_names or {}
     candidates: list[EventCandidate] = []
+    weights = channel_weights or {}
     for message in batch:
+        channel_id = message.channel_id
+        channel_name = channel_of.get(channel_id, channel_id)
+        weight = channel_weight(weights, channel_id, channel_name) if weights else 1.0
         parent = None
-        if message.is_reply and message.thread_ts is not None:
-            parent = by_key.get((message.channel_id, message.thread_ts))
-        result = score_message(
-            message,
-            channel_name=channel_of.get(message.channel_id, message.channel_id),
-            thread_parent=parent,
-            channel_weights=channel_weights,
-            threshold=threshold,
-            bot_channels=bot_channels,
-            names=names,
+        thread_ts = message.thread_ts
+        if thread_ts is not None and thread_ts != message.ts:
+            parent = by_key.get((channel_id, thread_ts))
+        result = _score(
+            message, channel_name, parent, weight, threshold, bot_channels, names, threshold
         )
+        if result is None:
+            continue
         if result.is_candidate:
             candidates.append(
                 EventCandidate(

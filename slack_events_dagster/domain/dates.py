@@ -38,6 +38,7 @@ from slack_events_dagster.domain.lexicon import (
     ZONE_ABBREVIATIONS,
 )
 from slack_events_dagster.domain.models import DateSource
+from slack_events_dagster.domain.text import Guarded
 
 DateOrder = Literal["month_first", "day_first"]
 
@@ -75,14 +76,17 @@ _ISO_DATE = re.compile(
     r"(?<![\w./-])(?P<y>(?:19|20)\d\d)[-/](?P<m>[01]?\d)[-/](?P<d>[0-3]?\d)(?![\d/-])"
     r"(?:" + _DASH + r"(?:(?P<y2>(?:19|20)\d\d)[-/])?(?P<m2>[01]?\d)[-/](?P<d2>[0-3]?\d)(?![\d/]))?"
 )
-_MONTH_DAY = re.compile(
+_MONTH_STEMS = tuple(sorted({name[:3] for name in MONTHS}))
+_MONTH_DAY = Guarded(
     rf"\b(?P<mon>{_MONTH})\s+(?:the\s+)?(?P<d>[0-3]?\d){_ORD}{_DAY_END}"
-    rf"(?:{_DASH}(?:(?P<mon2>{_MONTH})\s+)?(?P<d2>[0-3]?\d){_ORD}{_DAY_END})?{_YEAR}"
+    rf"(?:{_DASH}(?:(?P<mon2>{_MONTH})\s+)?(?P<d2>[0-3]?\d){_ORD}{_DAY_END})?{_YEAR}",
+    _MONTH_STEMS,
 )
-_DAY_MONTH = re.compile(
+_DAY_MONTH = Guarded(
     rf"\b(?:the\s+)?(?P<d>[0-3]?\d){_ORD}"
     rf"(?:{_DASH}(?:the\s+)?(?P<d2>[0-3]?\d){_ORD})?\s+(?:of\s+)?(?P<mon>{_MONTH})(?![a-z])"
-    rf"{_YEAR}"
+    rf"{_YEAR}",
+    _MONTH_STEMS,
 )
 # "10/20", "20/10/2025", "10/20/25", "20.10.2025"; not "24/7", "1/2 cup", a version.
 _NUMERIC_DATE = re.compile(
@@ -95,25 +99,30 @@ _JA_DATE = re.compile(
     r"(?:\s*[〜~\-\u2013]\s*(?:(?P<m2>[01]?\d)月)?(?P<d2>[0-3]?\d)日)?"
 )
 _DAY_OF_MONTH = re.compile(r"\bon\s+the\s+(?P<d>[0-3]?\d)(?:st|nd|rd|th)\b")
-_RELATIVE_DAY = re.compile(
+_RELATIVE_DAY = Guarded(
     r"\b(?P<word>day\s+after\s+tomorrow|tomorrow|tmrw|tmr|today|tonight|tonite"
-    r"|this\s+(?:morning|afternoon|evening))\b|(?P<ja>明後日|明日|今日|本日|今夜|今晩)"
+    r"|this\s+(?:morning|afternoon|evening))\b|(?P<ja>明後日|明日|今日|本日|今夜|今晩)",
+    ("tom", "tmr", "tod", "toni", "this", "明", "今", "本日"),
 )
-_WEEKDAY_RE = re.compile(
-    rf"\b(?:(?P<mod>next|this|coming|on|by|until|till)\s+)?(?P<wd>{_WEEKDAY})\b\.?"
+_WEEKDAY_RE = Guarded(
+    rf"\b(?:(?P<mod>next|this|coming|on|by|until|till)\s+)?(?P<wd>{_WEEKDAY})\b\.?",
+    ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
 )
 _JA_WEEKDAY = re.compile(r"(?P<mod>来週|今週|次の)?(?P<wd>[月火水木金土日])曜日?")
-_END_OF = re.compile(
-    r"\b(?P<what>eod|cob|eow|end\s+of\s+(?:the\s+)?(?:business\s+)?(?:day|week|month))\b"
+_END_OF = Guarded(
+    r"\b(?P<what>eod|cob|eow|end\s+of\s+(?:the\s+)?(?:business\s+)?(?:day|week|month))\b",
+    ("eod", "cob", "eow", "end"),
 )
-_NEXT_PERIOD = re.compile(
+_NEXT_PERIOD = Guarded(
     r"\b(?:next|coming)\s+(?P<what>week|weekend|month)\b|\bthis\s+(?P<this>weekend|week)\b"
-    r"|(?P<ja>来週|来月)"
+    r"|(?P<ja>来週|来月)",
+    ("next", "coming", "this", "来週", "来月"),
 )
 _NUMBER = "|".join(sorted(NUMBER_WORDS, key=len, reverse=True))
-_IN_PERIOD = re.compile(
+_IN_PERIOD = Guarded(
     rf"\b(?:in|within)\s+(?P<n>{_NUMBER}|\d{{1,2}})\s+(?P<unit>days?|weeks?|months?)\b"
-    rf"|\b(?P<n2>{_NUMBER}|\d{{1,2}})\s+(?P<unit2>days?|weeks?)\s+from\s+(?:now|today)\b"
+    rf"|\b(?P<n2>{_NUMBER}|\d{{1,2}})\s+(?P<unit2>days?|weeks?)\s+from\s+(?:now|today)\b",
+    ("day", "week", "month"),
 )
 # "starts in 15 minutes", "45 minutes till", "in the next 20 minutes", "live in 88 minutes".
 _IN_MINUTES = re.compile(
@@ -121,7 +130,9 @@ _IN_MINUTES = re.compile(
     r"\s*(?P<unit>minutes?|mins?|hours?|hrs?)\b"
     r"|\b(?P<n2>\d{1,3})\s*(?P<unit2>minutes?|mins?|hours?)\s+(?:till|until|to\s+go|from\s+now|away)\b"
 )
-_PAST_DAY = re.compile(r"\b(?:yesterday|last\s+(?:night|week|" + _WEEKDAY + r"))\b|昨日")
+_PAST_DAY = Guarded(
+    r"\b(?:yesterday|last\s+(?:night|week|" + _WEEKDAY + r"))\b|昨日", ("yesterday", "last", "昨日")
+)
 
 _AMPM = r"(?:am|pm|a\.m\.?|p\.m\.?)"
 _HOUR = r"(?:[01]?\d|2[0-3])"
@@ -195,40 +206,91 @@ class When:
 
 # -- the scorer's cheap test -----------------------------------------------------------
 
-_MONTH_SIGNAL = re.compile(
-    rf"\b{_MONTH}\s+[0-3]?\d(?!\d)|\b[0-3]?\d{_ORD}\s+(?:of\s+)?{_MONTH}(?![a-z])"
-)
+_MONTH_FIRST = re.compile(rf"\b{_MONTH}\s+[0-3]?\d(?!\d)")
+_DAY_FIRST = re.compile(rf"\b[0-3]?\d{_ORD}\s+(?:of\s+)?{_MONTH}(?![a-z])")
 _NUMERIC_SIGNAL = re.compile(
     r"(?<![\w./:-])[0-3]?\d/[0-3]?\d(?:/(?:19|20)?\d\d)?(?![\w/%])|(?:19|20)\d\d-[01]\d-[0-3]\d"
     r"|(?<![\w.])[0-3]?\d\.[01]?\d\.(?:19|20)\d\d|[01]?\d月[0-3]?\d日"
 )
 # A digit next to "/", "-", "." or 月: the only places a numeric date can be.
 _NUMERIC_HINT = re.compile(r"\d[/.\-月]\d")
+_DIGIT_RUN = re.compile(r"[0-9]+")
+
+
+class _Anchors:
+    """Where the scorer's patterns may begin in one message: at its words (found with
+    ``str.find``) or at its runs of digits. A pattern that starts with a word boundary
+    and an alternation makes the regex engine try every position of the text (15 µs
+    through a long message); matched only at these places it costs a fraction."""
+
+    __slots__ = ("_digits", "lower", "token_set")
+
+    def __init__(self, lower: str, token_set: frozenset[str] | set[str]) -> None:
+        self.lower = lower
+        self.token_set = token_set
+        self._digits: list[int] | None = None
+
+    def digits(self) -> list[int]:
+        if self._digits is None:
+            self._digits = [run.start() for run in _DIGIT_RUN.finditer(self.lower)]
+        return self._digits
+
+    def at_words(self, pattern: re.Pattern[str], words: frozenset[str]) -> bool:
+        """``pattern`` matches where one of ``words`` (present as a token) begins."""
+        lower = self.lower
+        for word in self.token_set & words:
+            start = lower.find(word)
+            while start >= 0:
+                if (start == 0 or not lower[start - 1].isalnum()) and pattern.match(lower, start):
+                    return True
+                start = lower.find(word, start + 1)
+        return False
+
+    def at_digits(self, pattern: re.Pattern[str]) -> bool:
+        """``pattern`` matches where a run of digits begins."""
+        return any(pattern.match(self.lower, start) for start in self.digits())
 
 
 def date_signal(lower: str, token_set: frozenset[str] | set[str]) -> str | None:
     """``"explicit"``, ``"day"``, ``"vague"`` or None: the strongest kind of date written.
 
-    Cheap: word-set tests first, a regular expression only when they say it may match.
+    Cheap: word-set tests first, a pattern only where they say it may match.
     """
-    if not token_set.isdisjoint(MONTHS) and _MONTH_SIGNAL.search(lower) is not None:
+    at = _Anchors(lower, token_set)
+    if not token_set.isdisjoint(MONTHS) and (
+        at.at_words(_MONTH_FIRST, _MONTH_WORDS) or at.at_digits(_DAY_FIRST)
+    ):
         return EXPLICIT
-    if _NUMERIC_HINT.search(lower) is not None and _NUMERIC_SIGNAL.search(lower) is not None:
+    if _NUMERIC_HINT.search(lower) is not None and at.at_digits(_NUMERIC_SIGNAL):
         return EXPLICIT
     days = token_set & _DAY_TOKENS
     if days and not ("last" in token_set and all(_past_weekday(lower, day) for day in days)):
         return DAY
-    if any(word in lower for word in _JA_DAY_WORDS):
+    if not lower.isascii() and any(word in lower for word in _JA_DAY_WORDS):
         return DAY
-    if not token_set.isdisjoint(_SHORT_WEEKDAYS) and _SHORT_WEEKDAY.search(lower):
+    if not token_set.isdisjoint(_SHORT_WEEKDAYS) and at.at_words(_SHORT_WEEKDAY, _BEFORE_DAY):
         return DAY
-    if not token_set.isdisjoint(_MINUTE_TOKENS) and _IN_MINUTES.search(lower):
+    if not token_set.isdisjoint(_MINUTE_TOKENS) and (
+        at.at_words(_IN_MINUTES, _IN_WORDS) or at.at_digits(_IN_MINUTES)
+    ):
         return DAY
     if not token_set.isdisjoint(_VAGUE_TOKENS) and (
-        _NEXT_PERIOD.search(lower) or _IN_PERIOD.search(lower) or _END_OF.search(lower)
+        at.at_words(_NEXT_PERIOD.pattern, _NEXT_WORDS)
+        or (not lower.isascii() and ("来週" in lower or "来月" in lower))
+        or at.at_words(_IN_PERIOD.pattern, _IN_PERIOD_WORDS)
+        or at.at_digits(_IN_PERIOD.pattern)
+        or at.at_words(_END_OF.pattern, _END_WORDS)
     ):
         return VAGUE
     return None
+
+
+# The words each pattern starts with (see _Anchors).
+_BEFORE_DAY = frozenset(["on", "next", "this", "coming", "until", "by"])
+_IN_WORDS = frozenset(["in", "within"])
+_NEXT_WORDS = frozenset(["next", "coming", "this"])
+_IN_PERIOD_WORDS = _IN_WORDS | frozenset(NUMBER_WORDS)
+_END_WORDS = frozenset(["eod", "cob", "eow", "end"])
 
 
 _DAY_TOKENS = frozenset(
@@ -267,6 +329,51 @@ def time_signal(lower: str, token_set: frozenset[str] | set[str]) -> bool:
 _TIME_TOKENS = frozenset(["noon", "midnight", "midday"])
 _COLON_MINUTES = re.compile(r":[0-5]\d(?!\d)")
 _AMPM_TIME = re.compile(r"\d\s*[ap]\.?m\b")
+
+
+# -- the scorer's cheaper look: what the raw text may hold --------------------------------
+
+# Digits around "/", "-", ".", ":" or before am/pm (emoji between are dropped from the
+# prose): where a numeric date or time of day can be.
+_DIGIT_DATE = re.compile(r"\d(?:[/.\-:]\d|\s*(?::[a-z0-9_+'-]+:\s*)*[ap]\.?m\b)")
+_DIGIT = re.compile(r"\d")
+_MONTH_WORDS = frozenset(MONTHS)
+_DAY_WORDS = _DAY_TOKENS | _SHORT_WEEKDAYS
+_PERIOD_OPENERS = frozenset(["next", "coming", "this", "end"])
+_COUNTED_OPENERS = frozenset(["in", "within", "from", "till", "until", "to", "away"])
+_NUMBERS = frozenset(NUMBER_WORDS)
+# Every Japanese date and time pattern holds one of these.
+_JA_DATE_MARKS = ("月", "日", "時", "来週", "来月", "今夜", "今晩")
+_CUE_WORDS = _MONTH_WORDS | _DAY_WORDS | _MINUTE_TOKENS | _VAGUE_TOKENS | _TIME_TOKENS
+
+
+def date_cues(lower: str, token_set: frozenset[str]) -> tuple[str | None, bool]:
+    """The strongest date kind, and whether a time of day, the text *may* hold: at
+    least what :func:`date_signal` and :func:`time_signal` find in its prose (which
+    only drops words and marks from the text). Set tests and a small search, mirroring
+    the words each of their patterns needs."""
+    if _DIGIT_DATE.search(lower) is not None or "&#" in lower:
+        return EXPLICIT, True
+    if not lower.isascii() and any(mark in lower for mark in _JA_DATE_MARKS):
+        return EXPLICIT, True
+    found = token_set & _CUE_WORDS
+    if not found:
+        return None, False
+    digit = _DIGIT.search(lower) is not None
+    counted = not token_set.isdisjoint(_COUNTED_OPENERS) and (
+        digit or not token_set.isdisjoint(_NUMBERS)
+    )
+    in_minutes = counted and not found.isdisjoint(_MINUTE_TOKENS)
+    timed = in_minutes or not found.isdisjoint(_TIME_TOKENS)
+    if digit and not found.isdisjoint(_MONTH_WORDS):
+        # "March 3", "3rd of March": a month name is a date next to a number only.
+        return EXPLICIT, timed
+    if in_minutes or not found.isdisjoint(_DAY_WORDS):
+        return DAY, timed
+    vague = not found.isdisjoint(_VAGUE_TOKENS) and (
+        counted or not token_set.isdisjoint(_PERIOD_OPENERS)
+    )
+    return (VAGUE if vague else None), timed
 
 
 # -- finding ---------------------------------------------------------------------------
@@ -547,7 +654,7 @@ def _merge_neighbours(hits: list[DateMention], lower: str) -> list[DateMention]:
 
 
 def _weekday_word(lower: str, hit: DateMention) -> bool:
-    return _WEEKDAY_RE.fullmatch(lower[hit.begin : hit.finish].strip(" ,()")) is not None
+    return _WEEKDAY_RE.pattern.fullmatch(lower[hit.begin : hit.finish].strip(" ,()")) is not None
 
 
 def _hour(hour: int, ampm: str | None) -> int:
@@ -581,7 +688,10 @@ def find_times(lower: str) -> list[TimeMention]:
     def free(begin: int, finish: int) -> bool:
         return all(finish <= hit.begin or begin >= hit.finish for hit in hits)
 
-    for match in _TIME_RANGE.finditer(lower):
+    digits = _DIGIT.search(lower) is not None
+    if not digits and not any(word in lower for word in ("noon", "midday", "midnight", "時")):
+        return hits
+    for match in _TIME_RANGE.finditer(lower) if digits else ():
         ap1, ap2 = match["ap1"], match["ap2"]
         # "2-4" alone is not a time; a colon or am/pm says it is.
         if not (ap1 or ap2 or match["m1"] or match["m2"]):
@@ -633,9 +743,10 @@ def has_past_day(lower: str) -> bool:
     return _PAST_DAY.search(lower) is not None or _EARLIER_TODAY.search(lower) is not None
 
 
-_EARLIER_TODAY = re.compile(
+_EARLIER_TODAY = Guarded(
     r"\b(?:this\s+morning|earlier\s+today)\b[^.!?\n]{0,30}\b(?:was|were|had|went)\b"
-    r"|\b(?:was|were|had|went)\b[^.!?\n]{0,30}\b(?:this\s+morning|earlier\s+today)\b"
+    r"|\b(?:was|were|had|went)\b[^.!?\n]{0,30}\b(?:this\s+morning|earlier\s+today)\b",
+    ("morning", "today"),
 )
 
 

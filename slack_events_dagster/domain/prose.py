@@ -17,9 +17,8 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
-from slack_events_dagster.domain.lexicon import word_pairs, words
+from slack_events_dagster.domain.lexicon import Hits, scan, word_pairs, words
 from slack_events_dagster.domain.text import strip_emoji
 
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
@@ -35,26 +34,49 @@ _LOG_LINE = re.compile(
     r"|Caused\s+by:|[\w.]+(?:Exception|Error):\s|\{\s*\"|\"[\w-]+\"\s*:)"
 )
 _SPACES = re.compile(r"[ \t\u00a0]+")
-_NAMED = re.compile(r"(?<![\w&])[#@](?!(?:here|channel|everyone)\b)[\w.-]+")
+_NAMED = re.compile(r"[#@](?<![\w&][#@])(?!(?:here|channel|everyone)\b)[\w.-]+")
 
 
-@dataclass(frozen=True, slots=True)
 class Prose:
-    """The readable text of a message and its lowercase tokens."""
+    """The readable text of a message and its lowercase tokens (read-only by convention:
+    a plain slotted class, built for every message scored, so construction stays cheap)."""
 
-    text: str
-    lower: str
-    tokens: list[str]
-    token_set: frozenset[str]
-    # Neighbouring word pairs, for the lexicon's phrases.
-    pairs: frozenset[tuple[str, str]] = frozenset()
-    # Some code, quote or log text was removed (the message had more than prose).
-    had_noise: bool = False
+    __slots__ = ("_hits", "had_noise", "lower", "pairs", "text", "token_set", "tokens")
+
+    def __init__(
+        self,
+        text: str,
+        lower: str,
+        tokens: list[str],
+        token_set: frozenset[str],
+        pairs: frozenset[tuple[str, str]] = frozenset(),
+        had_noise: bool = False,
+    ) -> None:
+        self.text = text
+        self.lower = lower
+        self.tokens = tokens
+        self.token_set = token_set
+        # Neighbouring word pairs, for the lexicon's phrases.
+        self.pairs = pairs
+        # Some code, quote or log text was removed (the message had more than prose).
+        self.had_noise = had_noise
+        self._hits: Hits | None = None
+
+    def __repr__(self) -> str:
+        return f"Prose({self.text!r})"
 
     @property
     def empty(self) -> bool:
         """No words at all (Japanese has no Latin tokens, but it has letters)."""
         return not self.tokens and not any(ch.isalnum() for ch in self.text)
+
+    @property
+    def hits(self) -> Hits:
+        """The lexicon's words and phrases in the message, by what they signal (read
+        once, when first asked: the scorer settles most chatter without them)."""
+        if self._hits is None:
+            self._hits = scan(self.tokens, self.token_set, self.pairs)
+        return self._hits
 
 
 def _render_span(names: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
@@ -99,15 +121,19 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
         text = _CODE_BLOCK.sub("\n", text)
         text = _INLINE_CODE.sub(" ", text)
         had_noise = text != before
-    text, dropped = _drop_noise_lines(text)
-    had_noise = had_noise or dropped
+    if "\n" in text:
+        text, dropped = _drop_noise_lines(text)
+        had_noise = had_noise or dropped
+    elif text.lstrip().startswith((">", "&gt;")) or _LOG_LINE.match(text) is not None:
+        text, had_noise = "", True
     if "<" in text:
         text = _SPAN.sub(_render_span(names or {}), text)
     if "://" in text:
         text = _BARE_URL.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
-    text = strip_emoji(text)
+    if ":" in text:
+        text = strip_emoji(text)
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = _SPACES.sub(" ", text)
     text = text.strip()

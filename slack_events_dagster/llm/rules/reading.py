@@ -21,6 +21,7 @@ from slack_events_dagster.domain import lexicon as lx
 from slack_events_dagster.domain.dates import DateOrder, When, find_when, has_past_day
 from slack_events_dagster.domain.models import EventCategory, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
+from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import titles
 
 _WORD = re.compile(r"[a-z]+")
@@ -34,32 +35,37 @@ _LOCATION = re.compile(
     r"|\b(?P<numbered>(?:[Rr]oom|[Cc]onf(?:erence)?\s+[Rr]oom|[Bb]uilding|[Ff]loor)\s+"
     r"(?=[\w-]*\d)[\w-]+)"
 )
-_TENTATIVE = re.compile(
+_TENTATIVE = Guarded(
     r"\btentative(?:ly)?\b|\btbc\b|\btbd\b|\bto\s+be\s+confirmed\b|\bpencil(?:l)?ed\s+in\b"
-    r"|\bprovisional(?:ly)?\b|\bsubject\s+to\s+change\b"
+    r"|\bprovisional(?:ly)?\b|\bsubject\s+to\s+change\b",
+    ("tentative", "tbc", "tbd", "confirmed", "pencil", "provisional", "change"),
 )
-_CHANGE = re.compile(
+_CHANGE = Guarded(
     r"\b(?:mov(?:e|ed|ing)|bump(?:ed|ing)?|shift(?:ed|ing)?|push(?:ed|ing)?|slip(?:s|ped|ping)?)"
     r"(?:\s+(?!to\b|by\b|from\b)[\w.-]+){0,3}?\s+(?:back\s+|out\s+)?"
     r"(?:to|by|until|till|from|a\s+(?:day|week)|one\s+(?:day|week)|\d+\s*(?:min|mins|minutes"
     r"|hours?|h)\b)\b"
     r"|\bnow\s+(?:looking\s+like|set\s+for|planned\s+for|scheduled\s+for|targeted\s+for)\b"
     r"|\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b"
-    r"|\bnow\s+(?:on|at|happening)\b|\binstead\b|延期"
+    r"|\bnow\s+(?:on|at|happening)\b|\binstead\b|延期",
+    tuple("mov bump shift push slip now postpon schedul delayed new instead 延期".split()),
 )
 _CHANGE_TARGET = re.compile(r"\b(?:to|until|till)\b|->|\u2192|に")
-_RESCHEDULE_WORD = re.compile(
-    r"\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b|延期"
+_RESCHEDULE_WORD = Guarded(
+    r"\bpostpon(?:ed|ing)\b|\bre-?schedul(?:ed|ing)\b|\bdelayed\b|\bnew\s+(?:date|time)\b|延期",
+    ("postpon", "schedul", "delayed", "new", "延期"),
 )
-_SHIFT = re.compile(
+_SHIFT = Guarded(
     r"\b(?:pushed|pushing|moved|moving|bumped|shifted|delayed|postponed|slipped)\s+"
     r"(?:back\s+|out\s+)?(?:by\s+)?(?P<n>a|an|one|two|three|\d)\s+(?P<unit>days?|weeks?)\b"
     r"|\b(?P<next>(?:to|until|till)\s+next\s+week)\b"
-    r"|\b(?P<n2>a|one|two|\d)\s+(?P<unit2>days?|weeks?)\s+later\b"
+    r"|\b(?P<n2>a|one|two|\d)\s+(?P<unit2>days?|weeks?)\s+later\b",
+    ("day", "week"),
 )
-_RESOLVED = re.compile(
+_RESOLVED = Guarded(
     r"\bresolved\b|\bmitigated\b|\ball\s+clear\b|\bback\s+to\s+normal\b|\brecovered\b"
-    r"|\bback\s+(?:up|online)\b|\bfixed\b|\brestored\b"
+    r"|\bback\s+(?:up|online)\b|\bfixed\b|\brestored\b",
+    ("resolved", "mitigated", "clear", "back", "recovered", "fixed", "restored"),
 )
 _MEETING_HOSTS = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
@@ -137,10 +143,13 @@ class Reading:
 
 def _heads(prose: Prose) -> list[Head]:
     """Every event word of the prose with its position and category, in text order."""
-    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    present = {category for _, category in prose.hits.events}
+    offsets = [match.start() for match in _WORD.finditer(prose.lower)] if present else []
     heads: list[Head] = []
     for spec in lx.CATEGORIES:
-        for start, end in lx.event_positions(prose.tokens, spec.words):
+        if spec.category not in present:
+            continue
+        for start, end in lx.event_positions(prose.tokens, spec.words, prose.hits.not_event):
             begin = offsets[start]
             finish = offsets[end - 1] + len(prose.tokens[end - 1])
             if (begin and prose.lower[begin - 1].isalnum()) or (
@@ -248,7 +257,7 @@ def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         found = [lower.find(word) for word in lx.NOW_SUBSTRINGS if word in lower]
         if found:
             return min(found)
-    spans = lx.NOW_WORDS.positions(prose.tokens)
+    spans = lx.NOW_WORDS.positions(prose.tokens) if prose.hits.now else []
     if not spans:
         return None
     offsets = [match.start() for match in _WORD.finditer(lower)]

@@ -530,10 +530,18 @@ def _words_capped(title: str) -> str:
 
 def symbols_stripped(text: str) -> str:
     """Text without pictographs (emoji, flags) and their joiners; letters and digits stay."""
+    if text.isascii():
+        return text
+    return _HIGH_RUN.sub(_keep_letters, text)
+
+
+# Characters above U+2000, where pictographs and their joiners are.
+_HIGH_RUN = re.compile("[\u2001-\U0010ffff]+")
+
+
+def _keep_letters(run: re.Match[str]) -> str:
     return "".join(
-        ch
-        for ch in text
-        if ch not in "\ufe0f\u200d" and not (ord(ch) > 0x2000 and unicodedata.category(ch) == "So")
+        ch for ch in run.group(0) if ch not in "\ufe0f\u200d" and unicodedata.category(ch) != "So"
     )
 
 
