@@ -342,8 +342,9 @@ _DAY_WORDS = _DAY_TOKENS | _SHORT_WEEKDAYS
 _PERIOD_OPENERS = frozenset(["next", "coming", "this", "end"])
 _COUNTED_OPENERS = frozenset(["in", "within", "from", "till", "until", "to", "away"])
 _NUMBERS = frozenset(NUMBER_WORDS)
-# Every Japanese date and time pattern holds one of these.
-_JA_DATE_MARKS = ("月", "日", "時", "来週", "来月", "今夜", "今晩")
+# Every Japanese date and time pattern holds one of these characters.
+_JA_DATE_MARK = re.compile("[月日時週夜晩]")
+
 _CUE_WORDS = _MONTH_WORDS | _DAY_WORDS | _MINUTE_TOKENS | _VAGUE_TOKENS | _TIME_TOKENS
 
 
@@ -352,9 +353,9 @@ def date_cues(lower: str, token_set: frozenset[str]) -> tuple[str | None, bool]:
     least what :func:`date_signal` and :func:`time_signal` find in its prose (which
     only drops words and marks from the text). Set tests and a small search, mirroring
     the words each of their patterns needs."""
-    if _DIGIT_DATE.search(lower) is not None or "&#" in lower:
+    if _DIGIT_DATE.search(lower) is not None:
         return EXPLICIT, True
-    if not lower.isascii() and any(mark in lower for mark in _JA_DATE_MARKS):
+    if not lower.isascii() and _JA_DATE_MARK.search(lower) is not None:
         return EXPLICIT, True
     found = token_set & _CUE_WORDS
     if not found:
