@@ -615,6 +615,8 @@ def _relative(lower: str, today: date, found: _Found) -> None:
     for match in _IN_PERIOD.finditer(lower):
         count = _count(match["n"] or match["n2"])
         unit = match["unit"] or match["unit2"]
+        if match["n"] in ("a", "an") and unit == "day":
+            continue  # "shipped it in a day": how long something took, not a date
         if unit.startswith("month"):
             start = _add_months(today, count)
         else:
@@ -825,7 +827,13 @@ def find_when(
     soon = (
         _IN_MINUTES.search(lower) if ("min" in lower or "hour" in lower or "hr" in lower) else None
     )
-    if soon is not None and not any(hit.kind == EXPLICIT for hit in dates) and not times:
+    if (
+        soon is not None
+        and not any(hit.kind == EXPLICIT for hit in dates)
+        and (not times or _alone_with(lower, soon.start(), focus, times))
+    ):
+        # "doors open for the meetup in 45 min! volunteers, meet at 6:10": the minutes
+        # in the event's sentence date it, a time in another sentence is something else.
         return _minutes_from(soon, base, default_zone, dates)
     if not dates and not times:
         return None
@@ -871,6 +879,22 @@ def find_when(
     return When(
         chosen.start, chosen.end, zone_name, chosen.kind, source, False, False, spans, mentions
     )
+
+
+def _alone_with(lower: str, at: int, focus: int | None, times: Sequence[TimeMention]) -> bool:
+    """``at`` is in the sentence of ``focus``, and no time of ``times`` is."""
+    if focus is None:
+        return False
+    sentence = _sentence_span(lower, at)
+    return sentence == _sentence_span(lower, focus) and not any(
+        sentence[0] <= hit.begin < sentence[1] for hit in times
+    )
+
+
+def _sentence_span(lower: str, at: int) -> tuple[int, int]:
+    start = max(lower.rfind(mark, 0, at) for mark in ".!?\n") + 1
+    ends = [end for end in (lower.find(mark, at) for mark in ".!?\n") if end >= 0]
+    return start, min(ends, default=len(lower))
 
 
 _QUESTION_SENTENCE = re.compile(r"[^.!?\n]*\?")

@@ -603,6 +603,10 @@ NOT_EVENTS = WordSet.of(
     "due to",
     "no meeting",
     "no meetings",
+    "side panel",
+    "control panel",
+    "admin panel",
+    "settings panel",
 )
 
 
@@ -767,8 +771,21 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
         "have been deployed",
         "we deployed",
         "just deployed",
+        # A product update told as what people can do from now on.
+        "you can now",
+        "customers can now",
+        "users can now",
+        "developers can now",
+        "everyone can now",
     ),
     EventCategory.LAUNCH: WordSet.of(
+        "excited to introduce",
+        "happy to introduce",
+        "pleased to introduce",
+        "proud to introduce",
+        "is in beta",
+        "are in beta",
+        "in private beta",
         "is live",
         "are live",
         "now live",
@@ -817,6 +834,9 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
         "today is the day",
         "starting up",
         "kicked off",
+        "take the stage",
+        "takes the stage",
+        "taking the stage",
     ),
     EventCategory.INCIDENT: WordSet.of(
         "is down",

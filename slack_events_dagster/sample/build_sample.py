@@ -1681,6 +1681,7 @@ CONVERSATION = r"""
 ## 2026-03-02
 11:40 nina: the new pricing page is live 🎉 huge thanks to @jess for the design and @tomas for
     shipping it in a day
+  + label: pricing-live
   + react: tada maya ben grace
   + react: heart_eyes rachel
 ## 2026-03-09
@@ -2201,6 +2202,15 @@ EVENTS = [
         ("happyhour-announce", "happyhour-confirm", "happyhour-live"),
         location="Pete's Tavern (upstairs)",
         notes="Proposed as a question, confirmed in the thread.",
+    ),
+    GoldEvent(
+        "pricing-page-launch",
+        "New pricing page launch",
+        "launch",
+        "2026-03-02",
+        ("pricing-live",),
+        notes="No date written: the page went live as it was posted, an event on the posting "
+        "day (added with undated events, issue 14).",
     ),
     GoldEvent(
         "spring-hackathon",

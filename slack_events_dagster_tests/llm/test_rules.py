@@ -457,3 +457,70 @@ def test_a_dated_aside_in_a_thread_gives_no_draft() -> None:
         ]
     )
     assert result.drafts == []
+
+
+# -- classes of real-conversation mistakes (bench/gold) ------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a supposition or an example, not a report
+        "True but if you launch something say 1pm, you'd still have both test and live data",
+        "Example: new homepage page just launched. Has data from 12 days ago",
+        # a judgement of an event, said after it or while it is on
+        "great retro everyone. action items are in the doc with owners",
+        "the meetup tonight looks great.  glad to see you on the schedule",
+    ],
+)
+def test_suppositions_examples_and_judgements_are_no_events(text: str) -> None:
+    assert drafts(text, "2026-03-05T10:00") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # "for everyone" after a "now" phrase still reports it
+        ("Hi all, A/B Testing Website pages is now live for all Professional users!", "A/B"),
+        # past words in an earlier clause do not make the report history
+        (
+            "since we've all talked about it here previously, we just released Accelerated "
+            "Mobile Pages for the Blog to all customers.",
+            "Accelerated Mobile Pages",
+        ),
+        # a status page's incident link alone is an incident, named after the page
+        ("<https://status.Example.com/incidents/dz3ny23655qr?utm_source=slack>", "Example"),
+        ("registration for openvis 2016 just opened <https://openvisconf.com/#tickets>", "openvis"),
+    ],
+)
+def test_undated_reports_are_events_on_the_posting_day(text: str, title: str) -> None:
+    draft = one(text, "2026-03-05T10:00")
+    assert draft.start == date(2026, 3, 5)
+    assert title in draft.title
+
+
+def test_minutes_in_the_event_sentence_beat_a_time_in_another() -> None:
+    text = "doors open for the meetup in 45 min! volunteers, meet by the elevators at 6:10"
+    assert one(text, "2026-03-05T17:45", "America/New_York").start == utc(2026, 3, 5, 23, 30)
+
+
+def test_a_duration_is_no_date() -> None:
+    text = "the new pricing page is live 🎉 thanks for shipping it in a day"
+    assert one(text, "2026-03-05T10:00").start == date(2026, 3, 5)
+
+
+def test_conference_names_and_document_versions() -> None:
+    kubecon = one(
+        "*KubeCon + CloudNativeCon Europe* is *March 23–26 in Amsterdam*", "2026-03-05T10:00"
+    )
+    assert kubecon.category is EventCategory.CONFERENCE
+    assert kubecon.title == "KubeCon + CloudNativeCon Europe"
+    assert (
+        drafts("Beacon PRD v3 is up: <https://www.notion.so/x|Beacon PRD>", "2026-03-05T10:00")
+        == []
+    )
+
+
+def test_work_on_a_thing_is_titled_by_the_thing() -> None:
+    text = "NYC office heads-up: our ISP is swapping the fiber line on Friday March 13 from 6pm"
+    assert one(text, "2026-03-05T10:00").title == "ISP fiber line swap"

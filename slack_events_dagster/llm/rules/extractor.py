@@ -157,7 +157,11 @@ class RuleExtractor:
             resolution = self._resolution_draft(reading, parent, item, source, thread_ts)
             if resolution is not None:
                 return [resolution]
-        if reading.question or reading.past or reading.personal or reading.prose.empty:
+        # A status page's incident link alone has no prose, and is an incident all the same.
+        status_link = reading.now and reading.category is EventCategory.INCIDENT
+        if reading.question or reading.past or reading.personal or reading.hypothetical:
+            return []
+        if reading.prose.empty and not status_link:
             return []
         if parent is not None and parent.when is None and reading.head is None:
             # "all clear: dashboards are fast again" under a message that announced no

@@ -25,6 +25,11 @@ from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import titles
 
 _WORD = re.compile(r"[a-z]+")
+_DOCUMENTS = frozenset(
+    "prd doc docs document spec specs rfc draft deck slides proposal design notes memo "
+    "brief plan roadmap".split()
+)
+_CONFERENCE_NAME = re.compile(r"\b[A-Z][A-Za-z]*[a-zA-Z](?:Con|Conf)\b")
 _LOCATION = re.compile(
     r"(?:\b(?:location|where|venue|place|room)\s*[:\-]\s*|📍\s*)"
     r"(?P<loc>[^\n.;()]{2,60})"
@@ -119,6 +124,9 @@ class Reading:
     url: str | None
     question: bool
     past: bool
+    # "if you launch something say 1pm", "Example: new homepage just launched": the event
+    # word sits in a supposition or an example, not a report.
+    hypothetical: bool
     personal: bool
     cancelled: bool
     rescheduled: bool
@@ -157,8 +165,13 @@ def _heads(prose: Prose) -> list[Head]:
             ):
                 continue  # inside a longer word: "PartnerDay18Contest" (but "SEV3" counts)
             heads.append(Head(begin, prose.lower[begin:finish], spec.category))
+    # A conference named the way they are: "KubeCon", "PyCon", "RubyConf", "JSConf".
+    if "Con" in prose.text:
+        for match in _CONFERENCE_NAME.finditer(prose.text):
+            begin = match.start()
+            heads.append(Head(begin, prose.lower[begin : match.end()], EventCategory.CONFERENCE))
     # A version number names a release ("*Lumen 4.13* target: Tuesday").
-    for match in signals.VERSION.finditer(prose.text):
+    for match in _versions(prose):
         heads.append(Head(match.start(), prose.lower[match.start() : match.end()], _RELEASE))
     if lx.has_cjk(prose.lower):
         for word, category in lx.JA_EVENT_WORDS:
@@ -262,15 +275,20 @@ def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         return None
     offsets = [match.start() for match in _WORD.finditer(lower)]
     things = [head.begin for head in heads]
-    things += [match.start() for match in signals.VERSION.finditer(prose.text)]
+    things += [match.start() for match in _versions(prose)]
     linked_and_short = "<http" in raw and len(prose.tokens) <= 12
     for start, end in spans:
         before = prose.tokens[max(0, start - 3) : start]
         if not lx.HYPOTHETICAL.isdisjoint(before):
             continue
-        if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(0, start - 6) : start]):
-            continue
-        if end < len(prose.tokens) and prose.tokens[end] in ("of", "to", "for"):
+        clause = _clause_start(lower, offsets, start)
+        if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
+            continue  # "the time we released X", "was down earlier" (in the same clause)
+        following = prose.tokens[end] if end < len(prose.tokens) else ""
+        phrase = prose.tokens[start:end]
+        if (following == "of" and phrase[-1] == "out") or (
+            following in ("to", "for") and phrase[-1] == "open" and "now" not in phrase
+        ):
             continue  # "are out of Zurich", "is open to everyone": not a report
         if _in_question(lower, offsets[start]):
             continue
@@ -284,6 +302,71 @@ def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
             ):
                 return begin
     return None
+
+
+_SUPPOSING = frozenset("if unless whether suppose supposing say imagine hypothetically".split())
+_EXAMPLE_OPENERS = ("example", "for example", "e.g", "eg", "for instance")
+
+
+_JUDGING = frozenset(
+    "great nice awesome amazing good fun excellent fantastic wonderful brilliant "
+    "productive lovely".split()
+)
+_LOOKS = frozenset("looks looked looking seems seemed was sounds".split())
+
+
+def _judged(prose: Prose, begin: int) -> bool:
+    """ "great retro everyone", "the meetup tonight looks great": a judgement of an event,
+    said after it or while it is on, is no announcement of it."""
+    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
+    if token is None:
+        return False
+    tokens = prose.tokens
+    before = tokens[max(0, token - 2) : token]
+    if (before and before[-1] in _JUDGING) or before[:1] == ["what"]:
+        return True
+    after = tokens[token + 1 : token + 4]
+    return any(
+        word in _LOOKS and i + 1 < len(after) and after[i + 1] in _JUDGING
+        for i, word in enumerate(after)
+    )
+
+
+def _versions(prose: Prose) -> list[re.Match[str]]:
+    """The version numbers of the text, but those of a document ("Beacon PRD v3 is up": a
+    new draft, no release) and asides in parentheses."""
+    found = []
+    for match in signals.VERSION.finditer(prose.text):
+        before = prose.lower[max(0, match.start() - 12) : match.start()].split()
+        if before and before[-1].strip("*_:") in _DOCUMENTS:
+            continue
+        if prose.lower[match.start() - 1 : match.start()] == "(":
+            continue  # "anomaly explanations are out (v2)": an aside, naming nothing
+        found.append(match)
+    return found
+
+
+def _supposed(prose: Prose, begin: int) -> bool:
+    """The word at ``begin`` is in a clause that supposes ("if you launch it at 1pm") or
+    in a message that opens as an example."""
+    if prose.lower.startswith(_EXAMPLE_OPENERS):
+        return True
+    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
+    if token is None:
+        return False
+    first = _clause_start(prose.lower, offsets, token)
+    return not _SUPPOSING.isdisjoint(prose.tokens[first:token])
+
+
+def _clause_start(lower: str, offsets: list[int], token: int) -> int:
+    """The first token of the clause holding ``token`` (after a comma, stop or colon)."""
+    cut = max(lower.rfind(mark, 0, offsets[token]) for mark in ",.;:!?")
+    first = token
+    while first > 0 and offsets[first - 1] > cut:
+        first -= 1
+    return first
 
 
 def _has_subject(prose: Prose, offsets: list[int], start: int, end: int) -> bool:
@@ -410,7 +493,7 @@ def read(
         now = True
         if category is None:
             category = EventCategory.INCIDENT
-    version = ("." in lower or " v" in lower) and signals.VERSION.search(prose.text) is not None
+    version = ("." in lower or " v" in lower) and bool(_versions(prose))
     if category is None and version and now:
         category = EventCategory.RELEASE
     whole_question, _ = signals.is_question(prose)
@@ -421,6 +504,7 @@ def read(
         signals.is_past(prose, now=now)
         or (bool(prose.tokens) and prose.tokens[0] in lx.COMPLETION)
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
+        or (head is not None and not now and _judged(prose, head.begin))
     )
     reading = Reading(
         prose=prose,
@@ -436,6 +520,7 @@ def read(
         url=meeting_url or calendar_url or (links[0] if links else None),
         question=whole_question,
         past=past,
+        hypothetical=head is not None and _supposed(prose, head.begin),
         personal=_is_personal(prose, head)
         or lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs),
         cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs),

@@ -81,10 +81,19 @@ _VERB_HEADS = frozenset(
     "migrating replacing patching".split()
 )
 _LINKING = frozenset({"of", "for", "on", "about", "with", "in"})
+# Verbs of work on a thing, and the noun a title names that work by.
+_WORK_NOUNS = {
+    "swapping": "swap",
+    "swapped": "swap",
+    "upgrading": "upgrade",
+    "migrating": "migration",
+    "replacing": "replacement",
+    "patching": "patching",
+}
 _KEEP_LINK_HEADS = frozenset(
     "webinar webinars ama talk talks workshop session sessions meetup meeting call review "
     "presentation lecture livestream webcast demo class course training bootcamp panel "
-    "hangout".split()
+    "hangout registration registrations tickets rsvp rsvps signup signups".split()
 )
 
 
@@ -155,6 +164,12 @@ def noun_phrase(
 ) -> str | None:
     """The words of ``sentence`` that name the event whose head word starts at
     ``head_begin``; None when they are only the head (a title needs more)."""
+    # A noun phrase never runs across a line break (nor across " / ", a line break read
+    # aloud by some exports).
+    line_start = sentence.rfind("\n", 0, head_begin) + 1
+    line_end = sentence.find("\n", head_begin)
+    sentence = sentence[line_start : line_end if line_end >= 0 else len(sentence)]
+    head_begin -= line_start
     tokens = [t for t in tokenize(sentence) if not _is_mention(t.text)]
     index = _head_index(tokens, head_begin)
     if index is None:
@@ -173,6 +188,14 @@ def noun_phrase(
     if released is not None:
         return released + ("" if noun in released.lower() else " " + _release_noun(category))
     if verb or head_lower in _VERB_HEADS or head_lower.split()[-1] in _VERB_HEADS:
+        work = _WORK_NOUNS.get(head_lower.split()[-1])
+        if work is not None:
+            # "our ISP is swapping the fiber line": the work done on the thing, named by
+            # who does it when that is a name ("ISP fiber line swap").
+            done_on = _object(tokens, index + width)
+            if done_on:
+                who = [t for t in _subject(tokens, index) if t.text[:1].isupper()][-2:]
+                return _join([*who, *done_on]) + " " + work
         thing = _subject(tokens, index) or _object(tokens, index + width)
         if not thing:
             return None
@@ -239,6 +262,8 @@ def _versioned(tokens: Sequence[Token], index: int) -> str | None:
                 name = _noun_run(tokens, position + 2, limit=3)
                 break
     if not name:
+        if re.fullmatch(r"v\d+", tokens[at].lower):
+            return None  # "(v2)" alone names nothing
         return tokens[at].text  # "2.8 is live on both stores": the version is the name
     return _join([*name, tokens[at]])
 
@@ -375,7 +400,10 @@ def cjk_phrase(text: str, head_begin: int, head_text: str) -> str | None:
 
 # -- fallback: a heading or first clause, trimmed -----------------------------------------
 
-_TRIM = re.compile(r"^[\s:,;.!?\-\u2013\u2014|*_~()\[\]\"']+|[\s:,;.!?\-\u2013\u2014|*_~(\[\"']+$")
+_TRIM = re.compile(
+    r"^[\s:,;.!?\-\u2013\u2014|*_~()\[\]\"'\u201c\u201d\u2018\u2019\u300c\u300d]+"
+    r"|[\s:,;.!?\-\u2013\u2014|*_~(\[\"'\u201c\u201d\u2018\u300c]+$"
+)
 _CLAUSE_BREAK = re.compile(r"[.!?;:](?=\s|$)|[\n(]|\s[-\u2013\u2014]\s|,\s(?:and|but|so|which)\b")
 # A tag in front of a changelog line: "[Now Live]", "*Update:*", "Release -".
 LEADING_TAG = re.compile(
