@@ -245,7 +245,7 @@ def _settings_env(
         "SLACK_EVENTS_PIPELINE__START_DATE": first_day.isoformat(),
         "SLACK_EVENTS_DIGEST__OUTPUT_DIR": str(out),
         "SLACK_EVENTS_DIGEST__CALENDAR_PATH": str(out / "events.ics"),
-        "BENCH_PIPELINE_DATABASE_URL": database_url,
+        "SLACK_EVENTS_DATABASE__URL": database_url,
         # As the deployment's image and `slack-events run` set it.
         "DAGSTER_EVENT_BATCH_SIZE": EVENT_BATCH_SIZE,
     }

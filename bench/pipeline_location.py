@@ -1,23 +1,18 @@
 """The code location ``bench/pipeline.py`` backfills: the product's definitions, in process.
 
 The settings come from the usual ``SLACK_EVENTS_*`` environment variables (set by the
-benchmark before the code server starts, so the code server and the run process
-agree); only the app database URL has its own variable, as a full URL is simpler to
-pass than the settings' database section.
+benchmark before the code server starts, so the code server and the run process build
+the same definitions from the same settings), the app database as
+``SLACK_EVENTS_DATABASE__URL``.
 """
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
 from slack_events_dagster.defs.definitions import build_definitions
-
-DATABASE_URL_VAR = "BENCH_PIPELINE_DATABASE_URL"
+from slack_events_dagster.settings import load_settings
 
 # One process per run, steps one after another (as `slack-events run`), instead of
 # Dagster's default of a child process per step.
-defs = build_definitions(
-    executor=dg.in_process_executor, database_url=os.environ.get(DATABASE_URL_VAR)
-)
+defs = build_definitions(load_settings(), executor=dg.in_process_executor)

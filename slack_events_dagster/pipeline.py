@@ -11,10 +11,10 @@ marked failed by the next one (see :func:`fail_orphaned_runs`).
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,13 +24,16 @@ import dagster as dg
 from tqdm import tqdm
 
 from slack_events_dagster import steps
+from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import SlackSourceError
-from slack_events_dagster.slack.export import ExportSource
+from slack_events_dagster.slack.source import MessageSource
 from slack_events_dagster.storage.engine import redact_url, url_from_settings
 from slack_events_dagster.storage.migrate import upgrade
+from slack_events_dagster.storage.repository import SqlRepository
 
 # The sample workspace covers 2026-03-02 .. 2026-03-22 in New York.
 SAMPLE_START = date(2026, 3, 2)
@@ -99,48 +102,6 @@ class RunSummary:
     calendar_path: Path
 
 
-def _settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as environment variables, for the code location loaded in-process."""
-    flat: dict[str, str] = {}
-
-    def walk(prefix: str, value: object) -> None:
-        if isinstance(value, dict):
-            for key, inner in value.items():
-                walk(f"{prefix}__{key}".upper() if prefix else str(key).upper(), inner)
-        elif isinstance(value, list):
-            flat[f"SLACK_EVENTS_{prefix}"] = json.dumps(value)
-        elif value is not None:
-            flat[f"SLACK_EVENTS_{prefix}"] = str(value)
-
-    data = settings.model_dump(mode="json", exclude={"llm": {"prices"}})
-    for section in ("database", "slack", "llm", "pipeline", "digest"):
-        section_data = data[section]
-        for secret in ("token", "api_key", "password"):
-            section_data.pop(secret, None)
-        section_data.get("postgres", {}).pop("password", None)
-        walk(section, section_data)
-    return flat
-
-
-# Secrets are left out of _settings_env: the code location reads them as dg.EnvVar,
-# which Dagster resolves at run time and never writes into run config or events.
-SECRET_ENV = {
-    "SLACK_EVENTS_SLACK__TOKEN": ("slack", "token"),
-    "SLACK_EVENTS_LLM__API_KEY": ("llm", "api_key"),
-}
-
-
-def _secrets_env(settings: Settings) -> dict[str, str]:
-    """Secrets the settings got from the config file, as the variables the code location
-    reads (without them, a token written in the YAML never reached the assets)."""
-    found: dict[str, str] = {}
-    for name, (section, key) in SECRET_ENV.items():
-        value = getattr(getattr(settings, section), key).get_secret_value()
-        if value and not os.environ.get(name):
-            found[name] = value
-    return found
-
-
 def _process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -176,13 +137,13 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
 
 
 def _default_range(
-    source: object, channels: list[SlackChannel], settings: Settings
+    source: MessageSource, channels: list[SlackChannel], settings: Settings
 ) -> tuple[date, date]:
+    """The days a fixed history holds, else pipeline.start_date to today."""
     today = datetime.now(UTC).astimezone(ZoneInfo(settings.pipeline.timezone)).date()
-    if isinstance(source, ExportSource):
-        spans = [span for c in channels if (span := source.days(c)) is not None]
-        if spans:
-            return min(s[0] for s in spans), max(s[1] for s in spans)
+    spans = [span for c in channels if (span := source.days(c)) is not None]
+    if spans:
+        return min(s[0] for s in spans), max(s[1] for s in spans)
     return settings.pipeline.start_date, today
 
 
@@ -216,7 +177,7 @@ def run(
 ) -> RunSummary:
     url = url_from_settings(settings.database)
     upgrade(url)
-    source = steps.message_source(settings.slack)
+    source = message_source(settings.slack)
     try:
         listed = source.list_channels()
     except SlackSourceError as exc:
@@ -230,25 +191,36 @@ def run(
     if last < first:
         raise PipelineError(f"--to {last} is before --from {first}")
     if first < settings.pipeline.start_date:
-        if start is not None and not isinstance(source, ExportSource):
+        if start is not None and source.live:
             raise PipelineError(
                 f"--from {first} is before pipeline.start_date {settings.pipeline.start_date}; "
                 "lower pipeline.start_date to backfill that far"
             )
-        # An export's history defines the partitions: start them at its first day.
+        # A fixed history (an export) defines the partitions: start them at its first day.
         settings = settings.model_copy(
             update={"pipeline": settings.pipeline.model_copy(update={"start_date": first})}
         )
-    # The code location (loaded in this process) reads the same settings.
-    os.environ.update(_settings_env(settings))
-    # Each run's per-partition events stored in batches, as in the deployment's image.
+    # Each run's per-partition events stored in batches, as in the deployment's image
+    # (a Dagster setting, read by the instance from the environment).
     os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
-    os.environ.update(_secrets_env(settings))
-    from slack_events_dagster.defs.definitions import build_definitions
+    # The same settings build the code location this process runs.
+    defs = build_definitions(settings)
+    with closing(SqlRepository.from_settings(settings.database)) as repository:
+        return _run(settings, defs, source, repository, listed, first, last, quiet=quiet)
 
-    defs = build_definitions(database_url=url.render_as_string(hide_password=False))
-    resources = dict(defs.resources or {})
-    repository = resources["repository"].get()
+
+def _run(
+    settings: Settings,
+    defs: dg.Definitions,
+    source: MessageSource,
+    repository: SqlRepository,
+    listed: list[SlackChannel],
+    first: date,
+    last: date,
+    *,
+    quiet: bool,
+) -> RunSummary:
+    url = url_from_settings(settings.database)
     listed_ids = {c.id for c in listed}
     wanted = [c for c in steps.register_channels(source, repository) if c.id in listed_ids]
 
@@ -270,7 +242,6 @@ def run(
         bar.set_postfix_str(f"#{channel.name}")
         result = ingest.execute_in_process(
             instance=instance,
-            resources=resources,
             tags={
                 RANGE_START: f"{channel.id}|{first}",
                 RANGE_END: f"{channel.id}|{last}",
@@ -283,7 +254,6 @@ def run(
         failed += 0 if result.success else 1
     result = digest.execute_in_process(
         instance=instance,
-        resources=resources,
         tags={RANGE_START: first.isoformat(), RANGE_END: last.isoformat(), **owner},
         run_config=QUIET_RUN_CONFIG,
         raise_on_error=False,

@@ -72,6 +72,9 @@ class PoolSettings(_Section):
 
 
 class DatabaseSettings(_Section):
+    # A full SQLAlchemy URL ("sqlite:///path.db", "postgresql://user:pw@host/db"): when
+    # set it is used instead of type, path and postgres (a secret: it may hold a password).
+    url: SecretStr | None = None
     type: Literal["sqlite", "postgres"] = "sqlite"
     path: Path = Path("data/slack_events.db")
     postgres: PostgresSettings = PostgresSettings()

@@ -43,11 +43,9 @@ from slack_events_dagster.domain.models import (
     SourceRef,
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
-from slack_events_dagster.settings import Settings, SlackSettings
-from slack_events_dagster.slack.export import ExportSource
+from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
-from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.base import CandidateOutcomeRecord, Repository, UpsertCounts
 
 log = logging.getLogger(__name__)
@@ -83,13 +81,6 @@ def days(first_day: date, last_day: date) -> Iterator[date]:
 # -- ingestion -------------------------------------------------------------------
 
 
-def message_source(settings: SlackSettings) -> MessageSource:
-    """The source the settings name: an export (default: the sample) or the Web API."""
-    if settings.source == "export":
-        return ExportSource.from_settings(settings)
-    return WebApiSource(settings)
-
-
 def register_channels(source: MessageSource, repository: Repository) -> list[SlackChannel]:
     """Store the channels (and users) the source has; returns the channels to ingest."""
     channels = source.list_channels()
@@ -120,7 +111,7 @@ def ingest_days(
     if first_day < today:
         start, end = day_bounds(first_day, min(last_day, today - timedelta(days=1)), zone)
         reports.append(ingest_window(source, repository, channel, start=start, end=end, now=now))
-    if last_day >= today and source.name == "api":
+    if last_day >= today and source.live:
         reports.append(
             ingest_channel(
                 source,

@@ -14,24 +14,15 @@ from typing import Any
 import dagster as dg
 
 from slack_events_dagster import steps
-from slack_events_dagster.defs.partitions import (
-    CHANNEL_DAYS,
-    DAILY,
-    DAY,
-    ChannelDays,
-    group_channel_days,
-)
-from slack_events_dagster.defs.resources import (
-    ExtractorResource,
-    RepositoryResource,
-    SettingsResource,
-    SlackPosterResource,
-    SlackSourceResource,
-)
+from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
 from slack_events_dagster.domain.digest import find_unsafe_mentions
 from slack_events_dagster.domain.models import Event, IngestionOutcome, SlackChannel, ts_to_datetime
+from slack_events_dagster.llm.base import Extractor
+from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.ingest import IngestionReport
-from slack_events_dagster.storage.repository import SqlRepository
+from slack_events_dagster.slack.poster import SlackPoster
+from slack_events_dagster.slack.source import MessageSource
+from slack_events_dagster.storage.base import Repository
 
 RANGED = dg.BackfillPolicy.single_run()
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
@@ -39,14 +30,16 @@ WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
 
 def channel_ranges(context: dg.AssetExecutionContext) -> list[ChannelDays]:
     """The channel day-ranges this run covers (one key, or a ranged backfill's keys)."""
-    return group_channel_days(context.partition_keys)
+    partitions = context.assets_def.partitions_def
+    assert isinstance(partitions, dg.MultiPartitionsDefinition)
+    return group_channel_days(context.partition_keys, partitions)
 
 
 def day_range(context: dg.AssetExecutionContext) -> list[date]:
     return sorted(date.fromisoformat(key) for key in context.partition_keys)
 
 
-def _channels(repository: SqlRepository, wanted: Iterable[ChannelDays]) -> dict[str, SlackChannel]:
+def _channels(repository: Repository, wanted: Iterable[ChannelDays]) -> dict[str, SlackChannel]:
     known = {c.id: c for c in repository.get_channels(include_archived=True)}
     missing = sorted({r.channel_id for r in wanted} - set(known))
     if missing:
@@ -72,24 +65,14 @@ def _table(header: list[str], rows: Iterable[Iterable[Any]]) -> str:
 # -- raw_slack_messages --------------------------------------------------------------
 
 
-@dg.asset(
-    partitions_def=CHANNEL_DAYS,
-    backfill_policy=RANGED,
-    group_name="slack_events",
-    kinds={"slack"},
-    description="Slack messages of a channel and day (threads, edits and deletions included).",
-    check_specs=[
-        dg.AssetCheckSpec("watermark_sanity", asset="raw_slack_messages"),
-        dg.AssetCheckSpec("channel_freshness", asset="raw_slack_messages"),
-    ],
-)
 def raw_slack_messages(
     context: dg.AssetExecutionContext,
-    app: SettingsResource,
-    repository: RepositoryResource,
-    slack: SlackSourceResource,
+    settings: dg.ResourceParam[Settings],
+    repository: dg.ResourceParam[Repository],
+    source: dg.ResourceParam[MessageSource],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    settings, repo, source = app.settings, repository.get(), slack.get()
+    """Slack messages of a channel and day (threads, edits and deletions included)."""
+    repo = repository
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
     now = _now()
@@ -160,11 +143,11 @@ def raw_slack_messages(
         }
     )
     yield watermark_sanity(repo, [d.channel_id for d in ranges], now)
-    yield channel_freshness(repo, settings.slack.source, settings.pipeline.freshness_hours, now)
+    yield channel_freshness(repo, source.live, settings.pipeline.freshness_hours, now)
 
 
 def watermark_sanity(
-    repo: SqlRepository, channel_ids: Iterable[str], now: datetime
+    repo: Repository, channel_ids: Iterable[str], now: datetime
 ) -> dg.AssetCheckResult:
     """A watermark ahead of the stored data would make the next run skip messages."""
     problems: list[str] = []
@@ -190,11 +173,12 @@ def watermark_sanity(
 
 
 def channel_freshness(
-    repo: SqlRepository, source: str, hours: float, now: datetime
+    repo: Repository, live: bool, hours: float, now: datetime
 ) -> dg.AssetCheckResult:
-    """A channel not read for longer than expected means the sensor stopped or a token broke."""
+    """A channel of a live source not read for longer than expected means the sensor
+    stopped or a token broke."""
     stale: list[str] = []
-    if source == "api":
+    if live:
         limit = now - timedelta(hours=hours)
         for channel_id, state in repo.get_ingestion_states().items():
             if state.last_run_at < limit or state.outcome is not IngestionOutcome.OK:
@@ -208,7 +192,7 @@ def channel_freshness(
         description=(f"not read successfully in {hours:g} h: " + ", ".join(stale))
         if stale
         else "every channel was read recently"
-        if source == "api"
+        if live
         else "exports are read on demand",
         metadata={"stale_channels": len(stale)},
     )
@@ -217,18 +201,13 @@ def channel_freshness(
 # -- event_candidates --------------------------------------------------------------
 
 
-@dg.asset(
-    partitions_def=CHANNEL_DAYS,
-    backfill_policy=RANGED,
-    deps=[raw_slack_messages],
-    group_name="slack_events",
-    description="Messages scored as likely to announce or change an event, with reasons.",
-    check_specs=[dg.AssetCheckSpec("candidate_rate", asset="event_candidates")],
-)
 def event_candidates(
-    context: dg.AssetExecutionContext, app: SettingsResource, repository: RepositoryResource
+    context: dg.AssetExecutionContext,
+    settings: dg.ResourceParam[Settings],
+    repository: dg.ResourceParam[Repository],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    settings, repo = app.settings, repository.get()
+    """Messages scored as likely to announce or change an event, with reasons."""
+    repo = repository
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
     messages = candidates = new = rescored = 0
@@ -273,26 +252,14 @@ def event_candidates(
 # -- events --------------------------------------------------------------------------
 
 
-@dg.asset(
-    partitions_def=CHANNEL_DAYS,
-    backfill_policy=RANGED,
-    deps=[event_candidates],
-    group_name="slack_events",
-    description="Deduplicated events, following reschedules and cancellations.",
-    check_specs=[
-        dg.AssetCheckSpec("events_are_unique_and_sourced", asset="events", blocking=True),
-        dg.AssetCheckSpec("llm_failure_rate", asset="events"),
-        dg.AssetCheckSpec("llm_daily_spend", asset="events"),
-    ],
-)
 def events(
     context: dg.AssetExecutionContext,
-    app: SettingsResource,
-    repository: RepositoryResource,
-    extractor: ExtractorResource,
+    settings: dg.ResourceParam[Settings],
+    repository: dg.ResourceParam[Repository],
+    extractor: dg.ResourceParam[Extractor],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    settings, repo = app.settings, repository.get()
-    the_extractor = extractor.get(repo)
+    """Deduplicated events, following reschedules and cancellations."""
+    repo, the_extractor = repository, extractor
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
     total = steps.ExtractReport()
@@ -356,7 +323,7 @@ def events_table(items: Iterable[Event], limit: int = 25) -> str:
 
 
 def event_checks(
-    repo: SqlRepository, settings: Any, total: steps.ExtractReport
+    repo: Repository, settings: Settings, total: steps.ExtractReport
 ) -> Iterable[dg.AssetCheckResult]:
     duplicates, orphans = repo.event_integrity()
     yield dg.AssetCheckResult(
@@ -397,25 +364,16 @@ def event_checks(
 
 # -- daily_digest and events_calendar --------------------------------------------------
 
-_BY_DAY = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DAY)
 
-
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=RANGED,
-    deps=[dg.AssetDep(events, partition_mapping=_BY_DAY)],
-    group_name="slack_events",
-    description="The digest of a day: coming up, changed, new (posted to Slack when enabled).",
-    check_specs=[dg.AssetCheckSpec("digest_safety", asset="daily_digest", blocking=True)],
-)
 def daily_digest(
     context: dg.AssetExecutionContext,
-    app: SettingsResource,
-    repository: RepositoryResource,
-    poster: SlackPosterResource,
+    settings: dg.ResourceParam[Settings],
+    repository: dg.ResourceParam[Repository],
+    poster: dg.ResourceParam[SlackPoster | None],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    settings, repo = app.settings, repository.get()
-    the_poster = poster.get() if settings.digest.post else None
+    """The digest of a day: coming up, changed, new (posted to Slack when enabled)."""
+    repo = repository
+    the_poster = poster if settings.digest.post else None
     if settings.digest.post and (the_poster is None or not settings.digest.channel):
         raise dg.Failure("digest.post is on but slack.token or digest.channel is not set")
     unsafe: list[str] = []
@@ -451,18 +409,63 @@ def daily_digest(
     )
 
 
-@dg.asset(
-    partitions_def=DAILY,
-    backfill_policy=RANGED,
-    deps=[daily_digest],
-    group_name="slack_events",
-    description="The iCalendar feed of every event, as of the day (subscribe to the file).",
-)
-def events_calendar(app: SettingsResource, repository: RepositoryResource) -> dg.MaterializeResult:
-    path, count = steps.write_calendar_feed(repository.get(), app.settings)
+def events_calendar(
+    settings: dg.ResourceParam[Settings], repository: dg.ResourceParam[Repository]
+) -> dg.MaterializeResult:
+    """The iCalendar feed of every event, as of the day (subscribe to the file)."""
+    path, count = steps.write_calendar_feed(repository, settings)
     return dg.MaterializeResult(
         metadata={"path": str(path), "events": count, "bytes": path.stat().st_size}
     )
 
 
-ASSETS = [raw_slack_messages, event_candidates, events, daily_digest, events_calendar]
+def _asset(
+    compute: Any, partitions: dg.PartitionsDefinition[str], **options: Any
+) -> dg.AssetsDefinition:
+    return dg.asset(
+        partitions_def=partitions,
+        backfill_policy=RANGED,
+        group_name="slack_events",
+        description=compute.__doc__,
+        **options,
+    )(compute)
+
+
+def build_assets(partitions: Partitions) -> list[dg.AssetsDefinition]:
+    """The five assets over the root's partitions (their functions are above)."""
+    by_day = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DAY)
+    channel_days, daily = partitions.channel_days, partitions.daily
+    return [
+        _asset(
+            raw_slack_messages,
+            channel_days,
+            kinds={"slack"},
+            check_specs=[
+                dg.AssetCheckSpec("watermark_sanity", asset="raw_slack_messages"),
+                dg.AssetCheckSpec("channel_freshness", asset="raw_slack_messages"),
+            ],
+        ),
+        _asset(
+            event_candidates,
+            channel_days,
+            deps=["raw_slack_messages"],
+            check_specs=[dg.AssetCheckSpec("candidate_rate", asset="event_candidates")],
+        ),
+        _asset(
+            events,
+            channel_days,
+            deps=["event_candidates"],
+            check_specs=[
+                dg.AssetCheckSpec("events_are_unique_and_sourced", asset="events", blocking=True),
+                dg.AssetCheckSpec("llm_failure_rate", asset="events"),
+                dg.AssetCheckSpec("llm_daily_spend", asset="events"),
+            ],
+        ),
+        _asset(
+            daily_digest,
+            daily,
+            deps=[dg.AssetDep("events", partition_mapping=by_day)],
+            check_specs=[dg.AssetCheckSpec("digest_safety", asset="daily_digest", blocking=True)],
+        ),
+        _asset(events_calendar, daily, deps=["daily_digest"]),
+    ]

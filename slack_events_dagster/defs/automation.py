@@ -7,29 +7,24 @@ and calendar) for the day. No declarative automation (and so no extra daemon
 evaluation) is needed.
 """
 
+from __future__ import annotations
+
 import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.events import DagsterEventType
 
-from slack_events_dagster.defs.assets import (
-    daily_digest,
-    event_candidates,
-    events,
-    events_calendar,
-    raw_slack_messages,
-)
-from slack_events_dagster.defs.partitions import CHANNELS_PARTITION, SETTINGS
-from slack_events_dagster.defs.resources import (
-    RepositoryResource,
-    SettingsResource,
-    SlackPosterResource,
-    SlackSourceResource,
-)
+from slack_events_dagster.defs.partitions import CHANNELS_PARTITION
 from slack_events_dagster.domain.models import ts_sort_key
+from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import redact
+from slack_events_dagster.slack.poster import SlackPoster
+from slack_events_dagster.slack.source import MessageSource
+from slack_events_dagster.storage.base import Repository
+
+DagsterEventType = dg.DagsterEventType
 
 # Runs that may call the LLM carry this tag; the deployment's run queue limits how many
 # run at once (deploy/dagster.yaml, tag_concurrency_limits).
@@ -37,36 +32,40 @@ LLM_RUN_TAG = "slack_events/llm"
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
-    selection=[raw_slack_messages, event_candidates, events],
+    selection=["raw_slack_messages", "event_candidates", "events"],
     description="Messages, candidates and events for channel days.",
     tags={LLM_RUN_TAG: "true"},
 )
 digest_job = dg.define_asset_job(
     "digest_job",
-    selection=[daily_digest, events_calendar],
+    selection=["daily_digest", "events_calendar"],
     description="The day's digest and the calendar feed.",
 )
 
 
 def _today(timezone: str) -> str:
-    from zoneinfo import ZoneInfo
-
     return datetime.now(UTC).astimezone(ZoneInfo(timezone)).date().isoformat()
 
 
-@dg.schedule(
-    job=digest_job,
-    cron_schedule=f"{SETTINGS.digest.time.minute} {SETTINGS.digest.time.hour} * * *",
-    execution_timezone=SETTINGS.digest.timezone,
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Builds (and posts, when enabled) the digest at digest.time in digest.timezone.",
-)
-def daily_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    moment = context.scheduled_execution_time or datetime.now(UTC)
-    from zoneinfo import ZoneInfo
+def digest_schedule(settings: Settings) -> dg.ScheduleDefinition:
+    """The digest of each day at digest.time in digest.timezone."""
+    zone = settings.digest.timezone
 
-    day = moment.astimezone(ZoneInfo(SETTINGS.digest.timezone)).date().isoformat()
-    return dg.RunRequest(run_key=f"digest:{day}", partition_key=day)
+    @dg.schedule(
+        name="daily_digest_schedule",
+        job=digest_job,
+        cron_schedule=f"{settings.digest.time.minute} {settings.digest.time.hour} * * *",
+        execution_timezone=zone,
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description="Builds (and posts, when enabled) the digest at digest.time in "
+        "digest.timezone.",
+    )
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+        moment = context.scheduled_execution_time or datetime.now(UTC)
+        day = moment.astimezone(ZoneInfo(zone)).date().isoformat()
+        return dg.RunRequest(run_key=f"digest:{day}", partition_key=day)
+
+    return schedule
 
 
 @dg.sensor(
@@ -76,10 +75,10 @@ def daily_digest_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
 )
 def channel_discovery_sensor(
     context: dg.SensorEvaluationContext,
-    repository: RepositoryResource,
-    slack: SlackSourceResource,
+    repository: dg.ResourceParam[Repository],
+    source: dg.ResourceParam[MessageSource],
 ) -> dg.SensorResult:
-    repo, source = repository.get(), slack.get()
+    repo = repository
     listed = source.list_channels()
     repo.upsert_channels(listed)
     listed_ids = {c.id for c in listed}
@@ -97,23 +96,36 @@ def channel_discovery_sensor(
     )
 
 
-@dg.sensor(
-    job=ingest_job,
-    minimum_interval_seconds=SETTINGS.pipeline.sensor_interval_s,
-    default_status=dg.DefaultSensorStatus.STOPPED,
-    description="Asks Slack cheaply (one call per channel) for news since each watermark.",
-)
-def watermark_sensor(
+def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
+    """Polls at pipeline.sensor_interval_s; today is the pipeline zone's today."""
+
+    @dg.sensor(
+        name="watermark_sensor",
+        job=ingest_job,
+        minimum_interval_seconds=settings.pipeline.sensor_interval_s,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Asks Slack cheaply (one call per channel) for news since each watermark.",
+    )
+    def sensor(
+        context: dg.SensorEvaluationContext,
+        repository: dg.ResourceParam[Repository],
+        source: dg.ResourceParam[MessageSource],
+    ) -> dg.SensorResult:
+        return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
+
+    return sensor
+
+
+def _news_since_watermarks(
     context: dg.SensorEvaluationContext,
-    app: SettingsResource,
-    repository: RepositoryResource,
-    slack: SlackSourceResource,
+    repo: Repository,
+    source: MessageSource,
+    timezone: str,
 ) -> dg.SensorResult:
-    repo, source = repository.get(), slack.get()
     cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
     watermarks = repo.get_watermarks()
     partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
-    today = _today(app.settings.pipeline.timezone)
+    today = _today(timezone)
     requests: list[dg.RunRequest] = []
     for channel in repo.get_channels():
         if channel.id not in partitions:
@@ -143,10 +155,12 @@ def watermark_sensor(
     description="Posts every failed asset check and failed run once to digest.alert_channel.",
 )
 def alert_sensor(
-    context: dg.SensorEvaluationContext, app: SettingsResource, poster: SlackPosterResource
+    context: dg.SensorEvaluationContext,
+    settings: dg.ResourceParam[Settings],
+    poster: dg.ResourceParam[SlackPoster | None],
 ) -> dg.SensorResult | dg.SkipReason:
-    channel = app.settings.digest.alert_channel
-    the_poster = poster.get()
+    channel = settings.digest.alert_channel
+    the_poster = poster
     if not channel or the_poster is None:
         return dg.SkipReason("digest.alert_channel or slack.token is not set")
     state: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
@@ -199,5 +213,14 @@ def alert_sensor(
 
 
 JOBS = [ingest_job, digest_job]
-SCHEDULES = [daily_digest_schedule]
-SENSORS = [channel_discovery_sensor, watermark_sensor, alert_sensor]
+
+
+def build_automation(
+    settings: Settings,
+) -> tuple[list[dg.ScheduleDefinition], list[dg.SensorDefinition]]:
+    """The schedule and the sensors, timed by the settings."""
+    return [digest_schedule(settings)], [
+        channel_discovery_sensor,
+        watermark_sensor(settings),
+        alert_sensor,
+    ]

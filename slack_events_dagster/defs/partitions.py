@@ -1,4 +1,7 @@
-"""Partitions: days (from settings) x channels (dynamic, added by the discovery sensor)."""
+"""Partitions: days (from settings) x channels (dynamic, added by the discovery sensor).
+
+Built by the composition root (``definitions.build_definitions``) from its settings; no
+module reads settings when it is imported."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from slack_events_dagster.settings import Settings, load_settings
+from slack_events_dagster.settings import Settings
 
 CHANNELS_PARTITION = "channels"
 DAY, CHANNEL = "day", "channel"
@@ -17,25 +20,23 @@ DAY, CHANNEL = "day", "channel"
 channel_partitions = dg.DynamicPartitionsDefinition(name=CHANNELS_PARTITION)
 
 
-def daily_partitions(settings: Settings) -> dg.DailyPartitionsDefinition:
-    return dg.DailyPartitionsDefinition(
-        start_date=settings.pipeline.start_date.isoformat(),
-        timezone=settings.pipeline.timezone,
-        # Today is a partition too: its run is the incremental one.
-        end_offset=1,
-    )
+@dataclass(frozen=True)
+class Partitions:
+    """The two partitionings of the assets, from one settings object: days in the
+    pipeline's zone from its start date, and those days per channel."""
 
+    daily: dg.DailyPartitionsDefinition
+    channel_days: dg.MultiPartitionsDefinition
 
-def channel_day_partitions(settings: Settings) -> dg.MultiPartitionsDefinition:
-    return dg.MultiPartitionsDefinition(
-        {DAY: daily_partitions(settings), CHANNEL: channel_partitions}
-    )
-
-
-# Built once when the code location loads; the settings decide start date and zone.
-SETTINGS = load_settings()
-DAILY = daily_partitions(SETTINGS)
-CHANNEL_DAYS = channel_day_partitions(SETTINGS)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Partitions:
+        daily = dg.DailyPartitionsDefinition(
+            start_date=settings.pipeline.start_date.isoformat(),
+            timezone=settings.pipeline.timezone,
+            # Today is a partition too: its run is the incremental one.
+            end_offset=1,
+        )
+        return cls(daily, dg.MultiPartitionsDefinition({DAY: daily, CHANNEL: channel_partitions}))
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,16 @@ class ChannelDays:
         return f"{self.channel_id} {self.first_day}..{self.last_day}"
 
 
-def group_channel_days(keys: Iterable[str]) -> list[ChannelDays]:
+def group_channel_days(
+    keys: Iterable[str | dg.MultiPartitionKey], partitions: dg.MultiPartitionsDefinition
+) -> list[ChannelDays]:
     """Multi-partition keys grouped into contiguous day ranges per channel."""
     by_channel: dict[str, set[date]] = defaultdict(set)
     for key in keys:
         parts = (
             key
             if isinstance(key, dg.MultiPartitionKey)
-            else CHANNEL_DAYS.get_partition_key_from_str(key)
+            else partitions.get_partition_key_from_str(key)
         )
         dims = parts.keys_by_dimension
         by_channel[dims[CHANNEL]].add(date.fromisoformat(dims[DAY]))

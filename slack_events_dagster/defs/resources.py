@@ -1,110 +1,88 @@
-"""Resources built from the product settings, each overridable in tests.
+"""The adapters the product runs on, picked from the settings, handed out as resources.
 
-Every resource reads the same settings (``config_path``, else the usual lookup)
-and may override a few keys. Secrets reach a resource only as ``dg.EnvVar`` (see
-``definitions.py``) or straight from the environment through the settings, so
-they never appear in run config, logs or metadata.
+Part of the composition root (:func:`~slack_events_dagster.defs.definitions.build_definitions`):
+the settings say which message source (the Web API or an export), which extractor
+(rules or an OpenAI-compatible model) and whether a poster exists; everywhere else the
+code asks the adapter it is given what it can do. Each resource hands out the client
+itself (an asset asks for ``repository: dg.ResourceParam[...]``), built once per run
+and closed after it.
+
+Secrets stay inside the settings object (read from the environment or the config file
+by pydantic-settings) and the clients built from it: no resource has config, so none
+reaches run config, the launchpad, logs or metadata.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
+from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-from pydantic import PrivateAttr, SecretStr
 
 from slack_events_dagster.llm.base import Extractor
 from slack_events_dagster.llm.rules import RuleExtractor
-from slack_events_dagster.settings import Settings, load_settings
+from slack_events_dagster.settings import Settings, SlackSettings
+from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.poster import SlackPoster
 from slack_events_dagster.slack.source import MessageSource
-from slack_events_dagster.steps import message_source
+from slack_events_dagster.slack.webapi import WebApiSource
+from slack_events_dagster.storage.base import Repository
 from slack_events_dagster.storage.repository import SqlRepository
 
 
-class SettingsResource(dg.ConfigurableResource):
-    """The product settings, with optional overrides given as ``section.key`` pairs."""
-
-    config_path: str | None = None
-    # {"slack": {"base_url": ...}, ...}: merged over the file and environment.
-    overrides: dict[str, Any] = {}
-
-    @cached_property
-    def settings(self) -> Settings:
-        loaded = load_settings(self.config_path)
-        if not self.overrides:
-            return loaded
-        data = loaded.model_dump()
-        for section, values in self.overrides.items():
-            data[section] = {**data.get(section, {}), **values}
-        return load_settings(self.config_path, **data)
+def message_source(settings: SlackSettings) -> MessageSource:
+    """The source the settings name: an export (default: the sample) or the Web API."""
+    if settings.source == "export":
+        return ExportSource.from_settings(settings)
+    return WebApiSource(settings)
 
 
-class RepositoryResource(dg.ConfigurableResource):
-    """The repository on SQLite or pooled PostgreSQL (one engine per process)."""
+def extractor(settings: Settings, repository: Repository) -> Extractor:
+    """The rule extractor (default) or the OpenAI-compatible one, which records its
+    calls in ``repository``."""
+    if settings.llm.provider == "rules":
+        return RuleExtractor(date_order=settings.pipeline.date_order)
+    from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 
-    settings: SettingsResource
-    # A full database URL instead of the settings' database section (tests, copy-db).
-    database_url: str | None = None
-    _repository: SqlRepository | None = PrivateAttr(default=None)
-
-    def get(self) -> SqlRepository:
-        if self._repository is None:
-            database = self.settings.settings.database
-            if self.database_url:
-                self._repository = SqlRepository.from_url(self.database_url, settings=database)
-            else:
-                self._repository = SqlRepository.from_settings(database)
-        return self._repository
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._repository is not None:
-            self._repository.close()
-            self._repository = None
+    return OpenAIExtractor(settings.llm, repository)
 
 
-class SlackSourceResource(dg.ConfigurableResource):
-    """Where messages come from: the Web API or an export, as settings say."""
-
-    settings: SettingsResource
-    token: str | None = None
-
-    def get(self) -> MessageSource:
-        slack = self.settings.settings.slack
-        if self.token:
-            slack = slack.model_copy(update={"token": SecretStr(self.token)})
-        return message_source(slack)
+def poster(settings: SlackSettings) -> SlackPoster | None:
+    """Posts digests and alerts; None without a token."""
+    return SlackPoster(settings) if settings.token.get_secret_value() else None
 
 
-class ExtractorResource(dg.ConfigurableResource):
-    """The rule extractor (default) or the OpenAI-compatible one."""
+def build_resources(settings: Settings) -> dict[str, dg.ResourceDefinition]:
+    @dg.resource(description="The repository on SQLite or pooled PostgreSQL (database.*).")
+    def repository(_: dg.InitResourceContext) -> Iterator[SqlRepository]:
+        repo = SqlRepository.from_settings(settings.database)
+        try:
+            yield repo
+        finally:
+            repo.close()
 
-    settings: SettingsResource
-    api_key: str | None = None
+    @dg.resource(description="Where messages come from: the Web API or an export (slack.*).")
+    def source(_: dg.InitResourceContext) -> MessageSource:
+        return message_source(settings.slack)
 
-    def get(self, repository: SqlRepository) -> Extractor:
-        llm = self.settings.settings.llm
-        if llm.provider == "rules":
-            return RuleExtractor(date_order=self.settings.settings.pipeline.date_order)
-        from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
+    @dg.resource(
+        required_resource_keys={"repository"},
+        description="The rule extractor or an OpenAI-compatible model (llm.*).",
+    )
+    def extractor_resource(context: dg.InitResourceContext) -> Extractor:
+        return extractor(settings, context.resources.repository)
 
-        if self.api_key:
-            llm = llm.model_copy(update={"api_key": SecretStr(self.api_key)})
-        return OpenAIExtractor(llm, repository)
+    @dg.resource(description="Posts digests and alerts to Slack; None without slack.token.")
+    def poster_resource(_: dg.InitResourceContext) -> SlackPoster | None:
+        return poster(settings.slack)
 
-
-class SlackPosterResource(dg.ConfigurableResource):
-    """Posts digests and alerts; None when posting is off or no token is set."""
-
-    settings: SettingsResource
-    token: str | None = None
-
-    def get(self) -> SlackPoster | None:
-        settings = self.settings.settings
-        slack = settings.slack
-        if self.token:
-            slack = slack.model_copy(update={"token": SecretStr(self.token)})
-        if not slack.token.get_secret_value():
-            return None
-        return SlackPoster(slack)
+    resources: dict[str, Any] = {
+        "settings": dg.ResourceDefinition.hardcoded_resource(
+            settings, "The product settings the code location was built from."
+        ),
+        "repository": repository,
+        "source": source,
+        "extractor": extractor_resource,
+        "poster": poster_resource,
+    }
+    return resources

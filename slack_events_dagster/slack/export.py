@@ -163,6 +163,8 @@ class ExportSource:
     """:class:`~slack_events_dagster.slack.source.MessageSource` over a Slack export."""
 
     name = "export"
+    live = False
+    needs_membership = False
 
     def __init__(
         self,

@@ -264,7 +264,7 @@ def ingest_channel(
     # Messages posted after this instant may be missing from the re-read without being
     # deleted (a concurrent writer): deletion checks stop here. Wall clock on purpose.
     started_ts = datetime_to_ts(datetime.now(UTC))
-    if not channel.is_member and source.name == "api":
+    if not channel.is_member and source.needs_membership:
         _fail(run, ChannelSkipped(channel.id, "not_in_channel", f"#{channel.name}"))
         return run.finish(now, record)
     with _recording_failures(run, now, record):

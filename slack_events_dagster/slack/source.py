@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
@@ -46,10 +47,26 @@ class CallCounter(Counter[str]):
 
 @runtime_checkable
 class MessageSource(Protocol):
-    """Where messages come from: the Slack Web API or a Slack export."""
+    """Where messages come from: the Slack Web API or a Slack export.
 
+    Callers ask a source what it can do (``live``, ``needs_membership``, ``days``),
+    never which one it is: a new chat source answers the same questions.
+    """
+
+    # A label for reports and the ingestion state, nothing decides on it.
     name: str
     calls: CallCounter
+    # New messages keep arriving: today is read incrementally from the channel's
+    # watermark (with a lookback that catches edits, deletions and new replies), and a
+    # channel not read for long is stale. False for a fixed history (an export).
+    live: bool
+    # A channel can be read only by a member (the Web API's bot user must be in it).
+    needs_membership: bool
+
+    def days(self, channel: SlackChannel) -> tuple[date, date] | None:
+        """The first and last day the source holds for the channel, when its history is
+        fixed (an export); None when it is open-ended (a live source) or empty."""
+        ...
 
     def list_channels(self) -> list[SlackChannel]:
         """The conversations to ingest (include/exclude lists applied)."""

@@ -22,6 +22,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import date
 from http.client import RemoteDisconnected
 from typing import Any
 from urllib.error import URLError
@@ -198,6 +199,8 @@ class WebApiSource:
     """:class:`~slack_events_dagster.slack.source.MessageSource` over the Web API."""
 
     name = "api"
+    live = True
+    needs_membership = True
 
     def __init__(self, settings: SlackSettings, *, client: WebClient | None = None) -> None:
         self.settings = settings
@@ -329,6 +332,10 @@ class WebApiSource:
                 except ValueError as exc:
                     log.warning("skipping a user Slack listed: %s", exc)
         return users
+
+    def days(self, channel: SlackChannel) -> tuple[date, date] | None:
+        """None: the Web API's history is open-ended."""
+        return None
 
     def newest_ts(self, channel: SlackChannel) -> str | None:
         """The ts of the newest message in the channel (one cheap history call)."""

@@ -32,6 +32,8 @@ def normalize_url(url: str | URL) -> URL:
 
 
 def url_from_settings(settings: DatabaseSettings) -> URL:
+    if settings.url is not None:
+        return normalize_url(settings.url.get_secret_value())
     if settings.type == "sqlite":
         return URL.create("sqlite", database=str(settings.path))
     pg = settings.postgres

@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from slack_events_dagster.defs.definitions import build_definitions
+from slack_events_dagster.settings import load_settings
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN
 
 DATABASE_URL_VAR = "SLACK_EVENTS_TEST_BACKFILL_DATABASE_URL"
@@ -26,26 +27,29 @@ OUTPUT_DIR_VAR = "SLACK_EVENTS_TEST_BACKFILL_OUTPUT_DIR"
 
 def _definitions() -> dg.Definitions:
     output = Path(os.environ.get(OUTPUT_DIR_VAR, "output/backfill-test"))
-    return build_definitions(
-        executor=dg.in_process_executor,
-        overrides={
-            "slack": {
-                "source": "api",
-                "base_url": os.environ.get(SLACK_URL_VAR, "http://127.0.0.1:9/api/"),
-                "max_retries": 2,
-            },
-            # The sample workspace's days are New York days; the partitions themselves
-            # keep the settings' defaults so this process and the code server agree.
-            "pipeline": {"timezone": "America/New_York", "candidate_threshold": 0.5},
-            "digest": {
-                "output_dir": str(output),
-                "calendar_path": str(output / "events.ics"),
-                "timezone": "America/New_York",
-            },
+    database_url = os.environ.get(DATABASE_URL_VAR)
+    settings = load_settings(
+        database={"url": database_url} if database_url else {},
+        slack={
+            "source": "api",
+            "base_url": os.environ.get(SLACK_URL_VAR, "http://127.0.0.1:9/api/"),
+            "max_retries": 2,
+            "token": DEFAULT_TOKEN,
         },
-        database_url=os.environ.get(DATABASE_URL_VAR),
-        slack_token=DEFAULT_TOKEN,
+        # The sample workspace's days are New York days, for the partitions too: this
+        # process and the code server build them from the same settings.
+        pipeline={
+            "timezone": "America/New_York",
+            "candidate_threshold": 0.5,
+            "start_date": "2026-03-01",
+        },
+        digest={
+            "output_dir": str(output),
+            "calendar_path": str(output / "events.ics"),
+            "timezone": "America/New_York",
+        },
     )
+    return build_definitions(settings, executor=dg.in_process_executor)
 
 
 defs = _definitions()

@@ -20,7 +20,8 @@ import pytest
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.automation import alert_sensor
-from slack_events_dagster.defs.definitions import build_definitions, build_resources
+from slack_events_dagster.defs.definitions import build_definitions
+from slack_events_dagster.defs.resources import build_resources, message_source
 from slack_events_dagster.domain import digest as digest_module
 from slack_events_dagster.domain.models import (
     Event,
@@ -30,7 +31,7 @@ from slack_events_dagster.domain.models import (
     SourceRef,
     datetime_to_ts,
 )
-from slack_events_dagster.settings import SAMPLE_WORKSPACE
+from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
@@ -77,18 +78,17 @@ class World:
             }
         for section, values in sections.items():
             overrides[section] = {**overrides.get(section, {}), **values}
-        return build_resources(
-            overrides=overrides,
-            database_url=self.repository.engine.url.render_as_string(hide_password=False),
-            slack_token=DEFAULT_TOKEN,
-            llm_api_key="sk-test-key",
-        )
+        overrides["slack"]["token"] = DEFAULT_TOKEN
+        overrides["llm"] = {**overrides.get("llm", {}), "api_key": "sk-test-key"}
+        url = self.repository.engine.url.render_as_string(hide_password=False)
+        overrides["database"] = {"url": url}
+        return build_resources(load_settings(**overrides))
 
     def run(
         self, job_name: str, resources: dict[str, Any], start: str, end: str
     ) -> dg.ExecuteInProcessResult:
         # The jobs only; the resources given replace the definitions' own.
-        job = build_definitions().resolve_job_def(job_name)
+        job = build_definitions(load_settings()).resolve_job_def(job_name)
         return job.execute_in_process(
             instance=self.instance,
             resources=resources,
@@ -163,7 +163,11 @@ def make_world(fake_slack: FakeSlack, tmp_path: Path) -> Callable[[SqlRepository
     def make(repository: SqlRepository) -> World:
         instance = dg.DagsterInstance.ephemeral()
         world = World(repository, fake_slack, instance, tmp_path / "out")
-        source = world.resources()["slack"].get()
+        source = message_source(
+            load_settings(
+                slack={"source": "api", "base_url": fake_slack.base_url, "token": DEFAULT_TOKEN}
+            ).slack
+        )
         channels = steps.register_channels(source, repository)
         instance.add_dynamic_partitions("channels", [c.id for c in channels])
         # The first tick only sets the cursor (alerting starts from now).

@@ -33,6 +33,8 @@ from sqlalchemy.engine import make_url
 from slack_events_dagster import steps
 from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.defs.resources import message_source
+from slack_events_dagster.settings import load_settings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 
@@ -115,21 +117,24 @@ class Pipeline:
 
 def _pipeline(repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Path) -> Pipeline:
     output = tmp_path / "out"
-    defs = build_definitions(
-        overrides={
-            "slack": {"source": "api", "base_url": fake_slack.base_url, "max_retries": 2},
-            "pipeline": {"timezone": TIMEZONE, "candidate_threshold": 0.5},
-            "digest": {
-                "output_dir": str(output),
-                "calendar_path": str(output / "events.ics"),
-                "timezone": TIMEZONE,
-            },
+    settings = load_settings(
+        database={"url": repository.engine.url.render_as_string(hide_password=False)},
+        slack={
+            "source": "api",
+            "base_url": fake_slack.base_url,
+            "max_retries": 2,
+            "token": DEFAULT_TOKEN,
         },
-        database_url=repository.engine.url.render_as_string(hide_password=False),
-        slack_token=DEFAULT_TOKEN,
+        pipeline={"timezone": TIMEZONE, "candidate_threshold": 0.5},
+        digest={
+            "output_dir": str(output),
+            "calendar_path": str(output / "events.ics"),
+            "timezone": TIMEZONE,
+        },
     )
+    defs = build_definitions(settings)
     resources: dict[str, Any] = dict(defs.resources or {})
-    registered = steps.register_channels(resources["slack"].get(), repository)
+    registered = steps.register_channels(message_source(settings.slack), repository)
     assert set(CHANNELS) <= {c.id for c in registered}
     return Pipeline(defs, resources, repository, output)
 

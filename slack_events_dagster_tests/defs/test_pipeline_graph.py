@@ -10,13 +10,11 @@ from typing import Any
 import dagster as dg
 
 from slack_events_dagster import steps
-from slack_events_dagster.defs.automation import (
-    alert_sensor,
-    channel_discovery_sensor,
-    watermark_sensor,
-)
+from slack_events_dagster.defs.automation import alert_sensor, channel_discovery_sensor
 from slack_events_dagster.defs.definitions import build_definitions
+from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.domain.models import Event, EventCategory, SourceRef
+from slack_events_dagster.settings import Settings, load_settings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
@@ -38,6 +36,7 @@ class Harness:
     repository: SqlRepository
     slack: FakeSlack
     llm: FakeOpenAIServer | None
+    settings: Settings
 
     def run(self, job_name: str, start: str, end: str) -> dg.ExecuteInProcessResult:
         job = self.defs.resolve_job_def(job_name)
@@ -117,18 +116,17 @@ def make_harness(
     }
     if llm is not None:
         overrides["llm"] = {"provider": "openai", "base_url": llm.base_url, "batch_size": 8}
-    defs = build_definitions(
-        overrides=overrides,
-        database_url=repository.engine.url.render_as_string(hide_password=False),
-        slack_token=DEFAULT_TOKEN,
-        llm_api_key="sk-test-key",
-    )
+    overrides["slack"]["token"] = DEFAULT_TOKEN
+    overrides["llm"] = {**overrides.get("llm", {}), "api_key": "sk-test-key"}
+    overrides["database"] = {"url": repository.engine.url.render_as_string(hide_password=False)}
+    settings = load_settings(**overrides)
+    defs = build_definitions(settings)
     resources = dict(defs.resources or {})
     instance = dg.DagsterInstance.ephemeral()
-    source = resources["slack"].get()
+    source = message_source(settings.slack)
     channels = [c for c in steps.register_channels(source, repository) if c.id in CHANNELS]
     instance.add_dynamic_partitions("channels", [c.id for c in channels])
-    return Harness(defs, resources, instance, repository, fake_slack, llm)
+    return Harness(defs, resources, instance, repository, fake_slack, llm, settings)
 
 
 def table_snapshot(repository: SqlRepository) -> dict[str, Any]:
@@ -243,14 +241,15 @@ def test_watermark_and_discovery_sensors(
     for channel in sqlite_repository.get_channels():
         if channel.id in CHANNELS:
             steps.ingest_days(
-                resources["slack"].get(),
+                message_source(harness.settings.slack),
                 sqlite_repository,
-                resources["app"].settings,
+                harness.settings,
                 channel,
                 now.date(),
                 now.date(),
                 now=now,
             )
+    watermark_sensor = harness.defs.resolve_sensor_def("watermark_sensor")
     quiet = tick(watermark_sensor)
     assert quiet.run_requests == []
     fake_slack.add_message(

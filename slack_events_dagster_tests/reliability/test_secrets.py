@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from slack_events_dagster import steps
-from slack_events_dagster.defs.definitions import LLM_KEY, SLACK_TOKEN, build_definitions
+from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.repository import SqlRepository
@@ -32,6 +32,8 @@ SLACK_SECRET = "xoxb-SECRET-CANARY-123"
 LLM_SECRET = "sk-SECRET-CANARY-456"
 CANARIES = (SLACK_SECRET, LLM_SECRET, "SECRET-CANARY")
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+# As deployments pass the credentials: environment variables the settings read.
+SLACK_TOKEN, LLM_KEY = "SLACK_EVENTS_SLACK__TOKEN", "SLACK_EVENTS_LLM__API_KEY"
 CHANNELS = ("C0Q3BGHK7PB", "C0HKM3VJAU8")
 FIRST, LAST = date(2026, 3, 9), date(2026, 3, 11)
 
@@ -87,34 +89,33 @@ def test_canary_secrets_appear_nowhere(
     )
     with fake_slack.serve(), llm:
         defs = build_definitions(
-            overrides={
-                "slack": {
+            load_settings(
+                database={"url": f"sqlite:///{database}"},
+                slack={
                     "source": "api",
                     "base_url": fake_slack.base_url,
                     "max_retries": 2,
                     "retry_backoff_s": 0.01,
                 },
-                "llm": {
+                llm={
                     "provider": "openai",
                     "base_url": llm.base_url,
                     "max_retries": 0,
                     "batch_size": 4,
                 },
-                "pipeline": {"timezone": "America/New_York"},
-                "digest": {
+                pipeline={"timezone": "America/New_York"},
+                digest={
                     "post": True,
                     "channel": "#general",
                     "output_dir": str(output),
                     "calendar_path": str(output / "events.ics"),
                     "timezone": "America/New_York",
                 },
-            },
-            database_url=f"sqlite:///{database}",
+            )
         )
         resources = dict(defs.resources or {})
         with dg.instance_for_test(temp_dir=str(dagster_home)) as instance:
-            # Outside a run the resource holds the EnvVar itself; the settings read the
-            # same variable from the environment.
+            # Registration outside a run: the settings read the same variable.
             source = WebApiSource(
                 load_settings(slack={"source": "api", "base_url": fake_slack.base_url}).slack
             )
