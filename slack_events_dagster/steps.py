@@ -17,14 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain import calendar as ical
-from slack_events_dagster.domain.anchors import strong_keys
 from slack_events_dagster.domain.candidates import build_candidates
-from slack_events_dagster.domain.dedup import (
-    MergeResult,
-    WorkCache,
-    fold_collisions,
-    merge_drafts,
-)
+from slack_events_dagster.domain.dedup.book import EventBook
 from slack_events_dagster.domain.digest import (
     DigestContent,
     build_digest,
@@ -59,8 +53,6 @@ RETRYABLE = (
     CandidateStatus.FAILED,
 )
 MAX_ATTEMPTS = 3
-# Events this many days around a draft's date are considered when deduplicating.
-MERGE_WINDOW_DAYS = 3
 
 
 def day_bounds(first_day: date, last_day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -338,7 +330,7 @@ def _extract_window(
 
     The model calls come first, outside the events lock (other runs merge meanwhile);
     then the lock is taken once for the window's merges, so the stored events read for
-    one day serve the next days too (:class:`_EventPool`).
+    one day serve the next days too (:class:`EventBook`).
     """
     report = ExtractReport()
     # Every call is recorded as it completes: a failure here loses no answer, and the
@@ -346,21 +338,24 @@ def _extract_window(
     with closing(extractor.extract_groups([work.items for work in window])) as results:
         answered = list(results)
     with repository.events_lock():
-        pool = _EventPool(repository)
+        book = EventBook(repository)
         for work, result in zip(window, answered, strict=True):
-            report.add(_merge_day(pool, work, result))
+            report.add(_merge_day(book, repository, work, result))
     return report
 
 
-def _merge_day(pool: _EventPool, work: _DayWork, result: ExtractionResult) -> ExtractReport:
+def _merge_day(
+    book: EventBook, repository: Repository, work: _DayWork, result: ExtractionResult
+) -> ExtractReport:
     """Merge and save one day's drafts; the caller holds the events lock."""
     report = ExtractReport(candidates=len(work.items))
-    merge, read = _merge(pool, result, work.stamp)
-    to_write, dropped = _fold(pool, merge.events_to_write, work.stamp, read)
-    report.folded = len(dropped)
+    day = book.merge(result.drafts, now=work.stamp)
+    merge, to_write = day.merge, day.to_write
+    report.folded = len(day.dropped)
     # One transaction: a crash leaves the day as it was (candidates in_progress,
     # retried by the next run) or done, never events written but not folded or recorded.
-    pool.save(to_write, dropped, _outcomes(work.items, result, report))
+    repository.save_extraction(to_write, day.dropped, _outcomes(work.items, result, report))
+    book.saved(day)
     report.drafts = len(result.drafts)
     report.new, report.updated, report.merged = merge.new, merge.updated, merge.merged
     report.rescheduled, report.cancelled = merge.rescheduled, merge.cancelled
@@ -403,131 +398,6 @@ def _extraction_inputs(
             )
         )
     return items, gone
-
-
-class _EventPool:
-    """The stored events of the days read so far, for merging day after day.
-
-    Valid while its holder keeps the events lock (nobody else writes events): each day
-    reads from the database only the days not read before, and :meth:`save` writes a
-    day's events and reads back what the repository stored (it keeps the first
-    ``first_seen_at`` of a row, and leaves unchanged rows as they were). Merging
-    keeps what it prepared of each event in ``works`` until the event is written.
-    """
-
-    def __init__(self, repository: Repository) -> None:
-        self.repository = repository
-        self.first: date | None = None
-        self.last: date | None = None
-        self.events: dict[str, Event] = {}
-        self.works = WorkCache()
-
-    def covers(self, first: date, last: date) -> bool:
-        return (
-            self.first is not None
-            and self.last is not None
-            and (self.first <= first and last <= self.last)
-        )
-
-    def between(self, first: date, last: date) -> list[Event]:
-        """What ``get_events(start_date=first, end_date=last)`` returns (by start date)."""
-        if self.first is None or self.last is None:
-            self._read(first, last)
-            self.first, self.last = first, last
-        else:
-            if first < self.first:
-                self._read(first, self.first - timedelta(days=1))
-                self.first = first
-            if last > self.last:
-                self._read(self.last + timedelta(days=1), last)
-                self.last = last
-        found = [e for e in self.events.values() if first <= e.start_date <= last]
-        return sorted(found, key=lambda e: (e.start_date, e.event_id))
-
-    def _read(self, first: date, last: date) -> None:
-        for event in self.repository.get_events(start_date=first, end_date=last):
-            self.events[event.event_id] = event
-
-    def save(
-        self,
-        to_write: Sequence[Event],
-        dropped: Sequence[str],
-        outcomes: Sequence[CandidateOutcomeRecord],
-    ) -> None:
-        self.repository.save_extraction(to_write, dropped, outcomes)
-        for event_id in [*dropped, *(e.event_id for e in to_write)]:
-            self.events.pop(event_id, None)
-        for event in self.repository.get_events_by_ids([e.event_id for e in to_write]):
-            if self.covers(event.start_date, event.start_date):
-                self.events[event.event_id] = event
-
-
-def _merge(
-    pool: _EventPool, result: ExtractionResult, stamp: datetime
-) -> tuple[MergeResult, tuple[date, date] | None]:
-    """The day's merge, and the days whose stored events it saw (None: no drafts)."""
-    drafts = result.drafts
-    if not drafts:
-        return merge_drafts([], [], now=stamp), None
-    dates = [d.start_date for d in drafts]
-    window = timedelta(days=MERGE_WINDOW_DAYS)
-    first, last = min(dates) - window, max(dates) + window
-    nearby = pool.between(first, last)
-    # Replies change the event of their thread parent, wherever its date lies.
-    related = [
-        SourceRef(channel_id=d.source.channel_id, ts=d.thread_ts) for d in drafts if d.thread_ts
-    ]
-    related += [d.source for d in drafts]
-    # A ticket or a release tag finds its event wherever it lies (a move posted in
-    # another channel, far from the old date); a meeting link only matches on its own
-    # day, which is loaded already (a weekly meeting's link would load every week).
-    anchors = {
-        anchor
-        for d in drafts
-        for anchor in strong_keys(d.links)
-        if anchor[0].is_ticket or anchor[0].is_release
-    }
-    by_id = {e.event_id: e for e in nearby}
-    for event in [
-        *pool.repository.get_events_for_sources(related),
-        *pool.repository.get_events_for_links(sorted(anchors)),
-    ]:
-        # The pool's copy is the same event, already prepared for merging.
-        by_id.setdefault(event.event_id, pool.events.get(event.event_id, event))
-    merge = merge_drafts(drafts, list(by_id.values()), now=stamp, cache=pool.works)
-    return merge, (first, last)
-
-
-def _fold(
-    pool: _EventPool,
-    written: Sequence[Event],
-    stamp: datetime,
-    read: tuple[date, date] | None = None,
-) -> tuple[list[Event], list[str]]:
-    """The merge's events after folding those that a move made identical to another
-    (see dedup.fold_collisions), and the ids of the events folded away.
-
-    ``read``: the days whose stored events the merge saw. When they hold the days of
-    every written event, the merge has already folded all it could: its pool held
-    every event folding would look at, and it refolded around each event it changed
-    (``dedup._Merger.refold``). Only the events it emptied are then dropped, without
-    a second pass.
-    """
-    if not written:
-        return [], []
-    dates = [e.start_date for e in written]
-    first, last = min(dates), max(dates)
-    if read is not None and read[0] <= first and last <= read[1]:
-        emptied = sorted(e.event_id for e in written if not e.sources)
-        return [e for e in written if e.sources], emptied
-    pool_events = {e.event_id: e for e in pool.between(first, last)}
-    pool_events.update({e.event_id: e for e in written})
-    fold = fold_collisions(written, list(pool_events.values()), now=stamp)
-    final = {e.event_id: e for e in written}
-    final.update({e.event_id: e for e in fold.events_to_write})
-    for event_id in fold.dropped:
-        final.pop(event_id, None)
-    return list(final.values()), fold.dropped
 
 
 def _outcomes(

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from slack_events_dagster import steps
+from slack_events_dagster.domain.dedup.book import EventBook
 from slack_events_dagster.domain.models import CandidateStatus, Event, SlackChannel
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, ExtractionResults
 from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
@@ -315,7 +316,7 @@ def test_windows_are_bounded_in_days_and_candidates(
 def test_folding_after_a_merge_that_read_the_days_finds_what_folding_again_finds(
     make_repository: Callable[[], SqlRepository], export: Path, tmp_path: Path
 ) -> None:
-    """When the merge read the days of every event it wrote, _fold does not fold again
+    """When the merge read the days of every event it wrote, the book does not fold again
     (the merge already did): day by day, it gives exactly what a second fold over a
     fresh read (dedup.fold_collisions) gives."""
     settings = settings_for(tmp_path)
@@ -331,16 +332,15 @@ def test_folding_after_a_merge_that_read_the_days_finds_what_folding_again_finds
             if work is None:
                 continue
             result = rules.extract(work.items)
-            pool = steps._EventPool(repository)
-            merge, read = steps._merge(pool, result, work.stamp)
-            written = merge.events_to_write
+            day = EventBook(repository).merge(result.drafts, now=work.stamp)
+            written, read = day.merge.events_to_write, day.read
             if read is not None and written:
                 dates = [e.start_date for e in written]
                 skipped += read[0] <= min(dates) and max(dates) <= read[1]
-            folded = steps._fold(pool, written, work.stamp, read)
-            assert folded == steps._fold(steps._EventPool(repository), written, work.stamp)
+            again = EventBook(repository)._fold(written, work.stamp, None)
+            assert (day.to_write, day.dropped) == again
             # Move on as extract_days would, so later days meet stored events.
-            steps._merge_day(steps._EventPool(repository), work, result)
+            steps._merge_day(EventBook(repository), repository, work, result)
     assert skipped > 10
 
 
@@ -362,13 +362,13 @@ def test_the_pool_reads_each_day_once_and_follows_what_it_saves(
     repository.get_events = counting  # type: ignore[method-assign]
     rules = RuleExtractor()
     for channel in channels:
-        pool = steps._EventPool(repository)
+        pool = EventBook(repository)
         for day in steps.days(FIRST, END):
             work = steps._day_work(
                 repository, settings, channel, day, NOW, steps.mention_names(repository)
             )
             if work is not None:
-                steps._merge_day(pool, work, rules.extract(work.items))
+                steps._merge_day(pool, repository, work, rules.extract(work.items))
                 assert pool.first is not None and pool.last is not None
                 fresh = original(start_date=pool.first, end_date=pool.last)
                 assert pool.between(pool.first, pool.last) == sorted(
