@@ -40,7 +40,13 @@ from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Ext
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
-from slack_events_dagster.storage.base import CandidateOutcomeRecord, Repository, UpsertCounts
+from slack_events_dagster.storage.base import (
+    CandidateOutcomeRecord,
+    ChannelStore,
+    MessageStore,
+    Repository,
+    UpsertCounts,
+)
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +79,7 @@ def days(first_day: date, last_day: date) -> Iterator[date]:
 # -- ingestion -------------------------------------------------------------------
 
 
-def register_channels(source: MessageSource, repository: Repository) -> list[SlackChannel]:
+def register_channels(source: MessageSource, repository: ChannelStore) -> list[SlackChannel]:
     """Store the channels (and users) the source has; returns the channels to ingest."""
     channels = source.list_channels()
     repository.upsert_channels(channels)
@@ -83,7 +89,7 @@ def register_channels(source: MessageSource, repository: Repository) -> list[Sla
 
 def ingest_days(
     source: MessageSource,
-    repository: Repository,
+    repository: MessageStore,
     settings: Settings,
     channel: SlackChannel,
     first_day: date,

@@ -89,7 +89,7 @@ from slack_events_dagster.llm.prompt import (
     user_message,
 )
 from slack_events_dagster.settings import ConfigError, LLMSettings
-from slack_events_dagster.storage.base import Repository
+from slack_events_dagster.storage.base import LlmCallStore
 
 ResponseMode = Literal["json_schema", "json_object", "text"]
 _MODE_ORDER: tuple[ResponseMode, ...] = ("json_schema", "json_object", "text")
@@ -461,7 +461,7 @@ class OpenAIExtractor:
     def __init__(
         self,
         settings: LLMSettings,
-        repository: Repository,
+        repository: LlmCallStore,
         logger: logging.Logger | None = None,
         *,
         client: OpenAI | None = None,

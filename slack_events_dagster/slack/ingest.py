@@ -64,7 +64,7 @@ from slack_events_dagster.slack.errors import (
     redact,
 )
 from slack_events_dagster.slack.source import MessagePage, MessageSource, in_window
-from slack_events_dagster.storage.base import Repository, RepositoryError
+from slack_events_dagster.storage.base import MessageStore, Repository, RepositoryError
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class _Run:
     """The bookkeeping of one channel read: counts, seen keys, threads re-read."""
 
     def __init__(
-        self, source: MessageSource, repository: Repository, channel: SlackChannel
+        self, source: MessageSource, repository: MessageStore, channel: SlackChannel
     ) -> None:
         self.source = source
         self.repository = repository
@@ -233,7 +233,7 @@ def _recording_failures(run: _Run, now: datetime, record: bool) -> Iterator[None
 
 def ingest_channel(
     source: MessageSource,
-    repository: Repository,
+    repository: MessageStore,
     channel: SlackChannel,
     *,
     now: datetime | None = None,
@@ -312,7 +312,7 @@ def ingest_channel(
 
 def ingest_window(
     source: MessageSource,
-    repository: Repository,
+    repository: MessageStore,
     channel: SlackChannel,
     *,
     start: datetime,

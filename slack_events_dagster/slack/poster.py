@@ -29,7 +29,7 @@ from slack_events_dagster.domain.models import Digest
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.errors import SlackAuthError, SlackSourceError, redact
 from slack_events_dagster.slack.webapi import AUTH_ERRORS, web_client
-from slack_events_dagster.storage.base import Repository
+from slack_events_dagster.storage.base import DigestStore
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class SlackPoster:
             ) from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
-    def post_digest(self, repository: Repository, digest: Digest, channel: str) -> str:
+    def post_digest(self, repository: DigestStore, digest: Digest, channel: str) -> str:
         """Post the digest, or update the message already posted for its day; returns ts."""
         content: dict[str, Any] = {
             "text": digest.slack_text,

@@ -1,7 +1,12 @@
-"""The repository contract: every read and write the pipeline makes, and nothing else.
+"""The repository's ports: one protocol per aggregate, and every read and write the
+pipeline makes, nothing else.
 
-Assets, sensors and the CLI depend on this protocol, never on SQL. One
-implementation (:class:`~slack_events_dagster.storage.repository.SqlRepository`)
+Each adapter and step depends on the smallest port it uses (the Slack ingestion on
+:class:`MessageStore`, the poster on :class:`DigestStore`, the LLM extractor on
+:class:`LlmCallStore`, the event book on the domain's ``EventReader``, which
+:class:`EventStore` satisfies); what works across aggregates (the steps of the pipeline
+and the assets around them) takes :class:`Repository`, all of them. Nothing depends on
+SQL: one implementation (:class:`~slack_events_dagster.storage.repository.SqlRepository`)
 serves SQLite and PostgreSQL.
 """
 
@@ -63,11 +68,9 @@ class UpsertCounts:
 CandidateOutcomeRecord = tuple[SourceRef, CandidateStatus, str | None, str | None]
 
 
-class Repository(Protocol):
-    # -- lifecycle ---------------------------------------------------------
-    def close(self) -> None: ...
+class MessageStore(Protocol):
+    """Messages, their threads, the channels' watermarks and ingestion state."""
 
-    # -- messages ----------------------------------------------------------
     def upsert_messages(
         self,
         messages: Iterable[SlackMessage],
@@ -115,24 +118,20 @@ class Repository(Protocol):
         """The ts of stored, not deleted top-level messages in ``[oldest_ts, latest_ts]``."""
         ...
 
-    def count_messages(self, channel_id: str | None = None) -> int: ...
-
     def newest_message_ts(self, channel_id: str) -> str | None: ...
 
-    # -- watermarks and ingestion state --------------------------------------
     def get_watermark(self, channel_id: str) -> str | None: ...
 
     def get_watermarks(self) -> dict[str, str]: ...
-
-    def advance_watermark(self, channel_id: str, ts: str) -> bool:
-        """Move the watermark to ``ts`` if that is newer; returns whether it moved."""
-        ...
 
     def record_ingestion(self, state: IngestionState) -> None: ...
 
     def get_ingestion_states(self) -> dict[str, IngestionState]: ...
 
-    # -- channels and users --------------------------------------------------
+
+class ChannelStore(Protocol):
+    """Channels and users (their names make mentions readable)."""
+
     def upsert_channels(self, channels: Iterable[SlackChannel]) -> UpsertCounts: ...
 
     def get_channels(self, *, include_archived: bool = False) -> list[SlackChannel]: ...
@@ -141,7 +140,10 @@ class Repository(Protocol):
 
     def get_users(self) -> dict[str, SlackUser]: ...
 
-    # -- candidates --------------------------------------------------------
+
+class CandidateStore(Protocol):
+    """Scored messages and how their extraction ended."""
+
     def upsert_candidates(self, candidates: Iterable[EventCandidate]) -> UpsertCounts:
         """Store scores; a candidate whose score and reasons are unchanged keeps its status."""
         ...
@@ -165,14 +167,11 @@ class Repository(Protocol):
         limit: int | None = None,
     ) -> list[EventCandidate]: ...
 
-    # -- events ------------------------------------------------------------
-    def upsert_events(self, events: Iterable[Event]) -> UpsertCounts:
-        """Write events by dedup key, replacing their sources and links with the given ones."""
-        ...
 
-    def get_event(self, event_id: str) -> Event | None: ...
-
-    def get_event_by_dedup_key(self, dedup_key: str) -> Event | None: ...
+class EventStore(Protocol):
+    """Events, their sources and links; the merge's locks and unit of work. It reads as
+    the event book's port (:class:`~slack_events_dagster.domain.dedup.book.EventReader`)
+    asks."""
 
     def get_events(
         self,
@@ -220,16 +219,15 @@ class Repository(Protocol):
         and candidate outcomes recorded in one transaction, so a crash leaves all or none."""
         ...
 
-    def delete_events(self, event_ids: Sequence[str]) -> int:
-        """Remove events (and their sources and links), e.g. a duplicate folded into another."""
-        ...
-
     def event_integrity(self) -> tuple[list[str], list[str]]:
         """Dedup keys held by more than one event, and ids of events none of whose
         sources is a stored message (both empty when all is well)."""
         ...
 
-    # -- LLM calls ---------------------------------------------------------
+
+class LlmCallStore(Protocol):
+    """LLM calls by prompt hash: the cache, the token and cost record, the budget."""
+
     def record_llm_call(self, call: LLMCall) -> None:
         """Store a call by prompt hash; a later call with the same hash replaces it."""
         ...
@@ -240,11 +238,10 @@ class Repository(Protocol):
         """Cost of calls made in ``[start, end)``."""
         ...
 
-    def llm_call_counts(self, start: datetime, end: datetime) -> dict[str, int]:
-        """Calls made in ``[start, end)`` by status."""
-        ...
 
-    # -- digests -----------------------------------------------------------
+class DigestStore(Protocol):
+    """Daily digests and where each was posted."""
+
     def save_digest(self, digest: Digest) -> None:
         """Store the digest of a day; a posted ts already stored is kept unless given."""
         ...
@@ -259,3 +256,13 @@ class Repository(Protocol):
     def mark_digest_posted(
         self, day: date, channel_id: str, posted_ts: str, posted_at: datetime
     ) -> None: ...
+
+
+class Repository(
+    MessageStore, ChannelStore, CandidateStore, EventStore, LlmCallStore, DigestStore, Protocol
+):
+    """Every port at once, for what works across aggregates (the pipeline's steps and the
+    assets around them). :class:`~slack_events_dagster.storage.repository.SqlRepository`
+    implements it on SQLite and PostgreSQL."""
+
+    def close(self) -> None: ...
