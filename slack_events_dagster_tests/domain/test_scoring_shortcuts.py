@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 from bench.eval import load_workspace
-from slack_events_dagster.domain import candidates, dates, lexicon, text
+from slack_events_dagster.domain import candidates, lexicon, text
+from slack_events_dagster.domain.dates import finding, patterns, resolving, signals
 from slack_events_dagster.domain.models import SlackMessage
 from slack_events_dagster.domain.prose import _NAMED, read_prose
 from slack_events_dagster.llm.rules import reading
@@ -104,7 +105,7 @@ def test_reordered_patterns_match_like_their_originals() -> None:
 
 
 def _guarded() -> Iterator[tuple[str, text.Guarded]]:
-    for module in (dates, reading):
+    for module in (patterns, signals, finding, resolving, reading):
         for name, value in vars(module).items():
             if isinstance(value, text.Guarded):
                 yield f"{module.__name__}.{name}", value
@@ -120,14 +121,14 @@ def test_a_guarded_pattern_finds_what_the_pattern_finds(name: str, guarded: text
 
 
 ANCHORED = [
-    (dates._MONTH_FIRST, dates._MONTH_WORDS, False),
-    (dates._DAY_FIRST, None, True),
-    (dates._NUMERIC_SIGNAL, None, True),
-    (dates._SHORT_WEEKDAY, dates._BEFORE_DAY, False),
-    (dates._IN_MINUTES, dates._IN_WORDS, True),
-    (dates._NEXT_PERIOD.pattern, dates._NEXT_WORDS, False),
-    (dates._IN_PERIOD.pattern, dates._IN_PERIOD_WORDS, True),
-    (dates._END_OF.pattern, dates._END_WORDS, False),
+    (signals._MONTH_FIRST, signals._MONTH_WORDS, False),
+    (signals._DAY_FIRST, None, True),
+    (signals._NUMERIC_SIGNAL, None, True),
+    (signals._SHORT_WEEKDAY, signals._BEFORE_DAY, False),
+    (signals._IN_MINUTES, signals._IN_WORDS, True),
+    (signals._NEXT_PERIOD.pattern, signals._NEXT_WORDS, False),
+    (signals._IN_PERIOD.pattern, signals._IN_PERIOD_WORDS, True),
+    (signals._END_OF.pattern, signals._END_WORDS, False),
 ]
 
 
@@ -138,7 +139,7 @@ def test_anchored_matching_finds_what_a_search_finds(
     for value in TEXTS:
         prose = read_prose(value)
         lower = prose.lower
-        anchors = dates._Anchors(lower, prose.token_set)
+        anchors = signals._Anchors(lower, prose.token_set)
         found = (words is not None and anchors.at_words(pattern, words)) or (
             digits and anchors.at_digits(pattern)
         )
