@@ -24,7 +24,7 @@ import dagster as dg
 from tqdm import tqdm
 
 from slack_events_dagster import steps
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import SlackSourceError

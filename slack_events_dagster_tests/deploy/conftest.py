@@ -30,7 +30,7 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster_tests.deploy.conftest import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
