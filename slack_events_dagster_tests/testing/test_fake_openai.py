@@ -31,7 +31,7 @@ from slack_events_dagster.testing.fake_openai import (
     running_fake_openai,
     strict_schema_problems,
 )
-from slack_events_dagster_tests.processes import stop_process
+from slack_events_dagster_tests.helpers.processes import stop_process
 
 KEY = "sk-test-fake-0123456789abcdef"
 
