@@ -22,9 +22,9 @@ from slack_events_dagster.storage.engine import normalize_url
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
 from slack_events_dagster.testing.fake_slack import FakeSlack
+from slack_events_dagster_tests.helpers.paths import REPO_ROOT
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 
 
