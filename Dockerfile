@@ -5,7 +5,7 @@
 # Build: docker build -t slack-events-dagster:latest .
 # No secret is baked in: tokens, keys and passwords come from the environment at run time.
 # DAGSTER_EVENT_BATCH_SIZE: Dagster stores a ranged run's per-partition events in batches
-# (slack_events_dagster/defs/instance_storage.py, EVENT_BATCH_SIZE), in every container.
+# (slack_events_dagster/dagster_storage.py, EVENT_BATCH_SIZE), in every container.
 ARG PYTHON_VERSION=3.11.14
 FROM python:${PYTHON_VERSION}-slim-bookworm
 

@@ -45,27 +45,31 @@ from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import FakeSlack, FaultPlan
-from slack_events_dagster_tests.reliability.harness import (
+from slack_events_dagster_tests.helpers.cli_run import (
     DIGEST_CHANNEL,
-    PHASES,
     RUN_DAYS,
     RUN_IGNORED,
     RUN_KILL_KINDS,
-    TOKEN,
+    cli_site,
+    kill_cli,
+    run_cli,
+    run_fakes,
+    run_kill_point,
+)
+from slack_events_dagster_tests.helpers.crash_points import (
+    PHASES,
     PhaseCounter,
     ProbedRepository,
     ProbedSource,
-    cli_site,
-    crash_workspace,
-    kill_cli,
-    pipeline_settings,
-    run_cli,
     run_crash_child,
-    run_fakes,
-    run_kill_point,
-    run_pipeline,
-    table_rows,
 )
+from slack_events_dagster_tests.helpers.partition_run import (
+    TOKEN,
+    crash_workspace,
+    pipeline_settings,
+    run_pipeline,
+)
+from slack_events_dagster_tests.helpers.tables import table_rows
 
 SCOPES = ["channels:history", "channels:read", "users:read"]
 

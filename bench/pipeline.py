@@ -60,7 +60,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster.testing.workspace_gen import DEFAULT_END, generate_workspace
@@ -71,10 +71,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 INGEST_ASSETS = ("raw_slack_messages", "event_candidates", "events")
 DIGEST_ASSETS = ("daily_digest", "events_calendar")
 LLM_KEY = "sk-bench-key"
-# The Dagster instance's storage classes (``slack_events_dagster.defs.instance_storage``);
+# The Dagster instance's storage classes (``slack_events_dagster.dagster_storage``);
 # the PostgreSQL one is what deploy/dagster.yaml configures.
-POOLED_STORAGE = "slack_events_dagster.defs.instance_storage.PooledPostgresStorage"
-KEPT_SQLITE_STORAGE = "slack_events_dagster.defs.instance_storage.KeptSqliteStorage"
+POOLED_STORAGE = "slack_events_dagster.dagster_storage.PooledPostgresStorage"
+KEPT_SQLITE_STORAGE = "slack_events_dagster.dagster_storage.KeptSqliteStorage"
 # Calls in flight per run. The product's default (4) suits a small account; OpenAI-
 # compatible endpoints take far more (OpenAI's tier 1 allows 500 requests a minute for
 # gpt-4o-mini: at about 1 s per call, that alone is 8 in flight), and a backfill is

@@ -24,8 +24,8 @@ import dagster as dg
 from tqdm import tqdm
 
 from slack_events_dagster import steps
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.definitions import build_definitions
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.domain.models import SlackChannel
 from slack_events_dagster.settings import Settings

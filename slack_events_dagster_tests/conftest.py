@@ -1,4 +1,4 @@
-"""Shared fixtures: real SQLite files and a real PostgreSQL server.
+"""Shared fixtures: real SQLite files, a real PostgreSQL server and the fake Slack.
 
 PostgreSQL comes from ``SLACK_EVENTS_TEST_POSTGRES_URL`` (default: the local
 server with trust auth). Without a reachable server the PostgreSQL cases skip
@@ -17,12 +17,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL
 
+from slack_events_dagster.settings import SAMPLE_WORKSPACE
 from slack_events_dagster.storage.engine import normalize_url
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
+from slack_events_dagster.testing.fake_slack import FakeSlack
+from slack_events_dagster_tests.helpers.paths import REPO_ROOT
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
-REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
 
 
@@ -130,3 +132,11 @@ def shared_fixtures() -> Path:
     if not SHARED_FIXTURES.is_dir():
         pytest.skip(f"{SHARED_FIXTURES} is absent (it ships beside the repository, not in it)")
     return SHARED_FIXTURES
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    """The sample workspace served by the fake Slack Web API."""
+    fake = FakeSlack.from_export(SAMPLE_WORKSPACE, team_domain="lumenlabs")
+    with fake.serve():
+        yield fake

@@ -33,9 +33,9 @@ from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.steps import day_bounds
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
-from slack_events_dagster_tests.defs import backfill_location
+from slack_events_dagster_tests.helpers import backfill_location
 
-LOCATION_MODULE = "slack_events_dagster_tests.defs.backfill_location"
+LOCATION_MODULE = "slack_events_dagster_tests.helpers.backfill_location"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHANNELS = ("C0VLNVAD8VE", "C0Q3BGHK7PB", "C0HKM3VJAU8")  # engineering, releases, ops
 FIRST, DAYS = date(2026, 3, 9), 4

@@ -35,7 +35,7 @@ from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
-from slack_events_dagster_tests.defs.test_pipeline_graph import next_day_oracle
+from slack_events_dagster_tests.helpers.oracles import next_day_oracle
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 ENGINEERING, RELEASES = "C0VLNVAD8VE", "C0Q3BGHK7PB"

@@ -4,7 +4,7 @@ fakes, a real SQLite file or PostgreSQL database, a real (ephemeral) Dagster ins
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import dagster as dg
@@ -16,8 +16,9 @@ from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.domain.models import Event, EventCategory, SourceRef
 from slack_events_dagster.settings import Settings, load_settings
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest
+from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
+from slack_events_dagster_tests.helpers.oracles import next_day_oracle
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 CHANNELS = {
@@ -63,37 +64,6 @@ class Harness:
             )
             if isinstance(e, dg.AssetCheckEvaluation)
         }
-
-
-def next_day_oracle(request: OracleRequest) -> dict[str, Any]:
-    """A model that reads every candidate as an event at 15:00 the day after posting."""
-    entries = []
-    for item in request.candidates:
-        posted = datetime.fromisoformat(str(item["posted_at"]))
-        text = " ".join(str(item.get("text") or "event").split())
-        entries.append(
-            {
-                "candidate_id": str(item["id"]),
-                "events": [
-                    {
-                        "title": text[:60] or "event",
-                        "category": "meeting",
-                        "start": (posted + timedelta(days=1)).strftime("%Y-%m-%dT15:00"),
-                        "end": None,
-                        "all_day": False,
-                        "date_source": "relative",
-                        "timezone": item.get("timezone"),
-                        "location": None,
-                        "url": None,
-                        "links": [],
-                        "summary": None,
-                        "confidence": 0.8,
-                        "status": "scheduled",
-                    }
-                ],
-            }
-        )
-    return {"candidates": entries}
 
 
 def make_harness(

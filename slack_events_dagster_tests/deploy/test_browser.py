@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from slack_events_dagster_tests.deploy.conftest import DIGEST_DAY, Deployment, SubmittedRun
+from slack_events_dagster_tests.helpers.deployment import DIGEST_DAY, Deployment, SubmittedRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deployment")]
 

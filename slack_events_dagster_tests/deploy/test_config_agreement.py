@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
-from slack_events_dagster_tests.deploy.conftest import REPO_ROOT
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
+from slack_events_dagster_tests.helpers.paths import REPO_ROOT
 
 COMPOSE = REPO_ROOT / "docker-compose.yml"
 INSTANCE = REPO_ROOT / "deploy" / "dagster.yaml"

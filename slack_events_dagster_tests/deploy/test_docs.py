@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from slack_events_dagster_tests.deploy.conftest import REPO_ROOT
+from slack_events_dagster_tests.helpers.paths import REPO_ROOT
 
 SCALING = REPO_ROOT / "docs" / "scaling.md"
 OPERATIONS = REPO_ROOT / "docs" / "operations.md"

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from slack_events_dagster import steps
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
-from slack_events_dagster_tests.deploy.conftest import (
+from slack_events_dagster_tests.helpers.deployment import (
     DIGEST_DAY,
     ENGINEERING,
     HEALTHCHECK,
@@ -271,7 +271,7 @@ def test_backfill_of_two_days_and_two_channels(
         runs_done = all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs)
         return backfill if done and runs and runs_done else None
 
-    from slack_events_dagster_tests.deploy.conftest import RUN_TIMEOUT_S
+    from slack_events_dagster_tests.helpers.deployment import RUN_TIMEOUT_S
 
     backfill = deployment.wait_for(f"backfill {backfill_id}", finished, RUN_TIMEOUT_S)
     assert backfill["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), backfill

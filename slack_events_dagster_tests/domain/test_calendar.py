@@ -15,7 +15,7 @@ import pytest
 import recurring_ical_events
 
 from slack_events_dagster.domain.anchors import LINK_LABELS
-from slack_events_dagster.domain.calendar import PRODID, build_calendar, event_uid, write_calendar
+from slack_events_dagster.domain.calendar import PRODID, event_uid, write_calendar
 from slack_events_dagster.domain.models import (
     Event,
     EventCategory,
@@ -24,22 +24,17 @@ from slack_events_dagster.domain.models import (
     LinkKind,
     SourceRef,
 )
-from slack_events_dagster_tests.domain.test_digest import (
+from slack_events_dagster_tests.helpers.digest_events import (
     MIGRATION_LINKS,
     PERMALINKS,
     SYNC_ZOOM,
     assert_golden,
     golden_events,
+    ics,
 )
 
 NEW_YORK = ZoneInfo("America/New_York")
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def ics(events: list[Event], **overrides: Any) -> bytes:
-    arguments: dict[str, Any] = {"calendar_name": "Acme events", "permalinks": PERMALINKS}
-    arguments.update(overrides)
-    return build_calendar(events, **arguments)
 
 
 def parse(data: bytes) -> icalendar.Calendar:
@@ -87,8 +82,7 @@ def test_output_does_not_depend_on_hash_seed() -> None:
     # must still write the same bytes.
     script = (
         "import sys\n"
-        "from slack_events_dagster_tests.domain.test_calendar import ics\n"
-        "from slack_events_dagster_tests.domain.test_digest import golden_events\n"
+        "from slack_events_dagster_tests.helpers.digest_events import golden_events, ics\n"
         "sys.stdout.buffer.write(ics(golden_events()))\n"
     )
     outputs = []

@@ -24,7 +24,7 @@ from slack_events_dagster.domain.prose import _NAMED, read_prose
 from slack_events_dagster.llm.rules import reading
 from slack_events_dagster.settings import SAMPLE_WORKSPACE
 from slack_events_dagster.testing.workspace_gen import generate_messages
-from slack_events_dagster_tests.domain.test_date_phrasings import CASES
+from slack_events_dagster_tests.helpers.date_phrasings import CASES
 
 
 def _corpus() -> tuple[list[SlackMessage], dict[str, str]]:

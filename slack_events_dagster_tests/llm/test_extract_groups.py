@@ -18,7 +18,7 @@ from slack_events_dagster.testing.fake_openai import (
     OracleRequest,
     naive_oracle,
 )
-from slack_events_dagster_tests.llm.test_openai_extractor import make_input, settings_for
+from slack_events_dagster_tests.helpers.llm_extraction import make_input, settings_for
 
 
 def groups_of(sizes: list[int], start: int = 0) -> list[list[ExtractionInput]]:

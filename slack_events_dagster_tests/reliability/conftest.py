@@ -8,18 +8,20 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from slack_events_dagster.testing.fake_slack import FakeSlack
-from slack_events_dagster_tests.reliability.harness import (
+from slack_events_dagster_tests.helpers.crash_points import (
     PHASES,
-    TOKEN,
     PhaseCounter,
     ProbedRepository,
     ProbedSource,
+)
+from slack_events_dagster_tests.helpers.partition_run import (
+    TOKEN,
     Reference,
     crash_workspace,
     pipeline_settings,
     run_pipeline,
-    table_state,
 )
+from slack_events_dagster_tests.helpers.tables import table_state
 
 READ_SCOPES = ["channels:history", "channels:read", "users:read"]
 

@@ -20,14 +20,13 @@ from sqlalchemy import text
 from slack_events_dagster.domain.models import CandidateStatus, ts_sort_key
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import FakeSlack
-from slack_events_dagster_tests.reliability.harness import (
-    PHASES,
+from slack_events_dagster_tests.helpers.crash_points import PHASES, run_crash_child
+from slack_events_dagster_tests.helpers.partition_run import (
     Reference,
     assert_converged,
     crash_workspace,
     messages_in,
     pipeline_settings,
-    run_crash_child,
     run_pipeline,
 )
 

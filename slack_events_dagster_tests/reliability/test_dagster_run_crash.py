@@ -28,7 +28,7 @@ from sqlalchemy import text
 
 from slack_events_dagster.domain.models import CandidateStatus, ts_sort_key
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster_tests.reliability.harness import (
+from slack_events_dagster_tests.helpers.cli_run import (
     DIGEST_CHANNEL,
     RUN_CHANNELS,
     RUN_DAYS,
@@ -37,16 +37,15 @@ from slack_events_dagster_tests.reliability.harness import (
     CliOutcome,
     CliSite,
     PostWatchingSlack,
-    assert_same_tables,
     cli_site,
     kill_cli,
-    messages_in,
     run_cli,
     run_fakes,
     run_kill_point,
     run_workspace,
-    table_state,
 )
+from slack_events_dagster_tests.helpers.partition_run import messages_in
+from slack_events_dagster_tests.helpers.tables import assert_same_tables, table_state
 
 pytestmark = pytest.mark.reliability
 

@@ -29,20 +29,21 @@ from slack_events_dagster.domain.models import CandidateStatus, ts_sort_key
 from slack_events_dagster.storage.base import RepositoryError
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import FakeSlack
-from slack_events_dagster_tests.reliability.harness import (
-    TOKEN,
-    PipelineReport,
+from slack_events_dagster_tests.helpers.crash_points import (
     ProbedRepository,
     ProbedSource,
+    run_crash_child,
+)
+from slack_events_dagster_tests.helpers.partition_run import (
+    TOKEN,
+    PipelineReport,
     Reference,
     assert_converged,
-    assert_same_tables,
     crash_workspace,
     pipeline_settings,
-    run_crash_child,
     run_pipeline,
-    table_state,
 )
+from slack_events_dagster_tests.helpers.tables import assert_same_tables, table_state
 
 pytestmark = pytest.mark.reliability
 

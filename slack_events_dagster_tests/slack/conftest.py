@@ -9,27 +9,11 @@ from typing import Any
 
 import pytest
 
-from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.webapi import WebApiSource
-from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
-from slack_events_dagster.testing.workspace_gen import GeneratedWorkspace
+from slack_events_dagster.testing.fake_slack import FakeSlack
+from slack_events_dagster_tests.helpers.slack_api import slack_settings
 
 TESTARCHIVE = "slack-export-viewer-testarchive.zip"
-
-
-def slack_settings(base_url: str, **overrides: Any) -> SlackSettings:
-    """Settings for tests: short backoff and timeout so faults cost milliseconds."""
-    values: dict[str, Any] = {
-        "source": "api",
-        "token": DEFAULT_TOKEN,
-        "base_url": base_url,
-        "page_size": 200,
-        "max_retries": 6,
-        "retry_backoff_s": 0.01,
-        "timeout_s": 5,
-    }
-    values.update(overrides)
-    return SlackSettings(**values)
 
 
 @pytest.fixture
@@ -57,11 +41,3 @@ def testarchive(shared_fixtures: Path) -> Path:
     if not path.is_file():
         pytest.skip(f"{path} is absent (the shared fixtures ship beside the repository)")
     return path
-
-
-def top_level_count(workspace: GeneratedWorkspace, channel_id: str) -> int:
-    return sum(
-        1
-        for m in workspace.messages[channel_id]
-        if m.get("thread_ts") in (None, m["ts"]) or m.get("subtype") == "thread_broadcast"
-    )

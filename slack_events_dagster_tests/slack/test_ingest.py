@@ -29,8 +29,7 @@ from slack_events_dagster.testing.workspace_gen import (
     generate_workspace,
     write_export,
 )
-
-from .conftest import top_level_count
+from slack_events_dagster_tests.helpers.slack_api import top_level_count
 
 Serve = Callable[[FakeSlack], str]
 MakeSource = Callable[..., WebApiSource]

@@ -13,7 +13,7 @@ from slack_events_dagster.domain.models import Digest
 from slack_events_dagster.slack.poster import DIGEST_EVENT_TYPE, PostingError, SlackPoster
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import ALL_SCOPES, DEFAULT_TOKEN, FakeSlack
-from slack_events_dagster_tests.slack.conftest import slack_settings
+from slack_events_dagster_tests.helpers.slack_api import slack_settings
 
 DAY = date(2026, 3, 10)
 GENERAL = "C0GENERAL1"

@@ -14,8 +14,7 @@ from slack_events_dagster.slack.source import MessagePage, MessageSource
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 from slack_events_dagster.testing.workspace_gen import generate_workspace
-
-from .conftest import top_level_count
+from slack_events_dagster_tests.helpers.slack_api import top_level_count
 
 Serve = Callable[[FakeSlack], str]
 MakeSource = Callable[..., WebApiSource]

@@ -28,7 +28,7 @@ from slack_events_dagster.storage.engine import create_db_engine
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.workspace_gen import generate_workspace, write_export
-from slack_events_dagster_tests.reliability.harness import assert_same_tables
+from slack_events_dagster_tests.helpers.tables import assert_same_tables
 
 END = date(2024, 3, 29)
 DAYS = 8

@@ -20,8 +20,7 @@ from slack_events_dagster.storage.bulk import (
     message_parts,
 )
 from slack_events_dagster.storage.repository import SqlRepository
-
-from .test_repository_contract import make_message
+from slack_events_dagster_tests.helpers.records import make_message
 
 SQLITE = DialectFormat("sqlite", "qmark")
 

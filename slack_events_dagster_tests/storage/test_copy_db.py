@@ -26,7 +26,7 @@ from slack_events_dagster.storage.copy import CopyError, copy_database
 from slack_events_dagster.storage.migrate import upgrade
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER, raw_slack_messages
-from slack_events_dagster_tests.storage.test_repository_contract import make_event, make_message
+from slack_events_dagster_tests.helpers.records import make_event, make_message
 
 
 def fill(repository: SqlRepository, messages: int) -> None:

@@ -20,7 +20,7 @@ from slack_events_dagster.storage.engine import create_db_engine
 from slack_events_dagster.storage.migrate import downgrade, upgrade
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import metadata
-from slack_events_dagster_tests.conftest import REPO_ROOT
+from slack_events_dagster_tests.helpers.paths import REPO_ROOT
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

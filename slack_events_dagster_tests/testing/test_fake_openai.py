@@ -31,7 +31,7 @@ from slack_events_dagster.testing.fake_openai import (
     running_fake_openai,
     strict_schema_problems,
 )
-from slack_events_dagster_tests.processes import stop_process
+from slack_events_dagster_tests.helpers.processes import stop_process
 
 KEY = "sk-test-fake-0123456789abcdef"
 
@@ -221,21 +221,32 @@ def test_the_fake_does_not_reuse_the_rule_extractor() -> None:
         "slack_events_dagster.llm.prompt",
         "slack_events_dagster.testing",
         "slack_events_dagster.testing.fake_openai",
+        # The fake's own modules (a package of them).
+        "slack_events_dagster.testing.fake_openai.api",
+        "slack_events_dagster.testing.fake_openai.faults",
+        "slack_events_dagster.testing.fake_openai.handler",
+        "slack_events_dagster.testing.fake_openai.oracle",
+        "slack_events_dagster.testing.fake_openai.server",
     }, loaded
     # The lexicon is loaded for the prompt; the oracle's words are its own: the fake
     # imports nothing of the product but the prompt's quoted-data format.
-    tree = ast.parse(Path(fake_openai.__file__).read_text())
-    imported = {
-        node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
-    } | {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    assert {name for name in imported if name.startswith("slack_events_dagster")} == {
-        "slack_events_dagster.llm.prompt"
-    }
+    imported: set[str] = set()
+    for path in Path(fake_openai.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        imported |= {
+            node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        } | {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+    own = f"{fake_openai.__name__}."
+    assert {
+        name
+        for name in imported
+        if name.startswith("slack_events_dagster") and not name.startswith(own)
+    } == {"slack_events_dagster.llm.prompt"}
 
 
 def test_our_schema_passes_the_strict_mode_rules() -> None:

@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 from slack_events_dagster.testing.workspace_gen import generate_workspace
-from slack_events_dagster_tests.processes import stop_process
+from slack_events_dagster_tests.helpers.processes import stop_process
 
 C1 = "C00000001"
 

@@ -35,8 +35,8 @@ from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
 
+from dagster import EventLogEntry
 from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS, BATCH_WRITABLE_EVENTS
-from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sql_event_log import SqlEventLogStorage
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
@@ -57,6 +57,79 @@ from dagster_postgres.utils import (
 )
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.pool import NullPool, QueuePool
+
+# Every name of Dagster's and dagster-postgres's internals this module relies on, in
+# one place: module -> name in it -> the attributes of that class this module reads,
+# sets, calls or overrides (instance attributes included). None of it is public API,
+# so a Dagster upgrade may move or rename any of it without notice;
+# slack_events_dagster_tests/test_dagster_internals.py resolves every entry (and checks
+# that this table covers the module's imports and private attributes) and names what
+# moved. Upgrade Dagster, run that test, and adapt the classes below to what it names.
+DAGSTER_INTERNALS: dict[str, dict[str, tuple[str, ...]]] = {
+    "dagster._core.events": {
+        "ASSET_CHECK_EVENTS": (),
+        "ASSET_EVENTS": (),
+        "BATCH_WRITABLE_EVENTS": (),
+    },
+    "dagster._core.storage.event_log.schema": {"SqlEventLogStorageTable": ()},
+    "dagster._core.storage.event_log.sql_event_log": {
+        "SqlEventLogStorage": (
+            "store_event_batch",
+            "_event_to_row",
+            "index_transaction",
+            "_store_asset_event_tags",
+            "_store_asset_event",
+            "store_asset_check_event",
+        ),
+    },
+    "dagster._core.storage.event_log.sqlite.sqlite_event_log": {
+        "INDEX_SHARD_NAME": (),
+        "SqliteEventLogStorage": (
+            "_base_dir",
+            "_connect",
+            "_db_lock",
+            "_initialized_dbs",
+            "_initdb",
+            "conn_string_for_shard",
+            "run_connection",
+            "index_transaction",
+            "dispose",
+        ),
+    },
+    "dagster._core.storage.runs.sqlite.sqlite_run_storage": {
+        "SqliteRunStorage": ("_conn_string", "connect", "dispose"),
+    },
+    "dagster._core.storage.schedules.sqlite.sqlite_schedule_storage": {
+        "SqliteScheduleStorage": ("_conn_string", "connect", "dispose"),
+    },
+    "dagster._core.storage.sqlite": {"SQLITE_BUSY_TIMEOUT_SECONDS": ()},
+    "dagster._core.storage.sqlite_storage": {
+        "DagsterSqliteStorage": (
+            "_run_storage",
+            "_event_log_storage",
+            "_schedule_storage",
+            "from_local",
+            "from_config_value",
+        ),
+    },
+    "dagster._serdes": {"ConfigurableClassData": ()},
+    "dagster_postgres": {
+        "DagsterPostgresStorage": (
+            "_run_storage",
+            "_event_log_storage",
+            "_schedule_storage",
+            "from_config_value",
+        ),
+    },
+    "dagster_postgres.event_log": {"PostgresEventLogStorage": ("_connect", "_engine")},
+    "dagster_postgres.run_storage": {"PostgresRunStorage": ("_engine",)},
+    "dagster_postgres.schedule_storage": {"PostgresScheduleStorage": ("_engine",)},
+    "dagster_postgres.utils": {
+        "create_pg_engine": (),
+        "get_token_provider_from_config": (),
+        "pg_url_from_config": (),
+    },
+}
 
 # Events Dagster may hand a storage at once (its DAGSTER_EVENT_BATCH_SIZE, off by default):
 # a ranged run's planned events and each step's materializations, one per partition, then

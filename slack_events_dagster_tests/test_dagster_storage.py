@@ -1,4 +1,5 @@
-"""The pipeline on persistent Dagster instances, with the product's instance storages.
+"""The pipeline on persistent Dagster instances, with the product's instance storages
+(``slack_events_dagster.dagster_storage``).
 
 On PostgreSQL, ``PooledPostgresStorage`` as deploy/dagster.yaml configures it: run,
 event-log and schedule storage in their own fresh database, the app's tables in
@@ -31,8 +32,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from slack_events_dagster import steps
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.definitions import build_definitions
-from slack_events_dagster.defs.instance_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.settings import load_settings
 from slack_events_dagster.storage.repository import SqlRepository
@@ -42,7 +43,7 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 CHANNELS = ("C0VLNVAD8VE", "C0Q3BGHK7PB", "C0HKM3VJAU8")
 FIRST, LAST = date(2026, 3, 9), date(2026, 3, 11)
 TIMEZONE = "America/New_York"
-MODULE = "slack_events_dagster.defs.instance_storage"
+MODULE = "slack_events_dagster.dagster_storage"
 UNREGISTERED = "C0NOTREGISTERED"
 
 

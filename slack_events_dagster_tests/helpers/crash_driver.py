@@ -1,7 +1,7 @@
 """A child process for the crash tests: one pipeline run that the parent SIGKILLs.
 
 It prints ``STARTED`` once imports and connections are done, then runs
-:func:`harness.run_pipeline`. With ``--stop-phase P --stop-at N`` it stops at the N-th
+:func:`partition_run.run_pipeline`. With ``--stop-phase P --stop-at N`` it stops at the N-th
 occurrence of phase P (inside the write transaction, before commit, for write phases;
 after the page arrived, before it is written, for ``fetch``), prints ``STOPPED P#N``
 and sleeps until killed. Without it, the parent kills it after a delay.
@@ -13,13 +13,8 @@ import argparse
 import sys
 import time
 
-from slack_events_dagster_tests.reliability.harness import (
-    PHASES,
-    ProbedRepository,
-    ProbedSource,
-    pipeline_settings,
-    run_pipeline,
-)
+from slack_events_dagster_tests.helpers.crash_points import PHASES, ProbedRepository, ProbedSource
+from slack_events_dagster_tests.helpers.partition_run import pipeline_settings, run_pipeline
 
 
 def main(argv: list[str] | None = None) -> int:
