@@ -37,11 +37,11 @@ from sqlalchemy import create_engine, text
 
 from slack_events_dagster.domain.models import datetime_to_ts
 from slack_events_dagster.settings import SlackSettings
-from slack_events_dagster.slack.ingest import ingest_workspace
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster.testing.workspace_gen import DEFAULT_END, generate_workspace
+from slack_events_dagster_tests.helpers.stores import ingest_workspace
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 _STATUS = Path("/proc/self/status")

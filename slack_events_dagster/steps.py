@@ -450,14 +450,6 @@ def digest_moment(day: date, settings: Settings) -> datetime:
     return datetime.combine(day, settings.digest.time, zone).astimezone(UTC)
 
 
-def build_daily_digest(
-    repository: Repository, settings: Settings, day: date, *, now: datetime
-) -> Digest:
-    """Render and store the digest of ``day``; the previous post's ts is kept."""
-    (digest,) = build_daily_digests(repository, settings, [day], now=now)
-    return digest
-
-
 # How far back a digest looks for events still running (a conference, a freeze).
 DIGEST_LOOKBACK = timedelta(days=31)
 

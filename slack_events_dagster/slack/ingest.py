@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -64,7 +64,7 @@ from slack_events_dagster.slack.errors import (
     redact,
 )
 from slack_events_dagster.slack.source import MessagePage, MessageSource, in_window
-from slack_events_dagster.storage.base import MessageStore, Repository, RepositoryError
+from slack_events_dagster.storage.base import MessageStore, RepositoryError
 
 log = logging.getLogger(__name__)
 
@@ -110,27 +110,6 @@ class IngestionReport:
             api_calls=self.api_calls,
             last_error=self.error,
         )
-
-
-@dataclass
-class WorkspaceReport:
-    """Every channel's report plus the workspace-level counts."""
-
-    channels: list[IngestionReport] = field(default_factory=list)
-    channels_listed: int = 0
-    users: int = 0
-    calls: dict[str, int] = field(default_factory=dict)
-
-    def total(self, attribute: str) -> int:
-        return sum(int(getattr(report, attribute)) for report in self.channels)
-
-    @property
-    def failed(self) -> list[IngestionReport]:
-        return [r for r in self.channels if r.outcome is IngestionOutcome.FAILED]
-
-    @property
-    def skipped(self) -> list[IngestionReport]:
-        return [r for r in self.channels if r.outcome is IngestionOutcome.SKIPPED]
 
 
 def _max_ts(current: str | None, candidates: Sequence[str]) -> str | None:
@@ -347,57 +326,3 @@ def ingest_window(
             run.write(pending, None)
         run.mark_deletions(oldest_ts, latest_ts)
     return run.finish(now, record)
-
-
-def ingest_workspace(
-    source: MessageSource,
-    repository: Repository,
-    *,
-    now: datetime | None = None,
-    lookback_days: float = 7,
-    thread_horizon_days: float = 30,
-    page_size: int | None = None,
-    only_channels: Sequence[str] | None = None,
-    on_channel: Callable[[IngestionReport], None] | None = None,
-) -> WorkspaceReport:
-    """List and store channels and users, then ingest every channel incrementally.
-
-    A channel that cannot be read is skipped with a warning; a refused token stops the
-    run with SlackAuthError (watermarks of unread channels stay where they were).
-    """
-    now = now or datetime.now(UTC)
-    before = Counter(source.calls)
-    report = WorkspaceReport()
-    channels = source.list_channels()
-    report.channels_listed = len(channels)
-    repository.upsert_channels(channels)
-    try:
-        users = source.list_users()
-    except SlackAuthError:
-        raise
-    except SlackSourceError as exc:
-        # Names make digests readable but are not needed to ingest messages.
-        log.warning("could not list users, mentions will show ids: %s", exc)
-        users = []
-    repository.upsert_users(users)
-    report.users = len(users)
-    wanted = set(only_channels or ())
-    for channel in channels:
-        if wanted and channel.id not in wanted and channel.name not in wanted:
-            continue
-        channel_report = ingest_channel(
-            source,
-            repository,
-            channel,
-            now=now,
-            lookback_days=lookback_days,
-            thread_horizon_days=thread_horizon_days,
-            page_size=page_size,
-        )
-        report.channels.append(channel_report)
-        if on_channel is not None:
-            on_channel(channel_report)
-    after = Counter(source.calls)
-    after.subtract(before)
-    report.calls = {method: count for method, count in after.items() if count > 0}
-    return report

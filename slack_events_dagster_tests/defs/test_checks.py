@@ -36,6 +36,7 @@ from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster_tests.helpers.oracles import next_day_oracle
+from slack_events_dagster_tests.helpers.stores import advance_watermark, upsert_events
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 ENGINEERING, RELEASES = "C0VLNVAD8VE", "C0Q3BGHK7PB"
@@ -188,7 +189,7 @@ def test_watermark_sanity(world: World) -> None:
     # A watermark ahead of every stored message (here: tomorrow) would make the
     # next incremental run skip whatever was posted in between.
     tomorrow = datetime_to_ts(datetime.now(UTC) + timedelta(days=1))
-    assert world.repository.advance_watermark(ENGINEERING, tomorrow)
+    assert advance_watermark(world.repository, ENGINEERING, tomorrow)
     broken = world.ingest(resources)["watermark_sanity"]
     assert "in the future" in (broken.description or "")
     assert "ahead of the newest message" in (broken.description or "")
@@ -230,7 +231,8 @@ def test_events_are_unique_and_sourced(
     resources = world.resources()
     assert_passes(world, world.ingest(resources)["events_are_unique_and_sourced"])
     # An event whose only source message was never stored.
-    repository.upsert_events(
+    upsert_events(
+        repository,
         [
             Event(
                 event_id="orphan",
@@ -240,7 +242,7 @@ def test_events_are_unique_and_sourced(
                 start=date(2026, 3, 10),
                 sources=[SourceRef(channel_id=ENGINEERING, ts="1.000001")],
             )
-        ]
+        ],
     )
     broken = world.ingest(resources)["events_are_unique_and_sourced"]
     assert "orphan" in (broken.description or "")
@@ -287,7 +289,8 @@ def test_digest_safety(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     assert all(check.passed for check in world.ingest(resources).values())
     # A title that pings everyone and a user when posted unescaped.
     source = world.repository.get_messages(ENGINEERING, *steps.day_bounds(FIRST, LAST, TIMEZONE))[0]
-    world.repository.upsert_events(
+    upsert_events(
+        world.repository,
         [
             Event(
                 event_id="loud",
@@ -297,7 +300,7 @@ def test_digest_safety(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
                 start=date(2026, 3, 12),
                 sources=[SourceRef(channel_id=ENGINEERING, ts=source.ts)],
             )
-        ]
+        ],
     )
     assert_passes(world, world.digest(resources, date(2026, 3, 10))["digest_safety"])
     # Rendering escapes every message-derived string, so no data can break this

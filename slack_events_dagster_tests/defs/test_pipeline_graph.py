@@ -19,6 +19,7 @@ from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack, FaultPlan
 from slack_events_dagster_tests.helpers.oracles import next_day_oracle
+from slack_events_dagster_tests.helpers.stores import upsert_events
 
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 CHANNELS = {
@@ -252,7 +253,8 @@ def test_failed_check_is_alerted_exactly_once(
     cursor, posted = tick(None)
     assert posted == 0
     # Break an invariant on purpose: an event whose only source was never stored.
-    sqlite_repository.upsert_events(
+    upsert_events(
+        sqlite_repository,
         [
             Event(
                 event_id="orphan",
@@ -262,7 +264,7 @@ def test_failed_check_is_alerted_exactly_once(
                 start=date(2026, 3, 10),
                 sources=[SourceRef(channel_id="C0VLNVAD8VE", ts="1.000001")],
             )
-        ]
+        ],
     )
     channel = next(iter(CHANNELS))
     result = harness.run("ingest_job", f"{channel}|{FIRST}", f"{channel}|{FIRST}")

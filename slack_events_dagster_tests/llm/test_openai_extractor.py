@@ -21,6 +21,7 @@ from slack_events_dagster_tests.helpers.llm_extraction import (
     settings_for,
     statuses,
 )
+from slack_events_dagster_tests.helpers.stores import llm_call_counts
 
 
 def test_batches_map_shuffled_answers_to_their_candidates(
@@ -319,7 +320,7 @@ def test_a_prompt_failing_in_every_run_still_meets_the_budget(
     now = datetime.now(UTC)
     day = datetime(now.year, now.month, now.day, tzinfo=UTC)
     assert repository.llm_spend_usd(day, day + timedelta(days=1)) == pytest.approx(0.75)
-    assert repository.llm_call_counts(day, day + timedelta(days=1)) == {"failed": 3}
+    assert llm_call_counts(repository, day, day + timedelta(days=1)) == {"failed": 3}
 
 
 def test_a_zero_budget_makes_no_call(sqlite_repository: SqlRepository) -> None:

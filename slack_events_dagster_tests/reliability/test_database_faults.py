@@ -43,6 +43,7 @@ from slack_events_dagster_tests.helpers.partition_run import (
     pipeline_settings,
     run_pipeline,
 )
+from slack_events_dagster_tests.helpers.stores import advance_watermark
 from slack_events_dagster_tests.helpers.tables import assert_same_tables, table_state
 
 pytestmark = pytest.mark.reliability
@@ -465,7 +466,7 @@ def test_sqlite_busy_timeout_is_honoured(tmp_path: Path) -> None:
         assert held.wait(timeout=10)
         timer = threading.Timer(0.5, release.set)
         timer.start()
-        assert waiter.advance_watermark("C1", "1700000000.000100") is True
+        assert advance_watermark(waiter, "C1", "1700000000.000100") is True
         timer.join()
     finally:
         release.set()

@@ -25,6 +25,7 @@ from slack_events_dagster.storage.engine import normalize_url
 from slack_events_dagster.storage.migrate import upgrade
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import FakeSlack
+from slack_events_dagster_tests.helpers.stores import build_daily_digest
 
 pytestmark = pytest.mark.reliability
 
@@ -51,7 +52,7 @@ def _run(fake: FakeSlack, repository: SqlRepository, tmp_path: Path) -> list[str
         report = steps.ingest_days(source, repository, settings, channel, FIRST, LAST, now=NOW)
         if report.outcome is not IngestionOutcome.OK:
             errors.append(str(report.error))
-    digest = steps.build_daily_digest(repository, settings, LAST, now=NOW)
+    digest = build_daily_digest(repository, settings, LAST, now=NOW)
     SlackPoster(settings.slack).post_digest(repository, digest, "#general")
     return errors
 

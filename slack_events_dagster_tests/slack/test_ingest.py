@@ -19,7 +19,7 @@ from slack_events_dagster.domain.models import (
 )
 from slack_events_dagster.slack.errors import SlackAuthError
 from slack_events_dagster.slack.export import ExportSource
-from slack_events_dagster.slack.ingest import ingest_channel, ingest_window, ingest_workspace
+from slack_events_dagster.slack.ingest import ingest_channel, ingest_window
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import FakeSlack, FaultPlan
@@ -30,6 +30,7 @@ from slack_events_dagster.testing.workspace_gen import (
     write_export,
 )
 from slack_events_dagster_tests.helpers.slack_api import top_level_count
+from slack_events_dagster_tests.helpers.stores import ingest_workspace
 
 Serve = Callable[[FakeSlack], str]
 MakeSource = Callable[..., WebApiSource]

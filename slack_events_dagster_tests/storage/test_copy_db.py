@@ -27,6 +27,7 @@ from slack_events_dagster.storage.migrate import upgrade
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER, raw_slack_messages
 from slack_events_dagster_tests.helpers.records import make_event, make_message
+from slack_events_dagster_tests.helpers.stores import upsert_events
 
 
 def fill(repository: SqlRepository, messages: int) -> None:
@@ -48,11 +49,12 @@ def fill(repository: SqlRepository, messages: int) -> None:
             url="https://gitlab.com/g/p/-/merge_requests/12",
         ),
     ]
-    repository.upsert_events(
+    upsert_events(
+        repository,
         [
             make_event("e1", links=links, date_source=DateSource.RELATIVE),
             make_event("e2", dedup_key="k2", links=links[1:]),
-        ]
+        ],
     )
     now = datetime.now(UTC)
     repository.record_llm_call(

@@ -21,6 +21,7 @@ from slack_events_dagster.storage.migrate import downgrade, upgrade
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import metadata
 from slack_events_dagster_tests.helpers.paths import REPO_ROOT
+from slack_events_dagster_tests.helpers.stores import get_event, upsert_events
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -174,12 +175,12 @@ def test_upgrade_from_the_initial_schema_keeps_the_data_and_adds_event_links(
     assert schema_drift(url) == []
     repository = SqlRepository.from_url(url)
     try:
-        event = repository.get_event("e1")
+        event = get_event(repository, "e1")
         assert event is not None
         assert event.date_source is DateSource.WRITTEN and event.links == []
         assert [s.channel_id for s in event.sources] == ["C1", "C2"]
         link = EventLink(kind=LinkKind.JIRA, key="OPS-142")
-        repository.upsert_events([event.model_copy(update={"links": [link]})])
+        upsert_events(repository, [event.model_copy(update={"links": [link]})])
         assert [e.event_id for e in repository.get_events_for_links([("jira", "OPS-142")])] == [
             "e1"
         ]

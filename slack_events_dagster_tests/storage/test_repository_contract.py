@@ -27,6 +27,7 @@ from slack_events_dagster.storage.base import RepositoryError, RepositoryUnavail
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import raw_slack_messages
 from slack_events_dagster_tests.helpers.records import BASE_TS, make_message
+from slack_events_dagster_tests.helpers.stores import advance_watermark, llm_call_counts
 
 
 def stored_updated_at(repository: SqlRepository) -> dict[str, datetime]:
@@ -205,11 +206,11 @@ def test_json_blocks_round_trip(repository: SqlRepository) -> None:
 
 def test_watermark_only_moves_forward(repository: SqlRepository) -> None:
     assert repository.get_watermark("C1") is None
-    assert repository.advance_watermark("C1", "1772467300.000200")
-    assert not repository.advance_watermark("C1", "1772467300.000100")
-    assert not repository.advance_watermark("C1", "1772467300.000200")
+    assert advance_watermark(repository, "C1", "1772467300.000200")
+    assert not advance_watermark(repository, "C1", "1772467300.000100")
+    assert not advance_watermark(repository, "C1", "1772467300.000200")
     # "…0300.5" is later than "…0300.000200" although it sorts lower as text.
-    assert repository.advance_watermark("C1", "1772467301.5")
+    assert advance_watermark(repository, "C1", "1772467301.5")
     assert repository.get_watermark("C1") == "1772467301.5"
     assert repository.get_watermarks() == {"C1": "1772467301.5"}
 
@@ -347,7 +348,7 @@ def test_llm_cache_hit_and_spend(repository: SqlRepository) -> None:
 
     day = (now - timedelta(minutes=1), now + timedelta(minutes=1))
     assert repository.llm_spend_usd(*day) == pytest.approx(0.5125)
-    assert repository.llm_call_counts(*day) == {"ok": 3}
+    assert llm_call_counts(repository, *day) == {"ok": 3}
     assert repository.llm_spend_usd(now + timedelta(hours=1), now + timedelta(hours=2)) == 0.0
 
 

@@ -18,6 +18,12 @@ from slack_events_dagster.domain.models import (
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.storage.schema import event_links
 from slack_events_dagster_tests.helpers.records import make_event
+from slack_events_dagster_tests.helpers.stores import (
+    delete_events,
+    get_event,
+    get_event_by_dedup_key,
+    upsert_events,
+)
 
 
 def test_event_upsert_round_trip_and_idempotence(repository: SqlRepository) -> None:
@@ -38,10 +44,10 @@ def test_event_upsert_round_trip_and_idempotence(repository: SqlRepository) -> N
         location="Zoom",
         url="https://zoom.us/j/1",
     )
-    assert repository.upsert_events([event]).inserted == 1
-    assert repository.upsert_events([event]).unchanged == 1
+    assert upsert_events(repository, [event]).inserted == 1
+    assert upsert_events(repository, [event]).unchanged == 1
 
-    stored = repository.get_event("e1")
+    stored = get_event(repository, "e1")
     assert stored is not None
     assert stored.model_dump(exclude={"first_seen_at", "updated_at"}) == event.model_dump(
         exclude={"first_seen_at", "updated_at"}
@@ -49,16 +55,16 @@ def test_event_upsert_round_trip_and_idempotence(repository: SqlRepository) -> N
     # Timezone round trip: the same instant comes back, as aware UTC.
     assert stored.start == datetime(2026, 3, 10, 19, 0, tzinfo=UTC)
     assert isinstance(stored.start, datetime) and stored.start.utcoffset() == timedelta(0)
-    assert repository.get_event_by_dedup_key("key-e1") == stored
+    assert get_event_by_dedup_key(repository, "key-e1") == stored
 
 
 def test_event_sources_are_replaced_and_queryable(repository: SqlRepository) -> None:
     event = make_event()
-    repository.upsert_events([event])
+    upsert_events(repository, [event])
     extra = SourceRef(channel_id="C9", ts="1772468000.000003")
     merged = event.model_copy(update={"sources": [*event.sources, extra, extra]})
-    assert repository.upsert_events([merged]).updated == 1
-    stored = repository.get_event("e1")
+    assert upsert_events(repository, [merged]).updated == 1
+    stored = get_event(repository, "e1")
     assert stored is not None and stored.sources == [*event.sources, extra]
     assert [e.event_id for e in repository.get_events_for_sources([extra])] == ["e1"]
     assert repository.get_events_for_sources([SourceRef(channel_id="C0", ts="1.0")]) == []
@@ -90,53 +96,53 @@ def test_event_links_and_date_source_round_trip(repository: SqlRepository) -> No
     long_key = "x" * 300
     page = EventLink(kind=LinkKind.LINK, key=long_key, url="https://example.com/a?b=1&c=ü")
     event = make_event(date_source=DateSource.RELATIVE, links=[ZOOM, TICKET, BARE, TAG, page])
-    assert repository.upsert_events([event]).inserted == 1
-    stored = repository.get_event("e1")
+    assert upsert_events(repository, [event]).inserted == 1
+    stored = get_event(repository, "e1")
     assert stored is not None
     assert stored.links == [ZOOM, TICKET, BARE, TAG, page]
     assert stored.date_source is DateSource.RELATIVE
-    assert repository.upsert_events([event]).unchanged == 1
+    assert upsert_events(repository, [event]).unchanged == 1
     # Every query that reads events brings their links.
     assert repository.get_events()[0].links == event.links
     assert repository.get_events_by_ids(["e1"])[0].links == event.links
     assert repository.get_events_for_sources(event.sources)[0].links == event.links
-    assert repository.get_event_by_dedup_key("key-e1") == stored
+    assert get_event_by_dedup_key(repository, "key-e1") == stored
     assert repository.get_events_updated_since(datetime(2020, 1, 1, tzinfo=UTC))[0] == stored
     # An event without links reads back without links, and "written" by default.
-    repository.upsert_events([make_event("e2", dedup_key="k2")])
-    plain = repository.get_event("e2")
+    upsert_events(repository, [make_event("e2", dedup_key="k2")])
+    plain = get_event(repository, "e2")
     assert plain is not None and plain.links == [] and plain.date_source is DateSource.WRITTEN
 
 
 def test_event_links_are_replaced_when_the_event_changes(repository: SqlRepository) -> None:
     event = make_event(links=[TICKET, ZOOM])
-    repository.upsert_events([event])
+    upsert_events(repository, [event])
     # A change of links alone is a change: rewritten, old rows gone, new order kept.
     relinked = event.model_copy(update={"links": [TAG, TICKET, TAG]})
-    assert repository.upsert_events([relinked]).updated == 1
+    assert upsert_events(repository, [relinked]).updated == 1
     assert stored_links(repository) == [
         ("e1", "github_release", "acme/api@v2.1.0", 0),
         ("e1", "jira", "OPS-142", 1),
     ]
     # A URL found later for a bare key is a change too.
     bare = event.model_copy(update={"links": [BARE]})
-    repository.upsert_events([bare])
+    upsert_events(repository, [bare])
     linked = bare.model_copy(
         update={
             "links": [BARE.model_copy(update={"url": "https://acme.atlassian.net/browse/PAY-7"})]
         }
     )
-    assert repository.upsert_events([linked]).updated == 1
-    stored = repository.get_event("e1")
+    assert upsert_events(repository, [linked]).updated == 1
+    stored = get_event(repository, "e1")
     assert stored is not None and stored.links == linked.links
     # So is the date source alone.
     posted = linked.model_copy(update={"date_source": DateSource.POSTED})
-    assert repository.upsert_events([posted]).updated == 1
-    stored = repository.get_event("e1")
+    assert upsert_events(repository, [posted]).updated == 1
+    stored = get_event(repository, "e1")
     assert stored is not None and stored.date_source is DateSource.POSTED
-    assert repository.upsert_events([posted]).unchanged == 1
+    assert upsert_events(repository, [posted]).unchanged == 1
     # Dropping every link leaves no row behind.
-    assert repository.upsert_events([posted.model_copy(update={"links": []})]).updated == 1
+    assert upsert_events(repository, [posted.model_copy(update={"links": []})]).updated == 1
     assert stored_links(repository) == []
 
 
@@ -158,7 +164,7 @@ def test_events_for_links_find_a_ticket_or_tag_wherever_its_date(
         links=[BARE],
         sources=[SourceRef(channel_id="C3", ts="1772467999.000003")],
     )
-    repository.upsert_events([near, far, other])
+    upsert_events(repository, [near, far, other])
     found = repository.get_events_for_links([(LinkKind.JIRA, "OPS-142")])
     assert [e.event_id for e in found] == ["e1", "e2"]
     assert found[1].links == [TAG, TICKET]
@@ -175,7 +181,8 @@ def test_events_for_links_find_a_ticket_or_tag_wherever_its_date(
 
 
 def test_deleted_and_folded_events_take_their_links(repository: SqlRepository) -> None:
-    repository.upsert_events(
+    upsert_events(
+        repository,
         [
             make_event("e1", links=[TICKET]),
             make_event(
@@ -184,9 +191,9 @@ def test_deleted_and_folded_events_take_their_links(repository: SqlRepository) -
                 links=[TICKET, TAG],
                 sources=[SourceRef(channel_id="C2", ts="1772467999.000002")],
             ),
-        ]
+        ],
     )
-    assert repository.delete_events(["e1"]) == 1
+    assert delete_events(repository, ["e1"]) == 1
     assert [row[0] for row in stored_links(repository)] == ["e2", "e2"]
     repository.save_extraction([], ["e2"], [])
     assert stored_links(repository) == []
@@ -204,13 +211,13 @@ def test_events_by_ids_in_start_order_across_chunks(repository: SqlRepository) -
         )
         for n in range(1000)  # more than one chunk of keys
     ]
-    repository.upsert_events(stored)
+    upsert_events(repository, stored)
     wanted = [e.event_id for e in stored[::3]] + ["missing", stored[0].event_id]
     found = repository.get_events_by_ids(wanted)
     assert [e.event_id for e in found] == [
         e.event_id for e in sorted(stored[::3], key=lambda e: (e.start_date, e.event_id))
     ]
-    assert found[0] == repository.get_event(found[0].event_id)
+    assert found[0] == get_event(repository, found[0].event_id)
     assert repository.get_events_by_ids([]) == []
 
 
@@ -222,11 +229,11 @@ def test_events_by_date_range_and_updated_since(repository: SqlRepository) -> No
     late = make_event(
         "e3", dedup_key="k3", start=datetime(2026, 3, 11, 3, 30, tzinfo=UTC), end=None
     )
-    repository.upsert_events([make_event(), all_day, late])
+    upsert_events(repository, [make_event(), all_day, late])
 
     window = repository.get_events(start_date=date(2026, 3, 10), end_date=date(2026, 3, 10))
     assert [e.event_id for e in window] == ["e1", "e3"]
-    stored_all_day = repository.get_event("e2")
+    stored_all_day = get_event(repository, "e2")
     assert stored_all_day is not None
     assert (stored_all_day.start, stored_all_day.end, stored_all_day.all_day) == (
         date(2026, 3, 12),

@@ -110,13 +110,6 @@ def _event_from_row(row: Any, sources: list[SourceRef], links: list[EventLink]) 
 
 class EventTables(CandidateTables):
     # -- events ------------------------------------------------------------------
-    def upsert_events(self, events_to_write: Iterable[Event]) -> UpsertCounts:
-        batch = list(events_to_write)
-        if not batch:
-            return UpsertCounts()
-        with self._transaction("upsert_events") as conn:
-            return self._write_events(conn, batch)
-
     def _write_events(self, conn: Connection, batch: list[Event]) -> UpsertCounts:
         now = utcnow()
         stored = {e.event_id: e for e in self._load_events(conn, [e.event_id for e in batch])}
@@ -205,14 +198,6 @@ class EventTables(CandidateTables):
         with self._transaction(operation) as conn:
             return self._attach_sources(conn, conn.execute(query).all())
 
-    def get_event(self, event_id: str) -> Event | None:
-        found = self._query_events("get_event", events.c.event_id == event_id)
-        return found[0] if found else None
-
-    def get_event_by_dedup_key(self, dedup_key: str) -> Event | None:
-        found = self._query_events("get_event_by_dedup_key", events.c.dedup_key == dedup_key)
-        return found[0] if found else None
-
     def get_events(
         self, *, start_date: date | None = None, end_date: date | None = None
     ) -> list[Event]:
@@ -267,10 +252,6 @@ class EventTables(CandidateTables):
     def count_events(self) -> int:
         with self._transaction("count_events") as conn:
             return int(conn.execute(select(func.count()).select_from(events)).scalar_one())
-
-    def delete_events(self, event_ids: Sequence[str]) -> int:
-        with self._transaction("delete_events") as conn:
-            return self._delete_events(conn, event_ids)
 
     def _delete_events(self, conn: Connection, event_ids: Sequence[str]) -> int:
         deleted = 0

@@ -75,13 +75,3 @@ class LlmCallTables(RepositoryCore):
         )
         with self._transaction("llm_spend_usd") as conn:
             return float(conn.execute(query).scalar_one())
-
-    def llm_call_counts(self, start: datetime, end: datetime) -> dict[str, int]:
-        c = llm_calls
-        query = (
-            select(c.c.status, func.count())
-            .where(c.c.created_at >= start, c.c.created_at < end)
-            .group_by(c.c.status)
-        )
-        with self._transaction("llm_call_counts") as conn:
-            return {status: int(count) for status, count in conn.execute(query)}

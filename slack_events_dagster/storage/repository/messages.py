@@ -344,10 +344,6 @@ class MessageTables(RepositoryCore):
         with self._transaction("get_watermarks") as conn:
             return {row.channel_id: row.ts for row in conn.execute(select(w.c.channel_id, w.c.ts))}
 
-    def advance_watermark(self, channel_id: str, ts: str) -> bool:
-        with self._transaction("advance_watermark") as conn:
-            return self._advance_watermark(conn, channel_id, ts, utcnow())
-
     def _advance_watermark(self, conn: Connection, channel_id: str, ts: str, now: datetime) -> bool:
         w = channel_watermarks
         statement = self.dialect_insert(w).values(
