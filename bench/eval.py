@@ -418,7 +418,7 @@ def evaluate_corpus(name: str, gold_path: Path, *, verbose: bool = False) -> dic
         "seconds": round(seconds, 1),
     }
     if verbose:
-        _report_corpus(corpus, gold, pairing, candidate_keys, false)
+        _report_corpus(corpus, gold, pairing, candidate_keys, false, drafts)
     return figures
 
 
@@ -447,9 +447,13 @@ def _report_corpus(
     pairing: _Pairing,
     candidate_keys: set[tuple[str, str]],
     false: Sequence[EventDraft],
+    drafts: Sequence[EventDraft],
 ) -> None:
     by_key = {(m.channel_id, m.ts): m for m in corpus.messages}
-    print(f"\n[{gold.corpus}] gold items not found (x: no candidate):")
+    drafted: dict[tuple[str, str], list[EventDraft]] = defaultdict(list)
+    for draft in drafts:
+        drafted[(draft.source.channel_id, draft.source.ts)].append(draft)
+    print(f"\n[{gold.corpus}] gold items not found (x: no candidate; -> what was drafted):")
     for index, item in enumerate(gold.items):
         if not item.scored or index in pairing.found:
             continue
@@ -457,6 +461,8 @@ def _report_corpus(
         print(f" {mark} {_where(corpus, *item.key):<42} {item.start!s:<26} {item.title}")
         text = by_key[item.key].text.replace("\n", " / ")[:160]
         print(f"      | {text}")
+        for draft in drafted.get(item.key, []):
+            print(f"      -> {draft.start!s:<26} {draft.category.value:<12} {draft.title}")
     print(f"\n[{gold.corpus}] false events on the labelled days:")
     for draft in false:
         print(

@@ -1131,6 +1131,11 @@ ATTENDANCE = WordSet.of(
     "watch from afar",
     "child care",
 )
+# Words of trouble a question about an incident asks with ("Is HubSpot down?").
+TROUBLE_WORDS = frozenset(
+    "down outage outages broken errors error failing slow unavailable unreachable "
+    "degraded incident issues".split()
+)
 # Words a first-person plan is made of ("I'll deploy tonight", "I'm launching my site").
 FIRST_PERSON = frozenset({"i", "im", "ive", "id", "my", "me"})
 # Bots whose posts are continuous-integration noise.

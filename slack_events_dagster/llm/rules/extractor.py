@@ -33,6 +33,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from slack_events_dagster.domain import lexicon as lx
 from slack_events_dagster.domain.anchors import find_links
 from slack_events_dagster.domain.dates import EXPLICIT, VAGUE, When, find_times, find_when
 from slack_events_dagster.domain.models import (
@@ -163,9 +164,15 @@ class RuleExtractor:
             return []
         if reading.prose.empty and not status_link:
             return []
-        if parent is not None and parent.when is None and reading.head is None:
+        if (
+            parent is not None
+            and not _announced(parent)
+            and reading.head is None
+            and not (_reports_incident(reading) and _asks_about_an_incident(parent))
+        ):
             # "all clear: dashboards are fast again" under a message that announced no
-            # event: nothing to report on its own.
+            # event: nothing to report on its own, unless it answers a question about an
+            # incident ("Is HubSpot down?" - "Normal service has resumed!").
             return []
         segments = self._segments(reading, item)
         if segments:
@@ -249,9 +256,12 @@ class RuleExtractor:
         links: list[EventLink],
     ) -> EventDraft:
         title, category = reading.title, reading.category
-        if (
+        if parent is not None and _asks_about_an_incident(parent) and _reports_incident(reading):
+            # The answer to "Is HubSpot down?": the question names what was down.
+            title = parent.title if reading.head is None else title
+        elif (
             parent is not None
-            and parent.when is not None
+            and _announced(parent)
             and (
                 reading.category is None
                 or reading.head is None
@@ -371,6 +381,23 @@ class RuleExtractor:
             source=source,
             thread_ts=thread_ts,
         )
+
+
+def _announced(reading: Reading) -> bool:
+    """The message announced an event: a date, or something of an event's kind
+    happening as it was posted."""
+    return reading.when is not None or (reading.now and reading.category in rd.NOW_CATEGORIES)
+
+
+def _reports_incident(reading: Reading) -> bool:
+    return reading.now and reading.category is EventCategory.INCIDENT
+
+
+def _asks_about_an_incident(reading: Reading) -> bool:
+    """ "Is HubSpot down?", "anyone else seeing errors on the API?"."""
+    if not reading.question:
+        return False
+    return not lx.TROUBLE_WORDS.isdisjoint(reading.prose.token_set)
 
 
 def _keep_time_of_day(new: When, old: When) -> When:

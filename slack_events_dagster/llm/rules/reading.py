@@ -22,7 +22,7 @@ from slack_events_dagster.domain.dates import DateOrder, When, find_when, has_pa
 from slack_events_dagster.domain.models import EventCategory, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
 from slack_events_dagster.domain.text import Guarded
-from slack_events_dagster.llm.rules import titles
+from slack_events_dagster.llm.rules import names, titles
 
 _WORD = re.compile(r"[a-z]+")
 _DOCUMENTS = frozenset(
@@ -347,6 +347,31 @@ def _versions(prose: Prose) -> list[re.Match[str]]:
     return found
 
 
+# A name (capitalized, an acronym, a number) right before a verb of beginning.
+_STARTING = re.compile(
+    r"(?:\b[A-Z][\w.'’&+-]*|\b\d[\w.]*|[)*>])\*?\s+"
+    r"(?:starts|begins|kicks\s+off|is\s+starting|is\s+happening|takes\s+place)\b"
+)
+# "It's Developer Day 2021!", "Tonight is our meetup": the event is on as it is posted.
+_ITS_ON = re.compile(
+    r"(?:\bit[’']?s|\bit\s+is|\btoday\s+is|\btonight\s+is|\btoday[’']?s|\btonight[’']?s)"
+    r"\s+(?:the\s+|our\s+|(?:the\s+)?first\s+)?(?:[\w.-]+\s+){0,3}$",
+    re.IGNORECASE,
+)
+_ON_CATEGORIES = frozenset({EventCategory.MEETING, EventCategory.CONFERENCE})
+
+
+def _named_today(text: str, head: Head) -> int | None:
+    """The position of an event said to be on today ("It's Developer Day 2021!")."""
+    if head.category not in _ON_CATEGORIES:
+        return None
+    start = max(text.rfind(mark, 0, head.begin) for mark in ".!?\n") + 1
+    before = text[start : head.begin]
+    if _ITS_ON.search(before) is None or "?" in text[head.begin : head.begin + 80].split("\n")[0]:
+        return None
+    return head.begin
+
+
 def _supposed(prose: Prose, begin: int) -> bool:
     """The word at ``begin`` is in a clause that supposes ("if you launch it at 1pm") or
     in a message that opens as an example."""
@@ -486,7 +511,13 @@ def read(
         or (when is not None and any(begin >= change.start() for begin, _ in when.spans))
     )
     now_at = _reports_now(prose, heads, message.text)
+    if now_at is None and when is None and head is not None:
+        now_at = _named_today(prose.text, head)
     now = now_at is not None
+    if category is None and when is not None and not now and _STARTING.search(prose.text):
+        # "INBOUND 2021 starts tomorrow", "Finding Your Inner Voice with Hasan Minhaj
+        # starts in 15 minutes": something named begins on a day, whatever its kind.
+        category = EventCategory.OTHER
     if category is None and now:
         category = lx.now_category(prose.tokens)
     if "/incidents/" in message.text and signals.STATUS_INCIDENT.search(message.text.lower()):
@@ -506,6 +537,10 @@ def read(
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
         or (head is not None and not now and _judged(prose, head.begin))
     )
+    announces = signals.announces(prose, message.text.lower())
+    # "see you there", "wish I could": someone's attendance, unless the message itself
+    # announces ("Tonight is our meetup! ... all the cool kids will be there").
+    attendance = not announces and lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
     reading = Reading(
         prose=prose,
         posted=posted,
@@ -515,14 +550,13 @@ def read(
         category_strength=strength,
         now=now,
         now_at=now_at,
-        announces=signals.announces(prose, message.text.lower()),
+        announces=announces,
         meeting_url=meeting_url,
         url=meeting_url or calendar_url or (links[0] if links else None),
         question=whole_question,
         past=past,
         hypothetical=head is not None and _supposed(prose, head.begin),
-        personal=_is_personal(prose, head)
-        or lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs),
+        personal=_is_personal(prose, head) or attendance,
         cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
@@ -546,6 +580,20 @@ def _blanked(text: str, when: When | None, blank: str = " ") -> str:
 
 
 def make_title(reading: Reading, links: list[str]) -> str:
+    """The event's title (:func:`_title`); a generic one ("Public beta", "Sessions")
+    takes the name written nearest the event word."""
+    title = _title(reading, links)
+    if names.is_generic(title):
+        text = _blanked(reading.prose.text, reading.when)
+        anchors = [reading.head.begin if reading.head is not None else None, reading.now_at, 0]
+        for anchor in dict.fromkeys(a for a in anchors if a is not None):
+            named = names.with_name(title, text, anchor)
+            if named:
+                return titles.finish(named)
+    return title
+
+
+def _title(reading: Reading, links: list[str]) -> str:
     """The event's title, from the strongest evidence there is: a changelog tag's line, a
     bold heading, the issue a status page is about, a named version, the noun phrase
     around the event word or around what "happens now", and failing those the clause of

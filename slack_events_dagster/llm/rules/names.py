@@ -1,0 +1,145 @@
+"""A generic title ("Public beta", "Launch", "Sessions") completed by the name written
+beside the event word: "Custom Channels API public beta", "Meetings API".
+
+A name is a run of capitalized words, acronyms and numbers in the event word's
+sentence; an addressee ("Hello HubSpot People"), a place or tool after "in/at/on"
+("live in KnowBe4"), a day or month and a pronoun ("I'd") are not names of the thing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from slack_events_dagster.domain import lexicon as lx
+from slack_events_dagster.llm.rules.titles import (
+    _FUNCTION,
+    _VERBISH,
+    Token,
+    _generic,
+    _is_mention,
+    _join,
+    _mixed,
+    tokenize,
+)
+
+_ADDRESSEES = frozenset(
+    "people folks devs developers everyone everybody team community all friends y'all "
+    "guys members".split()
+)
+_GREETINGS = frozenset("hey hi hello howdy heya dear attention greetings welcome".split())
+_NAME_JOINERS = frozenset({"of", "for", "&", "+", "and", "x"})
+_BREAK = re.compile(r"[.!?:;,\n()\[\]|\"“”]|\s[-\u2013\u2014]\s")
+
+
+def _capitalized(token: Token) -> bool:
+    word = token.text
+    return word[:1].isupper() or any(ch.isdigit() for ch in word) or _mixed(word)
+
+
+def name_runs(text: str) -> list[tuple[int, str]]:
+    """The proper names of ``text`` as (position, words): runs of capitalized words,
+    acronyms and numbers ("Custom Channels API", "Developer Feedback Tool", "INBOUND
+    2021"), never a greeting's addressee ("Hello HubSpot People") nor a sentence's
+    capitalized first word alone."""
+    tokens = [t for t in tokenize(text) if not _is_mention(t.text)]
+    runs: list[tuple[int, str]] = []
+    run: list[Token] = []
+    previous_end = 0
+    after_greeting = False
+
+    def close() -> None:
+        while run and run[-1].lower in _NAME_JOINERS:
+            run.pop()
+        words = [t for t in run if t.lower not in _FUNCTION]
+        single_opening = len(run) == 1 and run[0].begin in opening
+        addressed = after_greeting or (run and run[-1].lower in _ADDRESSEES)
+        if words and not single_opening and not addressed and not _kind_only(run):
+            runs.append((run[0].begin, _join(run)))
+        run.clear()
+
+    opening: set[int] = set()
+    for token in tokens:
+        gap = text[previous_end : token.begin]
+        starts_sentence = previous_end == 0 or _BREAK.search(gap) is not None
+        if starts_sentence:
+            opening.add(token.begin)
+            close()
+            after_greeting = False
+        lower = token.lower
+        named = _capitalized(token) and lower not in _VERBISH and lower not in _FUNCTION
+        if named or (run and lower in _NAME_JOINERS and not starts_sentence):
+            run.append(token)
+        else:
+            close()
+            after_greeting = False
+            if lower in _GREETINGS:
+                after_greeting = True
+        previous_end = token.end
+    close()
+    return runs
+
+
+def is_generic(title: str) -> bool:
+    """A title that says what kind of thing but not which ("Public beta", "Launch",
+    "Sessions"): no number, no name, only words of kind, function and manner."""
+    tokens = tokenize(title)
+    if not tokens or any(any(ch.isdigit() for ch in t.text) for t in tokens):
+        return False
+    if not title.isupper() and not _kind_only(tokens):
+        return False
+    return _generic(title)
+
+
+# How far from the event word (in characters) a name may stand to name it.
+NAME_REACH = 80
+
+
+def _kind_only(run: Sequence[Token]) -> bool:
+    """ "Public Beta", "Webinar": capitalized words of kind; "Meetings API" names one."""
+    if any(len(t.text) > 1 and (t.text.isupper() or _mixed(t.text)) for t in run):
+        return False
+    return _generic(_join(run))
+
+
+def with_name(title: str, text: str, position: int) -> str | None:
+    """A generic title ("Public beta", "Launch", "Sessions") with the name written next
+    to ``position`` in its sentence: "Custom Channels API public beta"; None without
+    one."""
+    start = max(text.rfind(mark, 0, position) for mark in ".!?\n") + 1
+    ends = [i for i in (text.find(mark, position) for mark in ".!?\n") if i >= 0]
+    sentence = text[start : min(ends) if ends else len(text)]
+    runs = [
+        (begin + start, name)
+        for begin, name in name_runs(sentence)
+        if any(ch.isalpha() for ch in name)
+        and name.split()[0].lower() not in _PRONOUN_NAMES
+        and not _PLACE_BEFORE.search(sentence[:begin])
+        and not _dated(name)
+    ]
+    near = [run for run in runs if _distance(run, position) <= NAME_REACH]
+    if not near:
+        return None
+    _, name = min(near, key=lambda run: (_distance(run, position), -len(run[1])))
+    kind = title.lower()
+    if not kind or kind in name.lower():
+        return name
+    return f"{name} {kind}"
+
+
+_PRONOUN_NAMES = frozenset("i i'd i'm i'll i've".split())
+# "due in Ramp", "live in KnowBe4", "posted on YouTube": where it is, not what.
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|on|via|from|into|by|to|through|inside)\s+(?:the\s+)?$", re.I
+)
+
+
+def _dated(name: str) -> bool:
+    words = lx.words(name.lower())
+    return bool(words) and (words[0] in lx.MONTHS or words[0] in lx.WEEKDAYS)
+
+
+def _distance(run: tuple[int, str], position: int) -> int:
+    begin, name = run
+    end = begin + len(name)
+    return 0 if begin <= position <= end else min(abs(begin - position), abs(end - position))

@@ -1,0 +1,151 @@
+"""The rule extractor on classes of real-chat phrasing: named things that begin on a day,
+events said to be on today, an incident confirmed in answer to a question, attendance
+talk inside an announcement, and generic titles completed by the name beside them.
+
+The phrasings are written for these tests (not copied from a corpus): each stands for a
+class of messages, so a fix must hold for the class."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from slack_events_dagster.domain.models import DateSource, EventCategory
+from slack_events_dagster.llm.rules import names
+from slack_events_dagster_tests.llm.test_rules import drafts
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "title"),
+    [
+        (
+            "Reminder: PyData Berlin 2026 starts tomorrow! Grab a ticket",
+            date(2026, 3, 6),
+            "PyData Berlin 2026",
+        ),
+        ("Heads up, ElixirConf EU begins today, come say hi", date(2026, 3, 5), "ElixirConf EU"),
+        (
+            "*Scaling Postgres* with Ana Ruiz starts in 15 minutes.",
+            date(2026, 3, 5),
+            "Scaling Postgres",
+        ),
+    ],
+)
+def test_a_named_thing_that_begins_on_a_day_is_an_event(text: str, day: date, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert len(found) == 1
+    assert found[0].start_date == day
+    assert title.lower() in found[0].title.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "it starts tomorrow, I think",  # no name begins
+        "the build starts failing tomorrow if we do nothing",
+    ],
+)
+def test_beginning_without_a_name_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("It's Developer Day 2026! Head over to the stream.", "Developer Day 2026"),
+        ("Tonight is our Rust meetup at the Hub, doors at 6", "Rust meetup"),
+    ],
+)
+def test_an_event_said_to_be_on_today_is_on_the_posting_day(text: str, name: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.start_date for d in found] == [date(2026, 3, 5)]
+    assert name.lower() in found[0].title.lower()
+
+
+def test_is_it_today_asks_and_gives_no_event() -> None:
+    assert drafts("Is it Developer Day already? Where is the stream?", "2026-03-05T09:00:00") == []
+
+
+def test_attendance_talk_inside_an_announcement_keeps_it() -> None:
+    text = "Tonight is our data meetup at 6pm! Everyone will be there, see you there :tada:"
+    assert len(drafts(text, "2026-03-05T09:00:00")) == 1
+    # Said alone, it is someone's attendance, not an announcement.
+    assert drafts("see you there tonight at the meetup", "2026-03-05T09:00:00") == []
+
+
+def test_an_incident_confirmed_in_answer_to_a_question_takes_the_question_name() -> None:
+    found = drafts(
+        "Normal service has resumed, thanks for waiting!",
+        "2026-03-05T11:00:00",
+        parent="Is Grafana Cloud down for anyone else?",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert len(found) == 1
+    assert found[0].category is EventCategory.INCIDENT
+    assert found[0].date_source is DateSource.POSTED
+    assert "grafana" in found[0].title.lower()
+
+
+def test_a_resolution_under_a_status_page_incident_is_the_incident() -> None:
+    found = drafts(
+        "Update: this issue has been resolved.",
+        "2026-03-05T11:00:00",
+        parent="*Some page edits are failing.*\n<https://status.example.com/incidents/abc123>",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert len(found) == 1
+    assert found[0].category is EventCategory.INCIDENT
+    assert found[0].start_date == date(2026, 3, 5)
+
+
+def test_a_reply_under_chatter_still_gives_nothing() -> None:
+    found = drafts(
+        "all clear: dashboards are fast again",
+        "2026-03-05T11:00:00",
+        parent="anyone tried the new dashboards?",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Public Beta: Orders Export API. We're excited to introduce it today",
+            "Orders Export API",
+        ),
+        ("We just launched a beta for a new Meetings API, try it", "Meetings API"),
+        (
+            "Excited to introduce our new *Partner Feedback Portal*, live today",
+            "Partner Feedback Portal",
+        ),
+    ],
+)
+def test_a_generic_title_takes_the_name_beside_it(text: str, expected: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert found, text
+    assert expected.lower() in found[0].title.lower()
+
+
+@pytest.mark.parametrize(
+    ("text", "position_word"),
+    [
+        ("Hello Developer Community, the beta is now live", "beta"),  # an addressee
+        ("training is live in KnowBe4 and due Friday", "training"),  # where, not what
+        ("standup (it's Friday, keep it short)", "standup"),  # a day, not a name
+        ("I'd say the beta is live", "beta"),  # a pronoun
+    ],
+)
+def test_names_that_do_not_name_the_thing_are_not_taken(text: str, position_word: str) -> None:
+    assert names.with_name(position_word.capitalize(), text, text.index(position_word)) is None
+
+
+def test_generic_titles_are_told_from_named_ones() -> None:
+    assert names.is_generic("Public Beta")
+    assert names.is_generic("Launch")
+    assert names.is_generic("LIVE NOW")
+    assert not names.is_generic("Meetings API")
+    assert not names.is_generic("4.13 release")
+    assert not names.is_generic("Sprint 5 retro")
