@@ -1043,6 +1043,8 @@ HYPOTHETICAL = frozenset(
     "hope hoping wait waiting plan planning going soon eventually expect expected until "
     "till whenever assuming".split()
 )
+# Words that put a "now" phrase ahead: "will be released", "gonna be live".
+FUTURE = frozenset("will ll gonna shall won".split())
 # A report that something is over: "Done, out of read-only as of 1:55am".
 COMPLETION = frozenset("done finished completed wrapped complete".split())
 # Words that are no subject of a "now" phrase: "it is live", "this is out", "we are aware".

@@ -149,3 +149,14 @@ def test_generic_titles_are_told_from_named_ones() -> None:
     assert not names.is_generic("Meetings API")
     assert not names.is_generic("4.13 release")
     assert not names.is_generic("Sprint 5 retro")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks! it will be released as a font at some point",
+        "the new dashboard will be live soon-ish, no date yet",
+    ],
+)
+def test_a_happening_said_in_the_future_without_a_date_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []

@@ -279,8 +279,8 @@ def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
     linked_and_short = "<http" in raw and len(prose.tokens) <= 12
     for start, end in spans:
         before = prose.tokens[max(0, start - 3) : start]
-        if not lx.HYPOTHETICAL.isdisjoint(before):
-            continue
+        if not lx.HYPOTHETICAL.isdisjoint(before) or not lx.FUTURE.isdisjoint(before):
+            continue  # "if it is live", "will be released as a font": not happening now
         clause = _clause_start(lower, offsets, start)
         if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
             continue  # "the time we released X", "was down earlier" (in the same clause)
