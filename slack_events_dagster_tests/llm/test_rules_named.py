@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 
 from slack_events_dagster.domain.models import DateSource, EventCategory
-from slack_events_dagster.llm.rules import names
+from slack_events_dagster.llm.rules import names, titles
 from slack_events_dagster_tests.llm.test_rules import drafts
 
 
@@ -160,3 +160,36 @@ def test_generic_titles_are_told_from_named_ones() -> None:
 )
 def test_a_happening_said_in_the_future_without_a_date_is_no_event(text: str) -> None:
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "they have to finish some other items that are in beta and release them first",
+        "yeah looks like it's back up",
+    ],
+)
+def test_an_undated_report_without_a_name_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_a_generic_reply_takes_the_name_of_its_parent() -> None:
+    found = drafts(
+        "The recording is now available!",
+        "2026-03-06T09:00:00",
+        parent="Elm Europe webinar on Thursday March 5 at 4pm CET",
+        parent_at="2026-03-01T09:00:00",
+    )
+    assert found
+    assert "elm europe" in found[-1].title.lower()
+
+
+def test_a_name_after_a_greeting_comma_is_a_name() -> None:
+    found = drafts(
+        "Ok folks, Priya's slides from her talk are available now.", "2026-03-05T09:00:00"
+    )
+    assert found and "priya" in found[0].title.lower()
+
+
+def test_the_title_has_no_broadcast_mention_nor_joining_word() -> None:
+    assert titles.finish("Also @here -- Developer Day 2026") == "Developer Day 2026"

@@ -52,6 +52,7 @@ from slack_events_dagster.llm.base import (
     ExtractionResult,
     ExtractionResults,
 )
+from slack_events_dagster.llm.rules import names
 from slack_events_dagster.llm.rules import reading as rd
 from slack_events_dagster.llm.rules.reading import Reading
 
@@ -183,7 +184,13 @@ class RuleExtractor:
         when = self._when(reading, item.timezone)
         if when is None or not self._announces_something(reading, when, thread_ts):
             return []
-        return [self._draft(reading, when, item, source, thread_ts, parent, links)]
+        draft = self._draft(reading, when, item, source, thread_ts, parent, links)
+        if when.source is DateSource.POSTED and _nameless(draft.title):
+            # "they have to finish some items that are in beta" ("Beta"), "yeah looks
+            # like it's back up": with neither a date nor a name, nothing says which
+            # event this is.
+            return []
+        return [draft]
 
     def _when(self, reading: Reading, timezone: str) -> When | None:
         """The event's date: the written one, else the posting day for a happening now."""
@@ -271,6 +278,15 @@ class RuleExtractor:
             # "Reminder: this is tomorrow!", "Done, out of read-only as of 1:55am" in a
             # thread: the parent names the event.
             title, category = parent.title, parent.category
+        elif parent is not None and _nameless(title) and not _nameless(parent.title):
+            # "The recording is now available!" under "Developer Day 2020 ...": the parent
+            # names the thing; a generic title keeps its kind ("... recording").
+            kind = title.lower() if names.is_generic(title) else ""
+            title = (
+                f"{parent.title} {kind}".strip()
+                if kind not in parent.title.lower()
+                else parent.title
+            )
         status = EventStatus.SCHEDULED
         if reading.cancelled:
             status = EventStatus.CANCELLED
@@ -391,6 +407,10 @@ def _announced(reading: Reading) -> bool:
 
 def _reports_incident(reading: Reading) -> bool:
     return reading.now and reading.category is EventCategory.INCIDENT
+
+
+def _nameless(title: str) -> bool:
+    return names.is_generic(title) or names.is_clause(title)
 
 
 def _asks_about_an_incident(reading: Reading) -> bool:

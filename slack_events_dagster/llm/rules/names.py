@@ -27,8 +27,12 @@ _ADDRESSEES = frozenset(
     "people folks devs developers everyone everybody team community all friends y'all "
     "guys members".split()
 )
-_GREETINGS = frozenset("hey hi hello howdy heya dear attention greetings welcome".split())
+_GREETINGS = frozenset(
+    "hey hi hello howdy heya dear attention greetings welcome good morning afternoon "
+    "evening".split()
+)
 _NAME_JOINERS = frozenset({"of", "for", "&", "+", "and", "x"})
+_SENTENCE_GAP = re.compile(r"[.!?\n]")
 _BREAK = re.compile(r"[.!?:;,\n()\[\]|\"“”]|\s[-\u2013\u2014]\s")
 
 
@@ -61,14 +65,15 @@ def name_runs(text: str) -> list[tuple[int, str]]:
     opening: set[int] = set()
     for token in tokens:
         gap = text[previous_end : token.begin]
-        starts_sentence = previous_end == 0 or _BREAK.search(gap) is not None
+        starts_sentence = previous_end == 0 or _SENTENCE_GAP.search(gap) is not None
         if starts_sentence:
             opening.add(token.begin)
+        if starts_sentence or _BREAK.search(gap) is not None:
             close()
             after_greeting = False
         lower = token.lower
         named = _capitalized(token) and lower not in _VERBISH and lower not in _FUNCTION
-        if named or (run and lower in _NAME_JOINERS and not starts_sentence):
+        if named or (run and lower in _NAME_JOINERS and not _BREAK.search(gap)):
             run.append(token)
         else:
             close()
@@ -91,6 +96,21 @@ def is_generic(title: str) -> bool:
     return _generic(title)
 
 
+# Words that make a title a clause about someone: "You're Invited", "We deployed out a
+# fix", "Here's a new module that we just added", "This is now live".
+_CLAUSE_WORDS = frozenset(
+    "i i'm i've i'll i'd we we're we've we'll you you're you've you'll it's here's this "
+    "that's there's they they're he she her his".split()
+)
+
+
+def is_clause(title: str) -> bool:
+    """A title that is a piece of a sentence told by someone, not a name."""
+    return any(token.lower in _CLAUSE_WORDS for token in tokenize(title))
+
+
+# The end of a sentence: a stop before a space ("HubSpot.Extend()" is one name), a line.
+_SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)|\n")
 # How far from the event word (in characters) a name may stand to name it.
 NAME_REACH = 80
 
@@ -106,9 +126,11 @@ def with_name(title: str, text: str, position: int) -> str | None:
     """A generic title ("Public beta", "Launch", "Sessions") with the name written next
     to ``position`` in its sentence: "Custom Channels API public beta"; None without
     one."""
-    start = max(text.rfind(mark, 0, position) for mark in ".!?\n") + 1
-    ends = [i for i in (text.find(mark, position) for mark in ".!?\n") if i >= 0]
-    sentence = text[start : min(ends) if ends else len(text)]
+    start = 0
+    for stop in _SENTENCE_STOP.finditer(text, 0, position):
+        start = stop.end()
+    end = _SENTENCE_STOP.search(text, position)
+    sentence = text[start : end.start() if end else len(text)]
     runs = [
         (begin + start, name)
         for begin, name in name_runs(sentence)

@@ -583,14 +583,29 @@ def make_title(reading: Reading, links: list[str]) -> str:
     """The event's title (:func:`_title`); a generic one ("Public beta", "Sessions")
     takes the name written nearest the event word."""
     title = _title(reading, links)
-    if names.is_generic(title):
+    generic = names.is_generic(title)
+    if generic or names.is_clause(title):
+        # "Public beta" keeps its kind ("Custom Channels API public beta"); "You're
+        # Invited" gives way to the name and the category's noun.
+        kind = title if generic else _kind_noun(reading)
         text = _blanked(reading.prose.text, reading.when)
+        # The event word's sentence, the "happening now" one, else the message's opening
+        # ("World Certification Week is back! ... The week celebrates").
         anchors = [reading.head.begin if reading.head is not None else None, reading.now_at, 0]
         for anchor in dict.fromkeys(a for a in anchors if a is not None):
-            named = names.with_name(title, text, anchor)
+            named = names.with_name(kind, text, anchor)
             if named:
                 return titles.finish(named)
     return title
+
+
+def _kind_noun(reading: Reading) -> str:
+    """The event word as written ("AMA", "webinar"), else the category's noun."""
+    if reading.head is not None and not reading.head.text[:1].isdigit():
+        words = [w for w in reading.head.text.split() if not names.is_clause(w)]
+        if words:
+            return " ".join(words)
+    return lx.CATEGORY[reading.category].noun if reading.category is not None else ""
 
 
 def _title(reading: Reading, links: list[str]) -> str:

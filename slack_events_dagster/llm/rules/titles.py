@@ -455,10 +455,17 @@ def status_page_title(url: str) -> str | None:
     return (name if any(ch.isupper() for ch in name) else name.capitalize()) + " incident"
 
 
+_BROADCAST = re.compile(r"(?<![\w@])@(?:here|channel|everyone)\b", re.IGNORECASE)
+# Words that join a title to what came before it: "Also Developer Day 2017", "So the demo".
+_LEAD_FILLER = re.compile(r"^(?:also|and|so|plus|btw|anyway|ok|okay)\b[\s,:\-\u2013\u2014]+", re.I)
+
+
 def finish(title: str) -> str:
-    """Tidy a title: no pictographs, no edge punctuation, first letter up, at most
-    MAX_CHARS."""
+    """Tidy a title: no pictographs, no broadcast mentions (@here, @channel), no edge
+    punctuation, first letter up, at most MAX_CHARS."""
+    title = _BROADCAST.sub(" ", title)
     title = _TRIM.sub("", re.sub(r"\s+", " ", symbols_stripped(title)))
+    title = _LEAD_FILLER.sub("", title)
     if len(title) > MAX_CHARS:
         cut = title[: MAX_CHARS - 1]
         title = cut[: cut.rfind(" ")] if " " in cut else cut
