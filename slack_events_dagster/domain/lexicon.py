@@ -814,6 +814,10 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
         "are open",
         "now open",
         "has opened",
+        "have opened",
+        "we ve opened",
+        "we re opening",
+        "are opening",
         "opened today",
     ),
     EventCategory.MEETING: WordSet.of(
@@ -1042,6 +1046,13 @@ HYPOTHETICAL = frozenset(
     "if when once after until before whether unless supposed should would could might "
     "hope hoping wait waiting plan planning going soon eventually expect expected until "
     "till whenever assuming".split()
+)
+# What opens for people to take part: an opening of one of these is an event of its
+# own beside the event it is for ("Registration is now open", "we're opening a Call
+# for Speakers").
+OPENINGS = frozenset(
+    "registration registrations rsvp rsvps tickets ticket signup signups sign-ups cfp "
+    "cfps speakers papers proposals submissions applications voting enrollment".split()
 )
 # Words that put a "now" phrase ahead: "will be released", "gonna be live".
 FUTURE = frozenset("will ll gonna shall won".split())

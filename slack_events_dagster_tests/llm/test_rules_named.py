@@ -193,3 +193,25 @@ def test_a_name_after_a_greeting_comma_is_a_name() -> None:
 
 def test_the_title_has_no_broadcast_mention_nor_joining_word() -> None:
     assert titles.finish("Also @here -- Developer Day 2026") == "Developer Day 2026"
+
+
+def test_an_opening_beside_a_dated_event_is_an_event_of_its_own() -> None:
+    found = drafts(
+        "RustFest 2026 will be on September 29, 2026 in Lisbon. Registration is now open here: "
+        "<https://example.org/rustfest>",
+        "2026-06-07T09:00:00",
+    )
+    assert sorted((d.start_date, d.date_source) for d in found) == [
+        (date(2026, 6, 7), DateSource.POSTED),
+        (date(2026, 9, 29), DateSource.WRITTEN),
+    ]
+    opening = next(d for d in found if d.date_source is DateSource.POSTED)
+    assert opening.title == "RustFest 2026 registration"
+
+
+def test_something_live_with_its_deadline_is_one_event() -> None:
+    found = drafts(
+        "Annual security training is live in KnowBe4 and it's due by Friday March 13",
+        "2026-03-02T09:00:00",
+    )
+    assert [d.start_date for d in found] == [date(2026, 3, 13)]

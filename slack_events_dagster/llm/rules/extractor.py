@@ -52,10 +52,16 @@ from slack_events_dagster.llm.base import (
     ExtractionResult,
     ExtractionResults,
 )
-from slack_events_dagster.llm.rules import names
+from slack_events_dagster.llm.rules import names, titles
 from slack_events_dagster.llm.rules import reading as rd
 from slack_events_dagster.llm.rules.reading import Reading
 
+# What opens for people to take part (:data:`lexicon.OPENINGS` as written).
+_OPENING = re.compile(
+    r"\bcall\s+for\s+(?:papers|speakers|proposals|submissions|talks)\b"
+    r"|\b(?:" + "|".join(sorted(lx.OPENINGS, key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
 _SLACK_FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
 # A past date this close to the posting day still dates a report ("released on Monday").
 REPORT_GRACE_DAYS = 7
@@ -185,6 +191,9 @@ class RuleExtractor:
         if when is None or not self._announces_something(reading, when, thread_ts):
             return []
         draft = self._draft(reading, when, item, source, thread_ts, parent, links)
+        opening = self._opening_now(reading, when, draft, item, source, thread_ts, links)
+        if opening is not None:
+            return [draft, opening]
         if when.source is DateSource.POSTED and _nameless(draft.title):
             # "they have to finish some items that are in beta" ("Beta"), "yeah looks
             # like it's back up": with neither a date nor a name, nothing says which
@@ -310,6 +319,52 @@ class RuleExtractor:
             source=source,
             thread_ts=thread_ts,
         )
+
+    def _opening_now(
+        self,
+        reading: Reading,
+        when: When,
+        dated: EventDraft,
+        item: ExtractionInput,
+        source: SourceRef,
+        thread_ts: str | None,
+        links: list[EventLink],
+    ) -> EventDraft | None:
+        """A second event in a message that dates one ahead: what opens as it is posted
+        ("Developer Day 2017 will be on September 29 ... Registration is now open": the
+        registration opens today, the conference is in September; "we're opening a Call
+        for Speakers ... submissions are due by August 1")."""
+        if when.source is DateSource.POSTED or when.day <= reading.posted_day:
+            return None
+        if _nameless(dated.title):
+            return None
+        text = reading.prose.text
+        for match in _OPENING.finditer(text):
+            start, sentence = rd.sentence_around(text, match.start())
+            if any(start <= begin < start + len(sentence) for begin, _ in when.spans):
+                continue  # "registration opens on March 3": the dated event itself
+            tokens = lx.words(sentence.lower())
+            opens = lx.NOW_BY_CATEGORY[EventCategory.LAUNCH]
+            if not opens.any_in(tokens, frozenset(tokens)) or rd.in_question(sentence):
+                continue
+            kind = re.sub(r"\s+", " ", match.group(0).lower())
+            title = dated.title if kind in dated.title.lower() else f"{dated.title} {kind}"
+            posted = _posted_when(reading, item.timezone)
+            return EventDraft(
+                title=titles.finish(title),
+                category=EventCategory.LAUNCH,
+                start=posted.start,
+                timezone=posted.timezone,
+                date_source=DateSource.POSTED,
+                url=reading.url,
+                links=links,
+                summary=_summary(reading.text),
+                confidence=_confidence(reading, posted, item.candidate.score),
+                status=EventStatus.SCHEDULED,
+                source=source,
+                thread_ts=thread_ts,
+            )
+        return None
 
     def _resolution_draft(
         self,

@@ -211,7 +211,7 @@ def _category_at_date(heads: list[Head], text: str, when: When | None) -> EventC
     if when is None or not when.spans:
         return None
     date_begin = when.spans[0][0]
-    start, sentence = _sentence_around(text, date_begin)
+    start, sentence = sentence_around(text, date_begin)
     # Only event words a few words from the date: "due by Friday", "deadline is tomorrow".
     inside = [
         head
@@ -659,8 +659,8 @@ def _title(reading: Reading, links: list[str]) -> str:
         words = lx.NOW_WORDS.found(reading.prose.tokens, reading.prose.token_set)
         now_text = min(words, key=len) if words else ""
         phrase = titles.noun_phrase(
-            _sentence_around(text, reading.now_at)[1],
-            reading.now_at - _sentence_around(text, reading.now_at)[0],
+            sentence_around(text, reading.now_at)[1],
+            reading.now_at - sentence_around(text, reading.now_at)[0],
             now_text or "now",
             category,
             verb=True,
@@ -668,7 +668,7 @@ def _title(reading: Reading, links: list[str]) -> str:
         if phrase:
             return titles.finish(phrase)
     anchor = head.begin if head is not None else (reading.now_at or 0)
-    start, _ = _sentence_around(marked, anchor)
+    start, _ = sentence_around(marked, anchor)
     clause = titles.sentence_title(marked[start:]) or titles.trimmed_clause(text[start:])
     if head is not None and head.text not in clause.lower():
         clause = f"{clause} {lx.CATEGORY[head.category].noun}" if clause else head.text
@@ -676,7 +676,7 @@ def _title(reading: Reading, links: list[str]) -> str:
 
 
 def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str | None:
-    sentence_start, sentence = _sentence_around(text, begin)
+    sentence_start, sentence = sentence_around(text, begin)
     if titles.is_cjk(word):
         return titles.cjk_phrase(text, begin, word)
     return titles.noun_phrase(sentence, begin - sentence_start, word, category)
@@ -696,7 +696,7 @@ _ISSUE_NAME = re.compile(
 )
 
 
-def _sentence_around(text: str, position: int) -> tuple[int, str]:
+def sentence_around(text: str, position: int) -> tuple[int, str]:
     start = 0
     for match in _SENTENCE.finditer(text):
         if match.end() <= position:
@@ -705,6 +705,10 @@ def _sentence_around(text: str, position: int) -> tuple[int, str]:
             end = match.start()
             return start, text[start:end]
     return start, text[start:]
+
+
+def in_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?")
 
 
 def resolved(reading: Reading) -> bool:
