@@ -215,3 +215,38 @@ def test_something_live_with_its_deadline_is_one_event() -> None:
         "2026-03-02T09:00:00",
     )
     assert [d.start_date for d in found] == [date(2026, 3, 13)]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "*Some exports are failing for CSV and XLSX files.*\n<https://status.example.com/incidents/x1>",
+            "Exports failing",
+        ),
+        (
+            "We are aware that parts of the app, including the inbox and billing pages, are not "
+            "loading. <https://status.example.com/incidents/x2>",
+            "Inbox and billing pages not loading",
+        ),
+    ],
+)
+def test_a_status_page_incident_is_titled_by_what_is_in_trouble(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.title for d in found] == [title]
+
+
+def test_a_talk_named_in_quotes_is_titled_by_its_name() -> None:
+    found = drafts(
+        "“Designing Calm Dashboards” by Ines Duarte is being presented right now, join!",
+        "2026-03-05T09:00:00",
+    )
+    assert found and found[0].title.startswith("Designing Calm Dashboards")
+
+
+def test_a_talk_at_a_named_meetup_is_the_meetup() -> None:
+    found = drafts(
+        'Speaking at the *Rust Lisbon meetup* on Thursday March 19 at 19:00: "Async without tears"',
+        "2026-03-05T09:00:00",
+    )
+    assert found and "rust lisbon meetup" in found[0].title.lower()

@@ -104,11 +104,30 @@ _CLAUSE_WORDS = frozenset(
 )
 
 
+def quoted_title(text: str) -> str | None:
+    """A title written in quotes, in title case ("“Using Your Website to Grow”", "“How
+    to Optimize your website like a pro”"): two to ten words, the first capitalized and
+    no pronoun of someone speaking."""
+    for match in _QUOTED.finditer(text):
+        words = match.group(1).split()
+        if not 2 <= len(words) <= 10 or not words[0][:1].isupper():
+            continue
+        if any(word.lower().strip(",.!?") in _SPEAKING for word in words):
+            continue
+        return match.group(1).strip()
+    return None
+
+
+_SPEAKING = frozenset("i i'm i'll i've we we're we'll you're it's".split())
+
+
 def is_clause(title: str) -> bool:
     """A title that is a piece of a sentence told by someone, not a name."""
     return any(token.lower in _CLAUSE_WORDS for token in tokenize(title))
 
 
+# A title in quotes: "“How to Optimize your website like a pro” by Lukas Pleva".
+_QUOTED = re.compile(r"[“\"]([^”\"\n]{3,90})[”\"]")
 # The end of a sentence: a stop before a space ("HubSpot.Extend()" is one name), a line.
 _SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)|\n")
 # How far from the event word (in characters) a name may stand to name it.
@@ -139,6 +158,11 @@ def with_name(title: str, text: str, position: int) -> str | None:
         and not _PLACE_BEFORE.search(sentence[:begin])
         and not _dated(name)
     ]
+    runs += [
+        (match.start(1) + start, match.group(1).strip())
+        for match in _QUOTED.finditer(sentence)
+        if 2 <= len(match.group(1).split()) <= 10
+    ]
     near = [run for run in runs if _distance(run, position) <= NAME_REACH]
     if not near:
         return None
@@ -165,3 +189,44 @@ def _distance(run: tuple[int, str], position: int) -> int:
     begin, name = run
     end = begin + len(name)
     return 0 if begin <= position <= end else min(abs(begin - position), abs(end - position))
+
+
+# -- what is in trouble: an incident titled the way people write it ----------------------
+
+_TROUBLE = re.compile(
+    r"(?P<subject>(?:[\w.'’/+-]+,?\s+){1,6}?)"
+    r"(?:(?:is|are|was|were|seems?\s+to\s+be|has\s+been|have\s+been|keeps?)\s+)?"
+    r"(?:(?:currently|still|intermittently|partially)\s+)?"
+    r"(?P<trouble>failing|not\s+loading|not\s+working|not\s+sending|down|unavailable|degraded"
+    r"|timing\s+out|erroring|broken|delayed)\b",
+    re.IGNORECASE,
+)
+_TROUBLE_LEAD = frozenset(
+    "some all many most the our your their its parts part of several certain a an and "
+    "that which where when while because including".split()
+)
+
+
+def trouble_title(text: str) -> str | None:
+    """ "Some edits are failing with marketing email" -> "Edits failing"; "CMS sites
+    should now be loading" is no trouble; "parts of HubSpot, including the navigation and
+    CRM records, are not loading" -> "Navigation and CRM records not loading"."""
+    for match in _TROUBLE.finditer(text):
+        words = match["subject"].split()
+        # The subject is the words after the last function word that cannot be in it.
+        cut = 0
+        for index, word in enumerate(words):
+            lower = word.lower().strip(",.;:")
+            closes = word.endswith((",", ";")) and index < len(words) - 1
+            if (lower in _FUNCTION and lower not in ("and", "of", "&")) or closes:
+                cut = index + 1
+        subject = [w.strip(",.;:") for w in words[cut:]]
+        while subject and subject[0].lower() in _TROUBLE_LEAD:
+            subject = subject[1:]
+        if not subject or any(w.lower() in _CLAUSE_WORDS for w in subject):
+            continue
+        if len(subject) == 1 and subject[0].lower() in _TROUBLE_LEAD | _FUNCTION:
+            continue
+        trouble = " ".join(match["trouble"].lower().split())
+        return " ".join([*subject[-5:], trouble])
+    return None

@@ -251,6 +251,18 @@ def _named(head: Head, text: str) -> int:
     return int(capitals > 1 or (capitals == 1 and not opens))
 
 
+def _named_event(head: Head, text: str) -> bool:
+    """The event word is written as a name or right after one ("Kubernetes Berlin
+    meetup", "the *Kubernetes Berlin meetup*")."""
+    if _named(head, text):
+        return True
+    before = text[: head.begin].rstrip(" *_")
+    words = before.split()
+    return (
+        bool(words) and words[-1][:1].isupper() and len(words) > 1 and words[-2][-1:] not in ".!?:"
+    )
+
+
 # How many words apart a "happening now" phrase and the thing it is about may stand.
 _NOW_REACH = 8
 _SENTENCE_BREAK = re.compile(r"[.!?。！]\s|\n")
@@ -631,6 +643,16 @@ def _title(reading: Reading, links: list[str]) -> str:
     heading = titles.bold_heading(text)
     if heading is not None:
         return titles.finish(heading)
+    if reading.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
+        quoted = names.quoted_title(text)
+        prose = reading.prose.text
+        if quoted is not None and not any(_named_event(h, prose) for h in _heads(reading.prose)):
+            # A talk or session named in quotes: "“How to Optimize your website like a
+            # pro” by Lukas Pleva is currently being presented", "Customer webinar: "Meet
+            # Beacon"" (a talk at a named event, "at the Kubernetes Berlin meetup", is the
+            # event's).
+            kind = _kind_noun(reading) if reading.head is not None else ""
+            return titles.finish(quoted if kind.lower() in quoted.lower() else f"{quoted} {kind}")
     head = reading.head
     if reading.version and reading.category in (EventCategory.RELEASE, EventCategory.LAUNCH):
         versioned = titles.versioned_title(
@@ -647,6 +669,10 @@ def _title(reading: Reading, links: list[str]) -> str:
         issue = _ISSUE_NAME.search(text)
         if issue is not None and len(issue["name"].split()) >= 2:
             return titles.finish(issue["name"])
+        # A status page names whose incident; the message says what is in trouble.
+        trouble = names.trouble_title(text) if status is not None else None
+        if trouble is not None:
+            return titles.finish(trouble)
         named = titles.status_page_title(status) if status is not None else None
         if named:
             return named
