@@ -41,7 +41,7 @@ class Prose:
     """The readable text of a message and its lowercase tokens (read-only by convention:
     a plain slotted class, built for every message scored, so construction stays cheap)."""
 
-    __slots__ = ("_hits", "had_noise", "lower", "pairs", "text", "token_set", "tokens")
+    __slots__ = ("_hits", "had_noise", "lower", "masked", "pairs", "text", "token_set", "tokens")
 
     def __init__(
         self,
@@ -51,9 +51,13 @@ class Prose:
         token_set: frozenset[str],
         pairs: frozenset[tuple[str, str]] = frozenset(),
         had_noise: bool = False,
+        masked: str | None = None,
     ) -> None:
         self.text = text
         self.lower = lower
+        # ``lower`` with user and channel names blanked (same length): what ``tokens``
+        # are read from, so a token's position is found in it, not in ``lower``.
+        self.masked = lower if masked is None else masked
         self.tokens = tokens
         self.token_set = token_set
         # Neighbouring word pairs, for the lexicon's phrases.
@@ -139,5 +143,10 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
     text = text.strip()
     lower = text.lower()
     # Channel and user names are no words of the message ("updates in #incidents").
-    tokens = words(_NAMED.sub(" ", lower) if ("#" in lower or "@" in lower) else lower)
-    return Prose(text, lower, tokens, frozenset(tokens), word_pairs(tokens), had_noise)
+    masked = _NAMED.sub(_blank, lower) if ("#" in lower or "@" in lower) else lower
+    tokens = words(masked)
+    return Prose(text, lower, tokens, frozenset(tokens), word_pairs(tokens), had_noise, masked)
+
+
+def _blank(match: re.Match[str]) -> str:
+    return " " * len(match.group(0))

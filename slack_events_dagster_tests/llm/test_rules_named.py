@@ -250,3 +250,29 @@ def test_a_talk_at_a_named_meetup_is_the_meetup() -> None:
         "2026-03-05T09:00:00",
     )
     assert found and "rust lisbon meetup" in found[0].title.lower()
+
+
+def test_a_mention_before_the_event_word_does_not_hide_it() -> None:
+    # Token positions are read with the mention blanked: an event word after a mention
+    # is found where it is.
+    from slack_events_dagster.domain.prose import read_prose
+    from slack_events_dagster.llm.rules.reading import _heads
+
+    prose = read_prose(
+        "<@U1> will give a lightning talk at our meetup on Friday", {"U1": "Ana Ruiz"}
+    )
+    assert [head.text for head in _heads(prose)] == ["lightning talk", "meetup"]
+
+
+def test_a_talk_given_by_someone_is_titled_by_the_speaker_and_topic() -> None:
+    from dataclasses import replace
+
+    from slack_events_dagster.llm.rules import RuleExtractor
+    from slack_events_dagster_tests.llm.test_rules import item
+
+    talk = replace(
+        item("<@U1> is starting her talk about D3", "2026-03-05T19:00:00"),
+        names={"U1": "Amanda Shih"},
+    )
+    found = RuleExtractor().extract([talk]).drafts
+    assert [d.title for d in found] == ["Amanda Shih talk on D3"]

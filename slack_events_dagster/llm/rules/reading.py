@@ -152,7 +152,7 @@ class Reading:
 def _heads(prose: Prose) -> list[Head]:
     """Every event word of the prose with its position and category, in text order."""
     present = {category for _, category in prose.hits.events}
-    offsets = [match.start() for match in _WORD.finditer(prose.lower)] if present else []
+    offsets = [match.start() for match in _WORD.finditer(prose.masked)] if present else []
     heads: list[Head] = []
     for spec in lx.CATEGORIES:
         if spec.category not in present:
@@ -285,7 +285,7 @@ def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
     spans = lx.NOW_WORDS.positions(prose.tokens) if prose.hits.now else []
     if not spans:
         return None
-    offsets = [match.start() for match in _WORD.finditer(lower)]
+    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
     things = [head.begin for head in heads]
     things += [match.start() for match in _versions(prose)]
     linked_and_short = "<http" in raw and len(prose.tokens) <= 12
@@ -330,7 +330,7 @@ _LOOKS = frozenset("looks looked looking seems seemed was sounds".split())
 def _judged(prose: Prose, begin: int) -> bool:
     """ "great retro everyone", "the meetup tonight looks great": a judgement of an event,
     said after it or while it is on, is no announcement of it."""
-    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
     token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
     if token is None:
         return False
@@ -389,7 +389,7 @@ def _supposed(prose: Prose, begin: int) -> bool:
     in a message that opens as an example."""
     if prose.lower.startswith(_EXAMPLE_OPENERS):
         return True
-    offsets = [match.start() for match in _WORD.finditer(prose.lower)]
+    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
     token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
     if token is None:
         return False
@@ -643,6 +643,10 @@ def _title(reading: Reading, links: list[str]) -> str:
     heading = titles.bold_heading(text)
     if heading is not None:
         return titles.finish(heading)
+    if reading.head is not None:
+        speaker = names.speaker_title(reading.prose.text, reading.head.begin, reading.head.text)
+        if speaker is not None:
+            return titles.finish(speaker)
     if reading.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
         quoted = names.quoted_title(text)
         prose = reading.prose.text

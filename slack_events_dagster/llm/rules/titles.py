@@ -457,7 +457,10 @@ def status_page_title(url: str) -> str | None:
 
 _BROADCAST = re.compile(r"(?<![\w@])@(?:here|channel|everyone)\b", re.IGNORECASE)
 # Words that join a title to what came before it: "Also Developer Day 2017", "So the demo".
-_LEAD_FILLER = re.compile(r"^(?:also|and|so|plus|btw|anyway|ok|okay)\b[\s,:\-\u2013\u2014]+", re.I)
+_LEAD_FILLER = re.compile(
+    r"^(?:(?:also|and|so|plus|btw|anyway|ok|okay)\b[\s,:\-\u2013\u2014]+|(?:a|an)\s+(?=\S))",
+    re.I,
+)
 
 
 def finish(title: str) -> str:
