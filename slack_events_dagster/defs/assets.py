@@ -15,8 +15,8 @@ import dagster as dg
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
-from slack_events_dagster.domain.digest import find_unsafe_mentions
 from slack_events_dagster.domain.models import Event, IngestionOutcome, SlackChannel, ts_to_datetime
+from slack_events_dagster.domain.safety import find_unsafe_mentions
 from slack_events_dagster.llm.base import Extractor
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.ingest import IngestionReport

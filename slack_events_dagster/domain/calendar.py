@@ -34,8 +34,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import icalendar
 
 from slack_events_dagster.domain.anchors import LINK_LABELS, meeting_link
-from slack_events_dagster.domain.digest import clean_text, safe_url
 from slack_events_dagster.domain.models import Event, EventLink, EventStatus
+from slack_events_dagster.domain.safety import clean_text, safe_url
 
 __all__ = ["PRODID", "build_calendar", "event_uid", "write_calendar"]
 

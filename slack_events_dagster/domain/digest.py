@@ -14,8 +14,7 @@ a title is shown, never triggered) and bare ``@here``-style words get an
 invisible word joiner (a poster that sets ``link_names`` would otherwise ping).
 The only links are source permalinks, event URLs and the event's anchors (a
 meeting to join, tickets, release tags, pages), all with an http(s) scheme.
-:func:`find_unsafe_mentions` is the check the digest-safety asset check runs on
-the rendered output.
+The rules (cleaning, escaping, safe URLs) are :mod:`~slack_events_dagster.domain.safety`'s.
 
 Pure: standard library and pydantic only.
 """
@@ -24,13 +23,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict
@@ -45,6 +41,13 @@ from slack_events_dagster.domain.models import (
     LinkKind,
     SourceRef,
 )
+from slack_events_dagster.domain.safety import (
+    MAX_URL_CHARS,
+    clean_text,
+    escape_markdown,
+    escape_slack,
+    safe_url,
+)
 
 __all__ = [
     "CATEGORY_EMOJI",
@@ -56,13 +59,9 @@ __all__ = [
     "DigestLink",
     "build_digest",
     "digest_content_hash",
-    "escape_markdown",
-    "escape_slack",
-    "find_unsafe_mentions",
     "render_markdown",
     "render_slack_blocks",
     "render_slack_text",
-    "safe_url",
 ]
 
 # Slack's documented limits (https://api.slack.com/reference/block-kit/blocks).
@@ -79,8 +78,6 @@ _TITLE_CHARS = 400
 _LOCATION_CHARS = 200
 _SUMMARY_CHARS = 400
 _CHANNEL_CHARS = 80
-# Longer URLs are dropped rather than cut (a cut URL points somewhere else).
-_URL_CHARS = 500
 # The Changed and New sections stay visible however long "Coming up" gets.
 _MAX_BLOCKS_PER_SIDE_SECTION = 8
 # Anchors on one line, and the characters they may take there after escaping (four
@@ -191,113 +188,6 @@ class DigestContent(_Model):
 
 
 # --------------------------------------------------------------------------- safety
-
-# Pings Slack triggers: special mentions, user groups and users. ``<!group>`` is the
-# legacy spelling of ``<!channel>``.
-_SLACK_MENTION = re.compile(
-    r"<!(?:channel|here|everyone|group)(?:\|[^>]*)?>"
-    r"|<!subteam\^[^>]*>"
-    r"|<@[^>]*>",
-    re.IGNORECASE,
-)
-# Plain words Slack turns into pings when a message is posted with link_names.
-_BARE_MENTION = re.compile(r"@(?:channel|here|everyone)", re.IGNORECASE)
-_WORD_JOINER = "\u2060"
-
-
-def find_unsafe_mentions(rendered: str | Mapping[str, Any] | Sequence[Any]) -> list[str]:
-    """Mentions that would notify people if this rendered Slack output were posted.
-
-    Takes mrkdwn text or Block Kit blocks (every string inside is searched).
-    Escaped forms (``&lt;!channel&gt;``) and neutralised ones (``@\u2060here``)
-    are safe and not reported.
-    """
-    found: list[str] = []
-    for text in _strings(rendered):
-        found.extend(match.group(0) for match in _SLACK_MENTION.finditer(text))
-        found.extend(match.group(0) for match in _BARE_MENTION.finditer(text))
-    return found
-
-
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        for item in value:
-            yield from _strings(item)
-
-
-def clean_text(text: str | None) -> str:
-    """One line of visible text: control characters and runs of whitespace become one space.
-
-    Newlines would let a title start its own Markdown block or Slack quote.
-    """
-    if not text:
-        return ""
-    visible = "".join(
-        " " if unicodedata.category(char) in ("Cc", "Zl", "Zp") else char for char in text
-    )
-    return " ".join(visible.split())
-
-
-def escape_slack(text: str) -> str:
-    """Slack's three control characters as entities, and bare @here-style pings defused."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _BARE_MENTION.sub(lambda match: "@" + _WORD_JOINER + match.group(0)[1:], escaped)
-
-
-# Every ASCII punctuation character Markdown gives a meaning to; CommonMark allows a
-# backslash before any of them, so escaping all is always correct.
-_MARKDOWN_SPECIAL = set("\\`*_{}[]()#+-.!|~")
-_HTML_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}
-
-
-def escape_markdown(text: str) -> str:
-    """HTML and Markdown syntax in message text shown literally, never interpreted."""
-    out: list[str] = []
-    for char in text:
-        if char in _HTML_ENTITIES:
-            out.append(_HTML_ENTITIES[char])
-        elif char in _MARKDOWN_SPECIAL:
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
-
-
-# Characters that would end or confuse a link in Slack (<url|label>) or Markdown
-# ([label](url)) syntax; percent-encoding keeps the URL's meaning.
-_URL_PERCENT_ENCODE = set(" \"'<>|()[]{}\\^`")
-
-
-def safe_url(url: str | None) -> str | None:
-    """An http(s) URL made safe to embed in link syntax, or None for anything else.
-
-    ``javascript:``, ``data:``, ``slack:`` and scheme-less values are dropped, not
-    repaired: only permalinks and event links may become links.
-    """
-    if not url:
-        return None
-    url = url.strip()
-    if any(char.isspace() or unicodedata.category(char) in ("Cc", "Cf") for char in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    out: list[str] = []
-    for char in url:
-        if char in _URL_PERCENT_ENCODE or ord(char) > 126:
-            out.extend(f"%{byte:02X}" for byte in char.encode("utf-8"))
-        else:
-            out.append(char)
-    safe = "".join(out)
-    return safe if len(safe) <= _URL_CHARS else None
 
 
 def _clip(text: str, limit: int, escape: Callable[[str], str]) -> str:
@@ -676,7 +566,7 @@ class _Slack(_Syntax):
         url = link.url.replace("&", "&amp;")
         label = self.clip(link.label, _CHANNEL_CHARS)
         # An ampersand-heavy URL grows fivefold; past this it would crowd the section.
-        return f"<{url}|{label}>" if len(url) <= 2 * _URL_CHARS else label
+        return f"<{url}|{label}>" if len(url) <= 2 * MAX_URL_CHARS else label
 
 
 class _Markdown(_Syntax):

@@ -51,7 +51,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openai
@@ -69,6 +68,7 @@ from slack_events_dagster.domain.models import (
     SourceRef,
     ts_sort_key,
 )
+from slack_events_dagster.domain.safety import clean_text, redact, safe_url
 from slack_events_dagster.llm.base import (
     CandidateOutcome,
     ExtractionInput,
@@ -98,9 +98,6 @@ _MODE_ORDER: tuple[ResponseMode, ...] = ("json_schema", "json_object", "text")
 # than the request as a whole (OpenAI, vLLM, LM Studio and Ollama phrasings).
 _FORMAT_REJECTION_WORDS = ("response_format", "json_schema", "structured output", "guided")
 
-# Key-shaped strings: OpenAI-style secret keys and bearer tokens.
-_KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*")
-
 # Completion tokens reserved per candidate when estimating a call's cost for the
 # budget (a generous answer is ~100 tokens per event).
 _ESTIMATED_COMPLETION_TOKENS_PER_CANDIDATE = 300
@@ -110,17 +107,6 @@ _PLAUSIBLE_PAST = timedelta(days=366)
 _PLAUSIBLE_FUTURE = timedelta(days=5 * 366)
 # Dollar amounts below this are rounding noise when comparing spend with the budget.
 _BUDGET_EPSILON = 1e-9
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
-
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` without the given secrets and without anything shaped like an API key."""
-    for secret in secrets:
-        # Short "keys" (placeholders like "x") would shred ordinary text.
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***REDACTED***")
-    return _KEY_LIKE.sub("***REDACTED***", text)
 
 
 def candidate_id(item: ExtractionInput) -> str:
@@ -200,32 +186,6 @@ def prompt_item(item: ExtractionInput) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------
 # Answer -> EventDraft
-
-
-def _clean(text: str | None, *, single_line: bool = False) -> str | None:
-    if text is None:
-        return None
-    cleaned = _CONTROL_CHARS.sub(" ", text)
-    if single_line:
-        cleaned = _SPACES.sub(" ", cleaned)
-    cleaned = cleaned.strip()
-    return cleaned or None
-
-
-def _safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) link; anything else (javascript:, data:) is dropped."""
-    if url is None:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(char.isspace() or ord(char) < 32 for char in url):
-        return None
-    return url
 
 
 def _parse_moment(value: str, zone: ZoneInfo, *, name: str) -> datetime | date:
@@ -340,7 +300,7 @@ def _draft(
         raise ValueError(
             f"start {event.start!r} is implausibly far from the message date {posted_day}"
         )
-    title = _clean(event.title, single_line=True)
+    title = clean_text(event.title)
     if not title:
         raise ValueError("title is blank")
     thread_ts = item.message.thread_ts if item.message.is_reply else None
@@ -353,9 +313,9 @@ def _draft(
         date_source=event.date_source,
         links=select_links(event.links, found),
         timezone=zone_name,
-        location=_clean(event.location, single_line=True),
-        url=_safe_url(event.url),
-        summary=_clean(event.summary),
+        location=clean_text(event.location) or None,
+        url=safe_url(event.url, percent_encode=False),
+        summary=clean_text(event.summary, single_line=False) or None,
         confidence=event.confidence,
         status=event.status,
         source=SourceRef(channel_id=item.candidate.channel_id, ts=item.candidate.ts),

@@ -17,13 +17,11 @@ from slack_events_dagster.llm.openai_extractor import (
     candidate_id,
     drafts_from_answer,
     prompt_item,
-    redact,
 )
 from slack_events_dagster.llm.prompt import CandidateAnswer, parse_answer
 from slack_events_dagster.settings import ConfigError, LLMSettings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster_tests.helpers.llm_extraction import (
-    API_KEY,
     TZ,
     answer_event,
     key_of,
@@ -169,14 +167,6 @@ def test_http_urls_are_kept() -> None:
     item = make_input(1)
     (draft,) = drafts_from_answer(_answer_for(item, url="https://example.com/r?x=1"), item)
     assert draft.url == "https://example.com/r?x=1"
-
-
-def test_redact_removes_configured_and_key_shaped_secrets() -> None:
-    text = f"bad key {API_KEY}, also sk-abcdef123456 and Bearer abc.def.ghi-123"
-    cleaned = redact(text, [API_KEY])
-    assert API_KEY not in cleaned and "sk-abcdef123456" not in cleaned
-    assert "abc.def.ghi-123" not in cleaned
-    assert redact("skipping sk- nothing", [""]) == "skipping sk- nothing"
 
 
 def test_prompt_item_quotes_local_time_and_thread_parent() -> None:
