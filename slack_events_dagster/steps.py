@@ -24,8 +24,6 @@ from slack_events_dagster.domain.digest import (
     build_digest,
     digest_content_hash,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
 )
 from slack_events_dagster.domain.models import (
     CandidateStatus,
@@ -39,6 +37,7 @@ from slack_events_dagster.domain.models import (
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
 from slack_events_dagster.publish import files
 from slack_events_dagster.settings import Settings
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
 from slack_events_dagster.storage.base import (

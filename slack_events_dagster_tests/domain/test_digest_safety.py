@@ -13,11 +13,10 @@ from hypothesis import strategies as st
 from slack_events_dagster.domain.digest import (
     DigestContent,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
 )
 from slack_events_dagster.domain.models import Event
 from slack_events_dagster.domain.safety import find_unsafe_mentions
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster_tests.helpers.digest_events import (
     assert_within_slack_limits,
     build,
