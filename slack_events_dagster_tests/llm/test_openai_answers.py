@@ -10,15 +10,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from slack_events_dagster.llm.answers import drafts_from_answer
 from slack_events_dagster.llm.base import ExtractionInput
-from slack_events_dagster.llm.openai_extractor import (
-    OpenAIExtractor,
-    _BudgetGate,
-    candidate_id,
-    drafts_from_answer,
-    prompt_item,
-)
+from slack_events_dagster.llm.budget import BudgetGate
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.llm.prompt import CandidateAnswer, parse_answer
+from slack_events_dagster.llm.quoting import candidate_id, prompt_item
 from slack_events_dagster.settings import ConfigError, LLMSettings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster_tests.helpers.llm_extraction import (
@@ -179,7 +176,7 @@ def test_prompt_item_quotes_local_time_and_thread_parent() -> None:
 
 
 def test_budget_gate_waits_for_in_flight_calls_rather_than_overshooting() -> None:
-    gate = _BudgetGate(budget_usd=1.0, spent_usd=0.0)
+    gate = BudgetGate(budget_usd=1.0, spent_usd=0.0)
     first = gate.reserve(0.6)
     assert first is not None
     second = gate.reserve(0.3)  # 0.6 reserved < 1.0: may start
