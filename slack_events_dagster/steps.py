@@ -24,8 +24,6 @@ from slack_events_dagster.domain.digest import (
     build_digest,
     digest_content_hash,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
 )
 from slack_events_dagster.domain.models import (
     CandidateStatus,
@@ -37,7 +35,9 @@ from slack_events_dagster.domain.models import (
     SourceRef,
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
+from slack_events_dagster.publish import files
 from slack_events_dagster.settings import Settings
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster.slack.ingest import IngestionReport, ingest_channel, ingest_window
 from slack_events_dagster.slack.source import MessageSource, permalink
 from slack_events_dagster.storage.base import (
@@ -524,9 +524,7 @@ def _store_digest(
     stored = repository.get_digest(day)
     if stored is None or stored.content_hash != digest.content_hash:
         repository.save_digest(digest)
-    output = Path(settings.digest.output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    (output / f"digest-{day.isoformat()}.md").write_text(digest.markdown, encoding="utf-8")
+    files.write_digest(settings.digest, day, digest.markdown)
     return repository.get_digest(day) or digest
 
 
@@ -538,6 +536,4 @@ def write_calendar_feed(repository: Repository, settings: Settings) -> tuple[Pat
         calendar_name=settings.digest.calendar_name,
         permalinks=permalinks_for(repository, settings, events),
     )
-    path = Path(settings.digest.calendar_path)
-    ical.write_calendar(path, data)
-    return path, len(events)
+    return files.write_calendar(settings.digest, data), len(events)

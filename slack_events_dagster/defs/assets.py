@@ -15,9 +15,10 @@ import dagster as dg
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
-from slack_events_dagster.domain.digest import find_unsafe_mentions
 from slack_events_dagster.domain.models import Event, IngestionOutcome, SlackChannel, ts_to_datetime
+from slack_events_dagster.domain.safety import find_unsafe_mentions
 from slack_events_dagster.llm.base import Extractor
+from slack_events_dagster.publish import files
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.ingest import IngestionReport
 from slack_events_dagster.slack.poster import SlackPoster
@@ -394,7 +395,7 @@ def daily_digest(
             "events": last.event_count,
             "posted": dg.MetadataValue.json(posted) if posted else "dry run (digest.post is false)",
             "digest": dg.MetadataValue.md(last.markdown),
-            "file": str(settings.digest.output_dir) + f"/digest-{last.day.isoformat()}.md",
+            "file": str(files.digest_path(settings.digest, last.day)),
         }
     )
     yield dg.AssetCheckResult(

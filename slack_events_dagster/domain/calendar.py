@@ -10,6 +10,7 @@ uses ``{event_id}@slack-events`` as UID (an event keeps it for life) and
 events stay in the feed with ``STATUS:CANCELLED`` so subscribers drop them
 instead of keeping a stale copy. Output depends only on the input (DTSTAMP is
 the event's ``updated_at``, never "now"), so the same events give the same bytes.
+It renders bytes only; ``publish/files.py`` writes them.
 
 All-day events' ``end`` is their last day (inclusive); iCalendar's DTEND is
 exclusive, hence one day more.
@@ -23,21 +24,17 @@ never show ``URL``).
 
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import icalendar
 
 from slack_events_dagster.domain.anchors import LINK_LABELS, meeting_link
-from slack_events_dagster.domain.digest import clean_text, safe_url
 from slack_events_dagster.domain.models import Event, EventLink, EventStatus
+from slack_events_dagster.domain.safety import clean_text, safe_url
 
-__all__ = ["PRODID", "build_calendar", "event_uid", "write_calendar"]
+__all__ = ["PRODID", "build_calendar", "event_uid"]
 
 PRODID = "-//Slack Event Manager//slack-events-dagster//EN"
 UID_DOMAIN = "slack-events"
@@ -89,27 +86,6 @@ def build_calendar(
     for component in components:
         calendar.add_component(component)
     return calendar.to_ical()
-
-
-def write_calendar(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: subscribers never fetch a half-written feed."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp makes the file private; a feed is meant to be read.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
 
 
 def _sort_key(event: Event) -> tuple[datetime, str]:

@@ -20,74 +20,61 @@ Per run:
    candidate ends ``extracted``, ``no_event``, ``failed`` (with the reason and the
    raw answer) or ``deferred`` (budget). A bad answer never stops the run.
 
-Each event of an answer is checked on its own (:func:`read_answer`): an event
-whose dates cannot be (or that claims the posting day but names another) is
-rejected with its reason, the message's other events stay; a candidate fails
-only when none of its events is usable. The links an event keeps are those the
-model named *and* that :func:`~slack_events_dagster.domain.anchors.find_links`
-finds in the message (:func:`message_links`): a model can select a message's
-links, never add one.
+How a candidate is quoted is :mod:`~slack_events_dagster.llm.quoting`'s job; each
+event of an answer is read on its own by :mod:`~slack_events_dagster.llm.answers`;
+the daily budget across concurrent calls is :mod:`~slack_events_dagster.llm.budget`'s.
 
 Structured outputs first (``response_format`` ``json_schema``, strict); a server
 that rejects it gets ``json_object`` with the schema described in the prompt,
 then plain text; the downgrade is remembered by the extractor instance.
 
 The API key goes to the client and nowhere else: every error text that is
-stored or logged passes through :func:`redact`.
+stored or logged passes through :func:`~slack_events_dagster.domain.safety.redact`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import logging
 import math
-import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
-from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import openai
 from openai import OpenAI
-from pydantic import ValidationError
 
-from slack_events_dagster.domain.anchors import find_links
 from slack_events_dagster.domain.models import (
     CandidateStatus,
-    DateSource,
-    EventDraft,
-    EventLink,
     LLMCall,
     LLMCallStatus,
     SourceRef,
     ts_sort_key,
 )
+from slack_events_dagster.domain.safety import redact
+from slack_events_dagster.llm.answers import apply_answer
 from slack_events_dagster.llm.base import (
     CandidateOutcome,
     ExtractionInput,
     ExtractionResult,
     ExtractionResults,
 )
+from slack_events_dagster.llm.budget import BudgetGate
 from slack_events_dagster.llm.prompt import (
-    MAX_TEXT_CHARS,
     PROMPT_VERSION,
-    AnswerEvent,
-    CandidateAnswer,
     ParsedAnswer,
     json_schema_response_format,
     parse_answer,
     prompt_fingerprint,
     system_prompt,
-    truncate_raw_answer,
     user_message,
 )
+from slack_events_dagster.llm.quoting import candidate_id, prompt_item
 from slack_events_dagster.settings import ConfigError, LLMSettings
 from slack_events_dagster.storage.base import LlmCallStore
 
@@ -98,315 +85,10 @@ _MODE_ORDER: tuple[ResponseMode, ...] = ("json_schema", "json_object", "text")
 # than the request as a whole (OpenAI, vLLM, LM Studio and Ollama phrasings).
 _FORMAT_REJECTION_WORDS = ("response_format", "json_schema", "structured output", "guided")
 
-# Key-shaped strings: OpenAI-style secret keys and bearer tokens.
-_KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9._~+/\-]{8,}=*")
-
 # Completion tokens reserved per candidate when estimating a call's cost for the
 # budget (a generous answer is ~100 tokens per event).
 _ESTIMATED_COMPLETION_TOKENS_PER_CANDIDATE = 300
 _ESTIMATED_COMPLETION_TOKENS_BASE = 50
-# Dates further from the message than this are treated as hallucinated.
-_PLAUSIBLE_PAST = timedelta(days=366)
-_PLAUSIBLE_FUTURE = timedelta(days=5 * 366)
-# Dollar amounts below this are rounding noise when comparing spend with the budget.
-_BUDGET_EPSILON = 1e-9
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_SPACES = re.compile(r"\s+")
-
-
-def redact(text: str, secrets: Sequence[str] = ()) -> str:
-    """``text`` without the given secrets and without anything shaped like an API key."""
-    for secret in secrets:
-        # Short "keys" (placeholders like "x") would shred ordinary text.
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***REDACTED***")
-    return _KEY_LIKE.sub("***REDACTED***", text)
-
-
-def candidate_id(item: ExtractionInput) -> str:
-    """The id a candidate has in the prompt; the model copies it into its answer."""
-    return f"{item.candidate.channel_id}:{item.candidate.ts}"
-
-
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + " [...]"
-
-
-def source_text(item: ExtractionInput) -> str:
-    """The mrkdwn the model reads for a candidate (and the links are checked against)."""
-    text = item.message.text
-    if not text.strip():
-        # Bot posts often carry their content in attachments only.
-        parts = [
-            str(att.get("text") or att.get("fallback") or "")
-            for att in item.message.attachments
-            if isinstance(att, dict)
-        ]
-        text = "\n".join(part for part in parts if part)
-    return text
-
-
-# A user or channel mention ("<@U123>", "<#C123|general>") or a user group
-# ("<!subteam^S1|@oncall>"). Links ("<https://...|label>") are left as written: the
-# model copies their URLs into an event's links.
-_MENTION = re.compile(r"<([@#])([A-Za-z0-9]+)(?:\|([^<>]*))?>|<!subteam\^[A-Za-z0-9]+\|([^<>]+)>")
-
-
-def with_names(text: str, names: Mapping[str, str]) -> str:
-    """``text`` with mentions as the names people see: ``<@U123>`` -> ``@Ana``.
-
-    As Slack shows them (and :mod:`~slack_events_dagster.domain.text` reads them): a
-    label written in the span wins, then the name the workspace gives the id, then
-    the bare id.
-    """
-    if "<" not in text:
-        return text
-
-    def render(match: re.Match[str]) -> str:
-        sigil, ident, label, group = match.groups()
-        if group is not None:
-            return group
-        name = (label or names.get(ident) or ident).lstrip(sigil)
-        return sigil + name
-
-    return _MENTION.sub(render, text)
-
-
-def prompt_item(item: ExtractionInput) -> dict[str, Any]:
-    """How one candidate is quoted to the model (data, never instructions)."""
-    zone = _zone(item.timezone)
-    parent = item.thread_parent
-    message = item.message
-    author = item.names.get(message.user or "") or message.username or None
-    return {
-        "id": candidate_id(item),
-        "channel": f"#{item.channel_name}",
-        "posted_at": message.posted_at.astimezone(zone).isoformat(timespec="seconds"),
-        "timezone": item.timezone,
-        "author": author,
-        "thread_parent_text": (
-            _clip(with_names(parent.text, item.names)) if parent is not None else None
-        ),
-        "text": _clip(with_names(source_text(item), item.names)),
-    }
-
-
-# ---------------------------------------------------------------------------
-# Answer -> EventDraft
-
-
-def _clean(text: str | None, *, single_line: bool = False) -> str | None:
-    if text is None:
-        return None
-    cleaned = _CONTROL_CHARS.sub(" ", text)
-    if single_line:
-        cleaned = _SPACES.sub(" ", cleaned)
-    cleaned = cleaned.strip()
-    return cleaned or None
-
-
-def _safe_url(url: str | None) -> str | None:
-    """The URL if it is an absolute http(s) link; anything else (javascript:, data:) is dropped."""
-    if url is None:
-        return None
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
-    if any(char.isspace() or ord(char) < 32 for char in url):
-        return None
-    return url
-
-
-def _parse_moment(value: str, zone: ZoneInfo, *, name: str) -> datetime | date:
-    text = value.strip()
-    if len(text) == 10:
-        try:
-            return date.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(f"{name} {value!r} is not a date: {exc}") from None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"{name} {value!r} is not a date-time: {exc}") from None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=zone)
-    return moment.astimezone(zone)
-
-
-def message_links(item: ExtractionInput) -> list[EventLink]:
-    """The anchors of a candidate's message: the one place the LLM path asks for them."""
-    return find_links(source_text(item))
-
-
-def _link_form(text: str) -> str:
-    """A link as written, reduced to what tells two spellings of it apart.
-
-    The model may copy a Slack span whole (``<https://x|label>``), keep the ``&amp;``
-    of Slack's escaping, add or drop a trailing slash, or change the case of a key.
-    """
-    text = html.unescape(text.strip())
-    if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].partition("|")[0]
-    return text.strip().rstrip("/").casefold()
-
-
-def select_links(named: Sequence[str], found: Sequence[EventLink]) -> list[EventLink]:
-    """The links of ``found`` (the message's) whose URL or key is among ``named``
-    (the model's), in the message's order: whatever else the model named is dropped."""
-    wanted = {_link_form(text) for text in named} - {""}
-    if not wanted:
-        return []
-    return [
-        link
-        for link in found
-        if _link_form(link.key) in wanted
-        or (link.url is not None and _link_form(link.url) in wanted)
-    ]
-
-
-@dataclass
-class AnswerReading:
-    """The drafts of one candidate's answer, and why each unusable event was rejected."""
-
-    drafts: list[EventDraft] = field(default_factory=list)
-    rejected: list[str] = field(default_factory=list)
-
-
-def read_answer(answer: CandidateAnswer, item: ExtractionInput) -> AnswerReading:
-    """Each event of one candidate's answer as a draft, or rejected with its reason."""
-    reading = AnswerReading()
-    posted_at = item.message.posted_at
-    found: list[EventLink] | None = None
-    for index, event in enumerate(answer.events):
-        if event.links and found is None:
-            found = message_links(item)
-        try:
-            reading.drafts.append(_draft(event, item, posted_at, found or []))
-        except ValidationError as exc:
-            reason = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or 'event'}: {e['msg']}" for e in exc.errors()[:3]
-            )
-            reading.rejected.append(f"event {index} ({event.title[:60]!r}): {reason}")
-        except ValueError as exc:
-            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            reading.rejected.append(f"event {index} ({event.title[:60]!r}): {reason}")
-    return reading
-
-
-def drafts_from_answer(answer: CandidateAnswer, item: ExtractionInput) -> list[EventDraft]:
-    """Event drafts for one candidate's answer; ``ValueError`` names the first bad event."""
-    reading = read_answer(answer, item)
-    if reading.rejected:
-        raise ValueError(reading.rejected[0])
-    return reading.drafts
-
-
-def _draft(
-    event: AnswerEvent, item: ExtractionInput, posted_at: datetime, found: Sequence[EventLink]
-) -> EventDraft:
-    zone_name = event.timezone.strip() if event.timezone else item.timezone
-    try:
-        zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"timezone {zone_name!r} is not an IANA time zone") from None
-    start = _parse_moment(event.start, zone, name="start")
-    end = _parse_moment(event.end, zone, name="end") if event.end else None
-    if event.all_day and isinstance(start, datetime):
-        raise ValueError(f"all_day is true but start {event.start!r} has a time of day")
-    start_day = start.date() if isinstance(start, datetime) else start
-    if event.date_source is DateSource.POSTED:
-        # No date in the message: the event is on the day it was posted, where it was
-        # posted, all day. A model that says so but names another day contradicts itself.
-        posted_day = posted_at.astimezone(_zone(item.timezone)).date()
-        if start_day != posted_day:
-            raise ValueError(
-                f"date_source is 'posted' (no date in the message) but start {event.start!r} "
-                f"is not the posting day {posted_day.isoformat()}"
-            )
-        start, end, zone_name = posted_day, None, item.timezone
-    posted_day = posted_at.astimezone(zone).date()
-    if not posted_day - _PLAUSIBLE_PAST <= start_day <= posted_day + _PLAUSIBLE_FUTURE:
-        raise ValueError(
-            f"start {event.start!r} is implausibly far from the message date {posted_day}"
-        )
-    title = _clean(event.title, single_line=True)
-    if not title:
-        raise ValueError("title is blank")
-    thread_ts = item.message.thread_ts if item.message.is_reply else None
-    # EventDraft checks the rest (aware datetimes, end not before start, kinds match).
-    return EventDraft(
-        title=title,
-        category=event.category,
-        start=start,
-        end=end,
-        date_source=event.date_source,
-        links=select_links(event.links, found),
-        timezone=zone_name,
-        location=_clean(event.location, single_line=True),
-        url=_safe_url(event.url),
-        summary=_clean(event.summary),
-        confidence=event.confidence,
-        status=event.status,
-        source=SourceRef(channel_id=item.candidate.channel_id, ts=item.candidate.ts),
-        thread_ts=thread_ts,
-    )
-
-
-# ---------------------------------------------------------------------------
-# Budget
-
-
-class _BudgetGate:
-    """Lets a call start only while the day's spend is below the budget.
-
-    A call reserves an estimate of its cost before it starts, and the estimate
-    is replaced by the actual cost when it ends. A call may start only while
-    committed spend plus in-flight reservations is below the budget; if that sum
-    has reached it but calls are still in flight, it waits for them (they may
-    cost less than reserved). So concurrent runs stop at the same point a
-    sequential run would: a call starts only when everything spent before it is
-    below the budget, and spend exceeds the budget by at most the last call.
-    """
-
-    def __init__(self, budget_usd: float, spent_usd: float) -> None:
-        self.budget_usd = budget_usd
-        self.spent_usd = spent_usd
-        self._reservations: dict[int, float] = {}
-        self._next_ticket = 0
-        self._condition = threading.Condition()
-
-    def _reached(self, amount: float) -> bool:
-        return amount + _BUDGET_EPSILON >= self.budget_usd
-
-    def reserve(self, estimate_usd: float) -> int | None:
-        """A ticket for one call, or ``None`` when the budget is reached."""
-        with self._condition:
-            while True:
-                if self._reached(self.spent_usd):
-                    return None
-                in_flight = sum(self._reservations.values())
-                if not self._reservations or not self._reached(self.spent_usd + in_flight):
-                    self._next_ticket += 1
-                    self._reservations[self._next_ticket] = estimate_usd
-                    return self._next_ticket
-                self._condition.wait()
-
-    def settle(self, ticket: int, actual_usd: float) -> None:
-        with self._condition:
-            self._reservations.pop(ticket, None)
-            self.spent_usd += actual_usd
-            self._condition.notify_all()
 
 
 # ---------------------------------------------------------------------------
@@ -587,18 +269,18 @@ class OpenAIExtractor:
                 self._record_made_calls(futures, recorded, results, gate)
                 raise
 
-    def _budget_gate(self) -> _BudgetGate:
+    def _budget_gate(self) -> BudgetGate:
         now = self._clock().astimezone(UTC)
         day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
         spent_today = self.repository.llm_spend_usd(day_start, day_start + timedelta(days=1))
-        return _BudgetGate(self.settings.daily_budget_usd, spent_today)
+        return BudgetGate(self.settings.daily_budget_usd, spent_today)
 
     def _record_made_calls(
         self,
         futures: dict[Future[_CallResult], int],
         recorded: set[Future[_CallResult]],
         results: Sequence[ExtractionResult],
-        gate: _BudgetGate,
+        gate: BudgetGate,
     ) -> None:
         for future, index in futures.items():
             if future in recorded or future.cancelled():
@@ -658,7 +340,7 @@ class OpenAIExtractor:
         if parsed.error is not None:
             return False
         result.cache_hits += 1
-        self._apply(batch, parsed, cached.response_text, result)
+        apply_answer(batch.ids, batch.items, parsed, cached.response_text, result, self._redact)
         return True
 
     # -- calling ---------------------------------------------------------------
@@ -681,7 +363,7 @@ class OpenAIExtractor:
             + completion_tokens * self._price.output_per_million
         ) / 1_000_000
 
-    def _run_batch(self, batch: _Batch, gate: _BudgetGate) -> _CallResult:
+    def _run_batch(self, batch: _Batch, gate: BudgetGate) -> _CallResult:
         ticket = gate.reserve(self._estimate_cost(batch))
         if ticket is None:
             return _CallResult(batch=batch, deferred=True)
@@ -775,7 +457,7 @@ class OpenAIExtractor:
     def _redact(self, text: str) -> str:
         return redact(text, [self._api_key])
 
-    def _record(self, call: _CallResult, result: ExtractionResult, gate: _BudgetGate) -> None:
+    def _record(self, call: _CallResult, result: ExtractionResult, gate: BudgetGate) -> None:
         batch = call.batch
         if call.deferred:
             result.budget_reached = True
@@ -801,7 +483,7 @@ class OpenAIExtractor:
             if parsed.error is not None and call.notes:
                 parsed.error = f"{parsed.error} ({'; '.join(call.notes)})"
                 parsed.errors = dict.fromkeys(batch.ids, parsed.error)
-        self._apply(batch, parsed, text, result)
+        apply_answer(batch.ids, batch.items, parsed, text, result, self._redact)
 
         failed = [
             cid
@@ -885,43 +567,3 @@ class OpenAIExtractor:
             return record
         restored: dict[str, Any] = json.loads(redacted)
         return restored
-
-    def _apply(
-        self, batch: _Batch, parsed: ParsedAnswer, text: str | None, result: ExtractionResult
-    ) -> None:
-        """Turn a parsed answer into drafts and one outcome per candidate of the batch."""
-        for cid, item in zip(batch.ids, batch.items, strict=True):
-            key = (item.candidate.channel_id, item.candidate.ts)
-            raw = parsed.raw_entries.get(cid, text)
-            if cid in parsed.errors:
-                result.outcomes[key] = CandidateOutcome(
-                    status=CandidateStatus.FAILED,
-                    error=self._redact(parsed.errors[cid]),
-                    raw_answer=truncate_raw_answer(raw),
-                )
-                continue
-            reading = read_answer(parsed.answers[cid], item)
-            if reading.rejected and not reading.drafts:
-                result.outcomes[key] = CandidateOutcome(
-                    status=CandidateStatus.FAILED,
-                    error=self._redact(
-                        f"unusable event in the model's answer: {'; '.join(reading.rejected)}"
-                    ),
-                    raw_answer=truncate_raw_answer(raw),
-                )
-                continue
-            result.drafts.extend(reading.drafts)
-            if reading.rejected:
-                # The message's other events stand; the rejected ones are on record.
-                result.outcomes[key] = CandidateOutcome(
-                    status=CandidateStatus.EXTRACTED,
-                    error=self._redact(
-                        f"{len(reading.rejected)} of {len(parsed.answers[cid].events)} events "
-                        f"rejected: {'; '.join(reading.rejected)}"
-                    ),
-                    raw_answer=truncate_raw_answer(raw),
-                )
-                continue
-            result.outcomes[key] = CandidateOutcome(
-                status=CandidateStatus.EXTRACTED if reading.drafts else CandidateStatus.NO_EVENT
-            )

@@ -6,21 +6,23 @@ is in ``schema.py`` (types) and ``repository.py`` (``dialect_insert``).
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 
+from slack_events_dagster.domain.safety import redact
 from slack_events_dagster.settings import DatabaseSettings, PoolSettings
-
-_PASSWORD_IN_URL = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 
 
 def redact_url(text: str) -> str:
-    """Hide passwords in any database URL inside ``text``."""
-    return _PASSWORD_IN_URL.sub(r"\1***@", text)
+    """Hide passwords in any database URL inside ``text`` (and any Slack token).
+
+    :func:`~slack_events_dagster.domain.safety.redact` for database errors and printed
+    database URLs: the user, host and database stay readable.
+    """
+    return redact(text, api_keys=False, url_passwords=True)
 
 
 def normalize_url(url: str | URL) -> URL:

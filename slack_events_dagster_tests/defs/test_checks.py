@@ -22,7 +22,6 @@ from slack_events_dagster import steps
 from slack_events_dagster.defs.automation import alert_sensor
 from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.defs.resources import build_resources, message_source
-from slack_events_dagster.domain import digest as digest_module
 from slack_events_dagster.domain.models import (
     Event,
     EventCategory,
@@ -32,6 +31,7 @@ from slack_events_dagster.domain.models import (
     datetime_to_ts,
 )
 from slack_events_dagster.settings import SAMPLE_WORKSPACE, load_settings
+from slack_events_dagster.slack import blocks as blocks_module
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer
 from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
@@ -307,7 +307,7 @@ def test_digest_safety(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     # invariant; the check guards against a renderer regression. Simulate one: the
     # Slack escaper becomes a passthrough. (A fresh day, because a stored digest
     # whose content is unchanged is kept as it was rendered.)
-    monkeypatch.setattr(digest_module, "escape_slack", lambda text: text)
+    monkeypatch.setattr(blocks_module, "escape_slack", lambda text: text)
     broken = world.digest(resources, date(2026, 3, 11))["digest_safety"]
     assert "<!channel>" in (broken.description or "")
     assert_fails_and_alerts_once(world, broken, ERROR)

@@ -15,7 +15,7 @@ import pytest
 import recurring_ical_events
 
 from slack_events_dagster.domain.anchors import LINK_LABELS
-from slack_events_dagster.domain.calendar import PRODID, event_uid, write_calendar
+from slack_events_dagster.domain.calendar import PRODID, event_uid
 from slack_events_dagster.domain.models import (
     Event,
     EventCategory,
@@ -263,25 +263,6 @@ def test_empty_feed_is_valid() -> None:
     calendar = parse(ics([]))
     assert calendar.walk("VEVENT") == []
     assert str(calendar["X-WR-CALNAME"]) == "Acme events"
-
-
-def test_write_calendar_replaces_the_file_atomically(tmp_path: Path) -> None:
-    target = tmp_path / "feeds" / "events.ics"
-    write_calendar(target, b"first")
-    assert target.read_bytes() == b"first"
-    write_calendar(target, ics(golden_events()))
-    assert target.read_bytes() == ics(golden_events())
-    assert sorted(path.name for path in target.parent.iterdir()) == ["events.ics"]
-    assert target.stat().st_mode & 0o777 == 0o644
-
-
-def test_a_failed_write_leaves_the_old_feed_and_no_temp_file(tmp_path: Path) -> None:
-    target = tmp_path / "events.ics"
-    write_calendar(target, b"old feed")
-    with pytest.raises(TypeError):
-        write_calendar(target, "not bytes")  # type: ignore[arg-type]
-    assert target.read_bytes() == b"old feed"
-    assert [path.name for path in tmp_path.iterdir()] == ["events.ics"]
 
 
 # --------------------------------------------------------------------------- anchors

@@ -15,15 +15,17 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from slack_events_dagster.domain.digest import (
-    SLACK_MAX_TEXT_CHARS,
     DigestContent,
     build_digest,
     digest_content_hash,
     render_markdown,
+)
+from slack_events_dagster.domain.models import Event, EventCategory, EventChange, EventStatus
+from slack_events_dagster.slack.blocks import (
+    SLACK_MAX_TEXT_CHARS,
     render_slack_blocks,
     render_slack_text,
 )
-from slack_events_dagster.domain.models import Event, EventCategory, EventChange, EventStatus
 from slack_events_dagster_tests.helpers.digest_events import (
     BERLIN,
     CHANNEL_NAMES,

@@ -10,12 +10,11 @@ from typing import Any
 
 from slack_events_dagster.domain.digest import (
     DigestContent,
-    find_unsafe_mentions,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
 )
 from slack_events_dagster.domain.models import EventChange, EventStatus, LinkKind
+from slack_events_dagster.domain.safety import find_unsafe_mentions
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster_tests.helpers.digest_events import (
     MIGRATION_LINKS,
     NOW,

@@ -7,56 +7,25 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from slack_events_dagster.domain.digest import (
     DigestContent,
-    escape_markdown,
-    escape_slack,
-    find_unsafe_mentions,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
-    safe_url,
 )
 from slack_events_dagster.domain.models import Event
+from slack_events_dagster.domain.safety import find_unsafe_mentions
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster_tests.helpers.digest_events import (
     assert_within_slack_limits,
     build,
     event,
     ref,
 )
+from slack_events_dagster_tests.helpers.hostile_text import HOSTILE_TEXTS, UNSAFE_URLS
 
 # --------------------------------------------------------------------------- safety
-
-HOSTILE_TEXTS = [
-    "<!channel> deploy now",
-    "<!here>",
-    "<!everyone> party",
-    "<!subteam^S1|team> review",
-    "ping <@U123> and <@W456|bob>",
-    "<!channel|channel> legacy",
-    "@here plain ping",
-    "<script>alert(1)</script>",
-    "[x](javascript:alert(1))",
-    "<javascript:alert(1)|click me>",
-    "<https://evil.example.com|totally safe>",
-    "![img](https://evil.example.com/x.png)",
-]
-
-UNSAFE_URLS = [
-    "javascript:alert(1)",
-    "JavaScript:alert(1)",
-    "data:text/html,<script>alert(1)</script>",
-    "slack://channel?id=C1",
-    "vbscript:msgbox(1)",
-    "//evil.example.com/no-scheme",
-    "evil.example.com",
-    "https://",
-    "https://exa mple.com",
-]
 
 
 def hostile_events() -> list[Event]:
@@ -86,22 +55,6 @@ def hostile_content() -> DigestContent:
         },
         channel_names={"C_EVIL": "<!here>evil"},
     )
-
-
-def test_find_unsafe_mentions_finds_pings_in_raw_text() -> None:
-    found = find_unsafe_mentions(" ".join(HOSTILE_TEXTS))
-    assert "<!channel>" in found
-    assert "<!here>" in found
-    assert "<!everyone>" in found
-    assert "<!subteam^S1|team>" in found
-    assert "<@U123>" in found
-    assert "<@W456|bob>" in found
-    assert "@here" in found
-    # Blocks are searched too.
-    assert find_unsafe_mentions([{"type": "section", "text": {"text": "hi <!here>"}}]) == [
-        "<!here>"
-    ]
-    assert find_unsafe_mentions("&lt;!channel&gt; and @\u2060here") == []
 
 
 def test_hostile_titles_are_shown_not_triggered_in_slack() -> None:
@@ -140,25 +93,6 @@ def test_hostile_titles_are_escaped_in_markdown() -> None:
     link_targets = re.findall(r"\]\(([^)]*)\)", markdown)
     assert link_targets
     assert all(target.startswith("https://acme.slack.com/") for target in link_targets)
-
-
-@pytest.mark.parametrize("url", UNSAFE_URLS)
-def test_safe_url_drops_anything_but_http(url: str) -> None:
-    assert safe_url(url) is None
-
-
-def test_safe_url_keeps_http_and_encodes_link_syntax() -> None:
-    assert safe_url("https://example.com/a?b=1&c=2") == "https://example.com/a?b=1&c=2"
-    assert safe_url("HTTP://Example.com/x") == "HTTP://Example.com/x"
-    assert safe_url("https://example.com/a|b>c)d") == "https://example.com/a%7Cb%3Ec%29d"
-    assert safe_url("https://example.com/ü") == "https://example.com/%C3%BC"
-    assert safe_url("https://example.com/" + "a" * 600) is None
-
-
-def test_escapers() -> None:
-    assert escape_slack("a & <b> <!here>") == "a &amp; &lt;b&gt; &lt;!here&gt;"
-    assert escape_slack("@channel") == "@\u2060channel"
-    assert escape_markdown("<b>[x](y)</b> *_`") == ("&lt;b&gt;\\[x\\]\\(y\\)&lt;/b&gt; \\*\\_\\`")
 
 
 def _render_all(title: str, summary: str, location: str) -> tuple[list[dict[str, Any]], str, str]:

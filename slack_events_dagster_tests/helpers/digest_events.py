@@ -14,9 +14,6 @@ from zoneinfo import ZoneInfo
 
 from slack_events_dagster.domain.calendar import build_calendar
 from slack_events_dagster.domain.digest import (
-    SLACK_MAX_BLOCKS,
-    SLACK_MAX_HEADER_CHARS,
-    SLACK_MAX_SECTION_CHARS,
     DigestContent,
     build_digest,
 )
@@ -28,6 +25,11 @@ from slack_events_dagster.domain.models import (
     EventStatus,
     LinkKind,
     SourceRef,
+)
+from slack_events_dagster.slack.blocks import (
+    SLACK_MAX_BLOCKS,
+    SLACK_MAX_HEADER_CHARS,
+    SLACK_MAX_SECTION_CHARS,
 )
 
 # The golden files live beside the digest and calendar tests.

@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import text
 
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult
-from slack_events_dagster.llm.openai_extractor import OpenAIExtractor, candidate_id
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
+from slack_events_dagster.llm.quoting import candidate_id
 from slack_events_dagster.llm.rules import RuleExtractor
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import (

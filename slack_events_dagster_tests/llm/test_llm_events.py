@@ -24,17 +24,10 @@ from slack_events_dagster.domain.models import (
     SlackMessage,
     datetime_to_ts,
 )
-from slack_events_dagster.llm import openai_extractor
+from slack_events_dagster.llm import answers, openai_extractor
+from slack_events_dagster.llm.answers import message_links, read_answer, select_links
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult
-from slack_events_dagster.llm.openai_extractor import (
-    OpenAIExtractor,
-    candidate_id,
-    message_links,
-    prompt_item,
-    read_answer,
-    select_links,
-    with_names,
-)
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.llm.prompt import (
     MAX_EVENT_LINKS,
     PROMPT_VERSION,
@@ -46,6 +39,7 @@ from slack_events_dagster.llm.prompt import (
     quoted_items,
     system_prompt,
 )
+from slack_events_dagster.llm.quoting import candidate_id, prompt_item, with_names
 from slack_events_dagster.settings import LLMSettings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import (
@@ -154,7 +148,7 @@ def anchors(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[EventLink]]:
         links_by_text.setdefault("__read__", []).append(EventLink(kind=LinkKind.LINK, key=mrkdwn))
         return list(links_by_text.get(mrkdwn, []))
 
-    monkeypatch.setattr(openai_extractor, "find_links", find_links)
+    monkeypatch.setattr(answers, "find_links", find_links)
     return links_by_text
 
 

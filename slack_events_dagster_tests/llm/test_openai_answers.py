@@ -10,20 +10,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from slack_events_dagster.llm.answers import drafts_from_answer
 from slack_events_dagster.llm.base import ExtractionInput
-from slack_events_dagster.llm.openai_extractor import (
-    OpenAIExtractor,
-    _BudgetGate,
-    candidate_id,
-    drafts_from_answer,
-    prompt_item,
-    redact,
-)
+from slack_events_dagster.llm.budget import BudgetGate
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.llm.prompt import CandidateAnswer, parse_answer
+from slack_events_dagster.llm.quoting import candidate_id, prompt_item
 from slack_events_dagster.settings import ConfigError, LLMSettings
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster_tests.helpers.llm_extraction import (
-    API_KEY,
     TZ,
     answer_event,
     key_of,
@@ -171,14 +166,6 @@ def test_http_urls_are_kept() -> None:
     assert draft.url == "https://example.com/r?x=1"
 
 
-def test_redact_removes_configured_and_key_shaped_secrets() -> None:
-    text = f"bad key {API_KEY}, also sk-abcdef123456 and Bearer abc.def.ghi-123"
-    cleaned = redact(text, [API_KEY])
-    assert API_KEY not in cleaned and "sk-abcdef123456" not in cleaned
-    assert "abc.def.ghi-123" not in cleaned
-    assert redact("skipping sk- nothing", [""]) == "skipping sk- nothing"
-
-
 def test_prompt_item_quotes_local_time_and_thread_parent() -> None:
     parent = make_input(0, "Launch on 2024-03-12").message
     item = make_input(3, "moved to 2024-03-14", parent=parent)
@@ -189,7 +176,7 @@ def test_prompt_item_quotes_local_time_and_thread_parent() -> None:
 
 
 def test_budget_gate_waits_for_in_flight_calls_rather_than_overshooting() -> None:
-    gate = _BudgetGate(budget_usd=1.0, spent_usd=0.0)
+    gate = BudgetGate(budget_usd=1.0, spent_usd=0.0)
     first = gate.reserve(0.6)
     assert first is not None
     second = gate.reserve(0.3)  # 0.6 reserved < 1.0: may start

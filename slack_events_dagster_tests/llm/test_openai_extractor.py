@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from slack_events_dagster.domain.models import CandidateStatus, LLMCall, LLMCallStatus
-from slack_events_dagster.llm.openai_extractor import OpenAIExtractor, prompt_item
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.llm.prompt import PROMPT_VERSION, quoted_items
+from slack_events_dagster.llm.quoting import prompt_item
 from slack_events_dagster.settings import LLMSettings, ModelPrice
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer

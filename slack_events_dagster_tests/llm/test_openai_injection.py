@@ -12,8 +12,9 @@ import pytest
 
 from slack_events_dagster.domain.models import CandidateStatus, LLMCall, LLMCallStatus
 from slack_events_dagster.llm.base import ExtractionInput
-from slack_events_dagster.llm.openai_extractor import OpenAIExtractor, prompt_item
+from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.llm.prompt import DATA_END, DATA_START, quoted_items
+from slack_events_dagster.llm.quoting import prompt_item
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_openai import FakeOpenAIServer, OracleRequest, naive_oracle
 from slack_events_dagster_tests.helpers.llm_extraction import (

@@ -20,10 +20,7 @@ from hypothesis import strategies as st
 from slack_events_dagster import steps
 from slack_events_dagster.domain.digest import (
     build_digest,
-    find_unsafe_mentions,
     render_markdown,
-    render_slack_blocks,
-    render_slack_text,
 )
 from slack_events_dagster.domain.models import (
     CandidateStatus,
@@ -35,9 +32,11 @@ from slack_events_dagster.domain.models import (
     SlackChannel,
     SourceRef,
 )
+from slack_events_dagster.domain.safety import find_unsafe_mentions
 from slack_events_dagster.llm.base import ExtractionInput
 from slack_events_dagster.llm.openai_extractor import OpenAIExtractor
 from slack_events_dagster.settings import LLMSettings, load_settings
+from slack_events_dagster.slack.blocks import render_slack_blocks, render_slack_text
 from slack_events_dagster.slack.errors import ExportArchiveError, SlackSourceError
 from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.ingest import ingest_window

@@ -11,7 +11,7 @@ from pathlib import Path
 from slack_events_dagster.domain.candidates import build_candidates
 from slack_events_dagster.domain.models import SlackMessage, ts_sort_key
 from slack_events_dagster.llm.base import ExtractionInput
-from slack_events_dagster.llm.openai_extractor import prompt_item
+from slack_events_dagster.llm.quoting import prompt_item
 from slack_events_dagster.llm.rules import RuleExtractor
 from slack_events_dagster.slack.normalize import normalize_message
 from slack_events_dagster.testing.fake_openai import naive_events

@@ -1,0 +1,1 @@
+"""Where the digest and the calendar feed are published as files."""
