@@ -109,9 +109,14 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_migrations()
-    from slack_events_dagster.pipeline import demo_settings, run_pipeline
+    from slack_events_dagster.pipeline import demo_settings, run, summary_line
+    from slack_events_dagster.report import load_report, print_demo
 
-    return run_pipeline(demo_settings(settings, output_dir=args.output_dir))
+    demo = demo_settings(settings, output_dir=args.output_dir)
+    summary = run(demo)
+    print("\n" + summary_line(summary) + "\n")
+    print_demo(load_report(demo, summary.first_day, summary.last_day))
+    return 1 if summary.failed_runs else 0
 
 
 def _common_options(*, after_command: bool) -> argparse.ArgumentParser:

@@ -170,7 +170,7 @@ def choose_range(
         first_why, last_why = "pipeline.start_date", f"today in {zone}"
         both_why = f"{first_why} .. {last_why}"
     if start is None and end is None:
-        why = f"{both_why}; --from and --to choose others"
+        why = both_why
     else:
         why = f"{'--from' if start else first_why} .. {'--to' if end else last_why}"
     return DayRange(start or default_first, end or default_last, why)
@@ -185,15 +185,19 @@ def run_pipeline(
     quiet: bool = False,
 ) -> int:
     summary = run(settings, start=start, end=end, channels=channels, quiet=quiet)
-    print(
-        f"\n{summary.first_day} .. {summary.last_day}: {summary.channels} channels, "
+    print("\n" + summary_line(summary))
+    if summary.digest_markdown:
+        print("\n" + summary.digest_markdown)
+    return 1 if summary.failed_runs else 0
+
+
+def summary_line(summary: RunSummary) -> str:
+    return (
+        f"{summary.first_day} .. {summary.last_day}: {summary.channels} channels, "
         f"{summary.runs} runs ({summary.failed_runs} failed), {summary.messages} messages, "
         f"{summary.candidates} candidates, {summary.events} events; "
         f"calendar {summary.calendar_path}"
     )
-    if summary.digest_markdown:
-        print("\n" + summary.digest_markdown)
-    return 1 if summary.failed_runs else 0
 
 
 def run(
