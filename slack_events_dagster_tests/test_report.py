@@ -16,6 +16,7 @@ import pytest
 from rich.console import Console
 
 from slack_events_dagster.cli import main
+from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.domain.models import EventStatus
 from slack_events_dagster.pipeline import SAMPLE_END, SAMPLE_START, demo_settings
 from slack_events_dagster.report import DemoReport, load_report, print_demo
@@ -44,6 +45,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         for name in ("DAGSTER_HOME", "SLACK_EVENTS_CONFIG", "FORCE_COLOR", "TTY_COMPATIBLE"):
             env.delenv(name, raising=False)
         env.delenv("COLUMNS", raising=False)
+        # The command sets it for its process; the test's process gets its own value back.
+        env.setenv("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
         env.chdir(output_dir)
         with redirect_stdout(out):
             code = main(["demo", "--output-dir", str(output_dir)])
