@@ -7,7 +7,8 @@
                                          run the pipeline for a range of days
     slack-events demo                    run it on the bundled sample workspace (SQLite, rules)
 
-Every command takes ``--config PATH`` (else $SLACK_EVENTS_CONFIG, else ./config.yaml).
+Every command takes ``--config PATH`` (else $SLACK_EVENTS_CONFIG, else ./config.yaml) and
+``-v``, before or after the command's name.
 Errors a user can cause end in one line naming the problem and the fix, exit code 2.
 """
 
@@ -19,6 +20,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 from slack_events_dagster.pipeline import PipelineError
 from slack_events_dagster.settings import ConfigError, Settings, load_settings
@@ -107,21 +109,52 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     _quiet_migrations()
-    from slack_events_dagster.pipeline import demo_settings, run_pipeline
+    from slack_events_dagster.pipeline import demo_settings, run, summary_line
+    from slack_events_dagster.report import load_report, print_demo
 
-    return run_pipeline(demo_settings(settings, output_dir=args.output_dir))
+    demo = demo_settings(settings, output_dir=args.output_dir)
+    summary = run(demo)
+    print("\n" + summary_line(summary) + "\n")
+    print_demo(load_report(demo, summary.first_day, summary.last_day))
+    return 1 if summary.failed_runs else 0
+
+
+def _common_options(*, after_command: bool) -> argparse.ArgumentParser:
+    """``--config`` and ``-v``, which every command takes before or after its name.
+
+    The copy each subcommand gets defaults to ``SUPPRESS``: a subparser writes its
+    defaults over the namespace the main parser filled, so ``slack-events --config X
+    run`` would otherwise lose ``X``.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    unset = argparse.SUPPRESS if after_command else None
+    options.add_argument(
+        "--config",
+        default=unset,
+        help="settings file (default: $SLACK_EVENTS_CONFIG or ./config.yaml)",
+    )
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if after_command else False,
+        help="log at DEBUG level",
+    )
+    return options
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slack-events",
         description="Turn Slack conversations into a trustworthy calendar of events.",
+        parents=[_common_options(after_command=False)],
     )
-    parser.add_argument(
-        "--config", help="settings file (default: $SLACK_EVENTS_CONFIG or ./config.yaml)"
+    commands = parser.add_subparsers(
+        dest="command",
+        required=True,
+        metavar="COMMAND",
+        parser_class=_subcommand_parser(_common_options(after_command=True)),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at DEBUG level")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     migrate = commands.add_parser("migrate", help="upgrade the configured database")
     migrate.add_argument("--url", help="database URL instead of the configured one")
@@ -139,9 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the pipeline for a range of days")
     run.add_argument(
-        "--from", dest="start", type=_date, help="first day (default: pipeline.start_date)"
+        "--from",
+        dest="start",
+        type=_date,
+        help="first day (default: an export's first day, else pipeline.start_date)",
     )
-    run.add_argument("--to", dest="end", type=_date, help="last day (default: today)")
+    run.add_argument(
+        "--to", dest="end", type=_date, help="last day (default: an export's last day, else today)"
+    )
     run.add_argument("--channel", action="append", help="channel id or name (repeatable)")
     run.set_defaults(handler=cmd_run)
 
@@ -149,6 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", default="output/demo", help="where digests and the .ics go")
     demo.set_defaults(handler=cmd_demo)
     return parser
+
+
+def _subcommand_parser(common: argparse.ArgumentParser) -> type[argparse.ArgumentParser]:
+    """The parser class of every subcommand: the common options come with it."""
+
+    class SubcommandParser(argparse.ArgumentParser):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs.setdefault("parents", [common])
+            super().__init__(*args, **kwargs)
+
+    return SubcommandParser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

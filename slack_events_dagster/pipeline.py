@@ -136,15 +136,44 @@ def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     return failed
 
 
-def _default_range(
-    source: MessageSource, channels: list[SlackChannel], settings: Settings
-) -> tuple[date, date]:
-    """The days a fixed history holds, else pipeline.start_date to today."""
-    today = datetime.now(UTC).astimezone(ZoneInfo(settings.pipeline.timezone)).date()
+@dataclass(frozen=True)
+class DayRange:
+    """The days a run covers, and why these (printed before the run starts)."""
+
+    first: date
+    last: date
+    why: str
+
+    def __str__(self) -> str:
+        return f"days {self.first} .. {self.last} ({self.why})"
+
+
+def choose_range(
+    source: MessageSource,
+    channels: list[SlackChannel],
+    settings: Settings,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> DayRange:
+    """``--from``/``--to`` when given; else the days a fixed history (an export) holds,
+    else pipeline.start_date to today in pipeline.timezone."""
+    zone = settings.pipeline.timezone
+    today = datetime.now(UTC).astimezone(ZoneInfo(zone)).date()
     spans = [span for c in channels if (span := source.days(c)) is not None]
     if spans:
-        return min(s[0] for s in spans), max(s[1] for s in spans)
-    return settings.pipeline.start_date, today
+        default_first, default_last = min(s[0] for s in spans), max(s[1] for s in spans)
+        first_why, last_why = "the export's first day", "the export's last day"
+        both_why = "the days the export holds"
+    else:
+        default_first, default_last = settings.pipeline.start_date, today
+        first_why, last_why = "pipeline.start_date", f"today in {zone}"
+        both_why = f"{first_why} .. {last_why}"
+    if start is None and end is None:
+        why = both_why
+    else:
+        why = f"{'--from' if start else first_why} .. {'--to' if end else last_why}"
+    return DayRange(start or default_first, end or default_last, why)
 
 
 def run_pipeline(
@@ -156,15 +185,19 @@ def run_pipeline(
     quiet: bool = False,
 ) -> int:
     summary = run(settings, start=start, end=end, channels=channels, quiet=quiet)
-    print(
-        f"\n{summary.first_day} .. {summary.last_day}: {summary.channels} channels, "
+    print("\n" + summary_line(summary))
+    if summary.digest_markdown:
+        print("\n" + summary.digest_markdown)
+    return 1 if summary.failed_runs else 0
+
+
+def summary_line(summary: RunSummary) -> str:
+    return (
+        f"{summary.first_day} .. {summary.last_day}: {summary.channels} channels, "
         f"{summary.runs} runs ({summary.failed_runs} failed), {summary.messages} messages, "
         f"{summary.candidates} candidates, {summary.events} events; "
         f"calendar {summary.calendar_path}"
     )
-    if summary.digest_markdown:
-        print("\n" + summary.digest_markdown)
-    return 1 if summary.failed_runs else 0
 
 
 def run(
@@ -186,8 +219,8 @@ def run(
         listed = [c for c in listed if c.id in channels or c.name in channels]
         if not listed:
             raise PipelineError(f"none of the channels {', '.join(channels)} is in the source")
-    default_start, default_end = _default_range(source, listed, settings)
-    first, last = start or default_start, end or default_end
+    days = choose_range(source, listed, settings, start=start, end=end)
+    first, last = days.first, days.last
     if last < first:
         raise PipelineError(f"--to {last} is before --from {first}")
     if first < settings.pipeline.start_date:
@@ -200,6 +233,8 @@ def run(
         settings = settings.model_copy(
             update={"pipeline": settings.pipeline.model_copy(update={"start_date": first})}
         )
+    if not quiet:
+        print(days)
     # Each run's per-partition events stored in batches, as in the deployment's image
     # (a Dagster setting, read by the instance from the environment).
     os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)

@@ -7,7 +7,7 @@ assets take whole ranges per run (``BackfillPolicy.single_run``), so a backfill
 of 90 days x 20 channels is a handful of runs, not 1,800.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -15,7 +15,14 @@ import dagster as dg
 
 from slack_events_dagster import steps
 from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
-from slack_events_dagster.domain.models import Event, IngestionOutcome, SlackChannel, ts_to_datetime
+from slack_events_dagster.domain.listing import event_rows
+from slack_events_dagster.domain.models import (
+    Event,
+    IngestionOutcome,
+    SlackChannel,
+    SourceRef,
+    ts_to_datetime,
+)
 from slack_events_dagster.domain.safety import find_unsafe_mentions
 from slack_events_dagster.llm.base import Extractor
 from slack_events_dagster.publish import files
@@ -24,6 +31,7 @@ from slack_events_dagster.slack.ingest import IngestionReport
 from slack_events_dagster.slack.poster import SlackPoster
 from slack_events_dagster.slack.source import MessageSource
 from slack_events_dagster.storage.base import Repository
+from slack_events_dagster.storage.engine import url_from_settings
 
 RANGED = dg.BackfillPolicy.single_run()
 WARN, ERROR = dg.AssetCheckSeverity.WARN, dg.AssetCheckSeverity.ERROR
@@ -72,7 +80,10 @@ def raw_slack_messages(
     repository: dg.ResourceParam[Repository],
     source: dg.ResourceParam[MessageSource],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Slack messages of a channel and day (threads, edits and deletions included)."""
+    """Every message of a Slack channel on a day, as Slack sent it: thread replies, edits
+    and deletions included. Read from the Slack Web API (or an export) into the app
+    database. Each channel remembers how far it was read (its watermark), so a run only
+    fetches what is new. Partitioned by day and channel."""
     repo = repository
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
@@ -207,7 +218,10 @@ def event_candidates(
     settings: dg.ResourceParam[Settings],
     repository: dg.ResourceParam[Repository],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Messages scored as likely to announce or change an event, with reasons."""
+    """The messages that look like they announce or change an event (a release, an
+    incident, a meeting, a deadline...), each with a score and its reasons (an event
+    word, a date, a "now" phrase, a link). Only these go on to extraction, so everyday
+    chatter never costs a model call."""
     repo = repository
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
@@ -259,7 +273,11 @@ def events(
     repository: dg.ResourceParam[Repository],
     extractor: dg.ResourceParam[Extractor],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Deduplicated events, following reschedules and cancellations."""
+    """The product's output: events (title, time, category, status, links), each with
+    every message that announced, moved or cancelled it. The rule extractor (or an LLM)
+    reads the candidates; new drafts are merged with the events already known, so one
+    release announced in three channels is one event, and "moved to Thursday" in a
+    thread moves it. A materialization lists the events of its channels and days."""
     repo, the_extractor = repository, extractor
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
@@ -282,6 +300,7 @@ def events(
             settings.llm.daily_budget_usd,
             total.deferred,
         )
+    found = range_events(repo, settings, ranges)
     yield dg.MaterializeResult(
         metadata={
             "candidates": total.candidates,
@@ -298,29 +317,64 @@ def events(
             "prompt_tokens": total.prompt_tokens,
             "completion_tokens": total.completion_tokens,
             "llm_cost_usd": round(total.cost_usd, 6),
-            "preview": dg.MetadataValue.md(events_table(total.events)),
+            "events_in_range": len(found),
+            "events": dg.MetadataValue.md(
+                events_table(found, timezone=settings.digest.timezone, channels=channels)
+            ),
         }
     )
     yield from event_checks(repo, settings, total)
 
 
-def events_table(items: Iterable[Event], limit: int = 25) -> str:
-    rows = [
-        (
-            e.start_date,
-            e.start.strftime("%H:%M") if isinstance(e.start, datetime) else "all day",
-            e.category.value,
-            e.title,
-            e.status.value,
-            len(e.sources),
+def range_events(
+    repo: Repository, settings: Settings, ranges: Iterable[ChannelDays]
+) -> list[Event]:
+    """The events found in these channels and days: those with a source among their
+    candidates (whatever day the events themselves fall on)."""
+    keys: list[SourceRef] = []
+    for channel_days in ranges:
+        start, end = steps.day_bounds(
+            channel_days.first_day, channel_days.last_day, settings.pipeline.timezone
         )
-        for e in sorted(items, key=lambda e: (e.start_date, e.title))[:limit]
-    ]
-    return (
-        _table(["date", "time", "category", "title", "status", "sources"], rows)
-        if rows
-        else "_no events changed_"
+        candidates = repo.get_candidates(channel_id=channel_days.channel_id, start=start, end=end)
+        keys.extend(SourceRef(channel_id=c.channel_id, ts=c.ts) for c in candidates)
+    return repo.get_events_for_sources(keys) if keys else []
+
+
+# The events table in the UI shows this many rows and says how many there are.
+EVENTS_TABLE_ROWS = 50
+
+
+def events_table(
+    items: Iterable[Event],
+    *,
+    timezone: str,
+    channels: Mapping[str, SlackChannel],
+    limit: int = EVENTS_TABLE_ROWS,
+) -> str:
+    """The events as a Markdown table (the first ``limit`` by day), under their count."""
+    names = {channel_id: channel.name for channel_id, channel in channels.items()}
+    rows = event_rows(items, timezone=timezone, channel_names=names)
+    if not rows:
+        return "_no events found in these channels and days_"
+    shown = "" if len(rows) <= limit else f"; the first {limit} shown"
+    table = _table(
+        ["day", "time", "title", "category", "status", "channels", "sources", "links"],
+        [
+            (
+                f"{row.day:%a %Y-%m-%d}",
+                row.time,
+                row.title,
+                row.category.value,
+                row.status.value,
+                ", ".join(f"#{name}" for name in row.channels),
+                row.sources,
+                ", ".join(row.links),
+            )
+            for row in rows[:limit]
+        ],
     )
+    return f"**{len(rows)} events** (times in {timezone}{shown})\n\n{table}"
 
 
 def event_checks(
@@ -372,7 +426,9 @@ def daily_digest(
     repository: dg.ResourceParam[Repository],
     poster: dg.ResourceParam[SlackPoster | None],
 ) -> Iterable[dg.MaterializeResult | dg.AssetCheckResult]:
-    """The digest of a day: coming up, changed, new (posted to Slack when enabled)."""
+    """The digest of a day as people read it: what is coming up in the next days, what
+    changed and what is new. Shown here as Markdown, written to digest.output_dir, and
+    posted to Slack (digest.channel) when digest.post is on; a re-run edits that post."""
     repo = repository
     the_poster = poster if settings.digest.post else None
     if settings.digest.post and (the_poster is None or not settings.digest.channel):
@@ -395,7 +451,7 @@ def daily_digest(
             "events": last.event_count,
             "posted": dg.MetadataValue.json(posted) if posted else "dry run (digest.post is false)",
             "digest": dg.MetadataValue.md(last.markdown),
-            "file": str(files.digest_path(settings.digest, last.day)),
+            "file": dg.MetadataValue.path(files.digest_path(settings.digest, last.day)),
         }
     )
     yield dg.AssetCheckResult(
@@ -413,11 +469,77 @@ def daily_digest(
 def events_calendar(
     settings: dg.ResourceParam[Settings], repository: dg.ResourceParam[Repository]
 ) -> dg.MaterializeResult:
-    """The iCalendar feed of every event, as of the day (subscribe to the file)."""
+    """Every event as an iCalendar (.ics) file at digest.calendar_path: import it into a
+    calendar app, or serve it and subscribe. A moved event updates its entry; a cancelled
+    one is marked cancelled."""
     path, count = steps.write_calendar_feed(repository, settings)
     return dg.MaterializeResult(
-        metadata={"path": str(path), "events": count, "bytes": path.stat().st_size}
+        metadata={
+            "path": dg.MetadataValue.path(path),
+            "events": count,
+            "bytes": path.stat().st_size,
+        }
     )
+
+
+# Who answers for the assets (Dagster shows it on each, and can alert them).
+OWNERS = ["team:slack-events"]
+
+# What a failed check means and what to do, shown with the check in the UI.
+CHECKS: dict[str, str] = {
+    "watermark_sanity": (
+        "A channel's watermark (how far it has been read) is ahead of its newest stored "
+        "message or in the future, so reading today's news from it would skip messages. "
+        "Usually a clock jump or messages lost from the app database. Check the host's "
+        "clock, then re-run raw_slack_messages for the channel from its newest stored "
+        "message on (past days are read whole, whatever the watermark)."
+    ),
+    "channel_freshness": (
+        "A channel of the live Slack source has not been read successfully within "
+        "pipeline.freshness_hours: the watermark sensor is off or failing, or the token lost "
+        "access (invalid_auth, not_in_channel). See the sensor's ticks and the last run's "
+        "log; docs/operations.md, Troubleshooting."
+    ),
+    "candidate_rate": (
+        "More messages than pipeline.max_candidate_rate look like events: a noisy channel "
+        "(a bot posting dates) or a scorer change. More candidates cost more LLM calls. "
+        "Look at the preview; leave the channel out (slack.channels) or raise "
+        "pipeline.candidate_threshold."
+    ),
+    "events_are_unique_and_sourced": (
+        "Two events share a dedup key, or an event has no stored source message: the "
+        "calendar would show duplicates or events nobody wrote. Blocks the digest. Re-run "
+        "events for the partitions named in the result; report it if it persists."
+    ),
+    "llm_failure_rate": (
+        "More candidates than llm.max_failure_rate got no usable answer from the model "
+        "(errors, timeouts, answers that break the schema); they are marked failed and "
+        "retried by the next run. Check the run's log, the endpoint (llm.base_url, "
+        "llm.model) and the key."
+    ),
+    "llm_daily_spend": (
+        "Today's LLM spend passed 80 % of llm.daily_budget_usd (WARN) or reached it "
+        "(ERROR: further candidates wait for tomorrow, marked deferred). Raise the budget "
+        "to go on today; re-running a day is cheap (answers are cached)."
+    ),
+    "digest_safety": (
+        "The rendered digest would ping people (@channel, @here, a user or group mention) "
+        "because text from a message was not escaped; it is not posted. Blocks the "
+        "calendar. A bug in the digest's escaping: report it with the run's id."
+    ),
+}
+
+
+def _check(name: str, asset: str, *, blocking: bool = False) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(name, asset=asset, description=CHECKS[name], blocking=blocking)
+
+
+def asset_kinds(settings: Settings) -> tuple[str, set[str]]:
+    """The database kind of every asset ("sqlite" or "postgres") and the extractor's
+    kinds ("openai" when a model extracts events), so the asset graph reads at a glance."""
+    backend = url_from_settings(settings.database).get_backend_name()
+    database = "postgres" if backend.startswith("postgres") else "sqlite"
+    return database, set() if settings.llm.provider == "rules" else {"openai"}
 
 
 def _asset(
@@ -427,46 +549,52 @@ def _asset(
         partitions_def=partitions,
         backfill_policy=RANGED,
         group_name="slack_events",
-        description=compute.__doc__,
+        description=" ".join(compute.__doc__.split()),
+        owners=OWNERS,
         **options,
     )(compute)
 
 
-def build_assets(partitions: Partitions) -> list[dg.AssetsDefinition]:
+def build_assets(partitions: Partitions, settings: Settings) -> list[dg.AssetsDefinition]:
     """The five assets over the root's partitions (their functions are above)."""
     by_day = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name=DAY)
     channel_days, daily = partitions.channel_days, partitions.daily
+    database, extractor = asset_kinds(settings)
+    posted = {"slack"} if settings.digest.post else set()
     return [
         _asset(
             raw_slack_messages,
             channel_days,
-            kinds={"slack"},
+            kinds={"slack", database},
             check_specs=[
-                dg.AssetCheckSpec("watermark_sanity", asset="raw_slack_messages"),
-                dg.AssetCheckSpec("channel_freshness", asset="raw_slack_messages"),
+                _check("watermark_sanity", "raw_slack_messages"),
+                _check("channel_freshness", "raw_slack_messages"),
             ],
         ),
         _asset(
             event_candidates,
             channel_days,
             deps=["raw_slack_messages"],
-            check_specs=[dg.AssetCheckSpec("candidate_rate", asset="event_candidates")],
+            kinds={database},
+            check_specs=[_check("candidate_rate", "event_candidates")],
         ),
         _asset(
             events,
             channel_days,
             deps=["event_candidates"],
+            kinds={database, *extractor},
             check_specs=[
-                dg.AssetCheckSpec("events_are_unique_and_sourced", asset="events", blocking=True),
-                dg.AssetCheckSpec("llm_failure_rate", asset="events"),
-                dg.AssetCheckSpec("llm_daily_spend", asset="events"),
+                _check("events_are_unique_and_sourced", "events", blocking=True),
+                _check("llm_failure_rate", "events"),
+                _check("llm_daily_spend", "events"),
             ],
         ),
         _asset(
             daily_digest,
             daily,
             deps=[dg.AssetDep("events", partition_mapping=by_day)],
-            check_specs=[dg.AssetCheckSpec("digest_safety", asset="daily_digest", blocking=True)],
+            kinds={database, *posted},
+            check_specs=[_check("digest_safety", "daily_digest", blocking=True)],
         ),
-        _asset(events_calendar, daily, deps=["daily_digest"]),
+        _asset(events_calendar, daily, deps=["daily_digest"], kinds={database}),
     ]

@@ -26,7 +26,7 @@ def build_definitions(
     process per step)."""
     schedules, sensors = build_automation(settings)
     return dg.Definitions(
-        assets=build_assets(Partitions.from_settings(settings)),
+        assets=build_assets(Partitions.from_settings(settings), settings),
         jobs=JOBS,
         schedules=schedules,
         sensors=sensors,
