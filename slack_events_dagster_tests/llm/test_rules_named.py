@@ -276,3 +276,46 @@ def test_a_talk_given_by_someone_is_titled_by_the_speaker_and_topic() -> None:
     )
     found = RuleExtractor().extract([talk]).drafts
     assert [d.title for d in found] == ["Amanda Shih talk on D3"]
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "I'm pleased to announce the launch of the new Rust Forum for the community",
+            "rust forum",
+        ),
+        ("The `hs` CLI is out of beta and available to all accounts!", "cli"),
+        (
+            "More big news! *Introducing Content Hub*, a place for all of your content",
+            "content hub",
+        ),
+    ],
+)
+def test_an_undated_launch_announced_is_on_the_posting_day(text: str, name: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.date_source for d in found] == [DateSource.POSTED]
+    assert name in found[0].title.lower()
+
+
+def test_a_launch_announced_for_later_is_not_now() -> None:
+    assert (
+        drafts("We're excited to announce we will launch the new forum soon", "2026-03-05T09:00:00")
+        == []
+    )
+
+
+def test_organizers_saying_see_you_there_still_announce() -> None:
+    found = drafts(
+        "Tonight's Developer Party is sold out!! We can't wait to see you there!",
+        "2026-03-05T09:00:00",
+    )
+    assert [d.start_date for d in found] == [date(2026, 3, 5)]
+
+
+def test_a_nameless_title_takes_a_channel_named_after_the_thing() -> None:
+    assert names.with_channel("BETA", "local-development") == "local development beta"
+    assert names.with_channel("Beta", "mobile-chat-sdk-beta") == "mobile chat sdk beta"
+    assert names.with_channel("Beta", "releases-and-updates") is None
+    assert names.with_channel("Meetup", "events-and-meetups") is None
+    assert names.with_channel("We're live", "local-development") is None

@@ -194,6 +194,11 @@ class RuleExtractor:
         opening = self._opening_now(reading, when, draft, item, source, thread_ts, links)
         if opening is not None:
             return [draft, opening]
+        if _nameless(draft.title):
+            named = names.with_channel(draft.title, item.channel_name)
+            if named is not None:
+                # "BETA" in #local-development: the channel is named after the thing.
+                draft = draft.model_copy(update={"title": titles.finish(named)})
         if when.source is DateSource.POSTED and _nameless(draft.title):
             # "they have to finish some items that are in beta" ("Beta"), "yeah looks
             # like it's back up": with neither a date nor a name, nothing says which

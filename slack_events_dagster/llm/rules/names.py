@@ -98,7 +98,10 @@ def is_generic(title: str) -> bool:
 
 # Kinds of event the lexicon leaves out alone ("talk" is chatter in "let's talk") but
 # that name no event in a title either.
-_KINDS = frozenset("talk session class course presentation stream livestream".split())
+_KINDS = frozenset(
+    "talk session class course presentation stream livestream early access preview "
+    "availability".split()
+)
 
 
 # Words that make a title a clause about someone: "You're Invited", "We deployed out a
@@ -180,9 +183,7 @@ def with_name(title: str, text: str, position: int) -> str | None:
 
 _PRONOUN_NAMES = frozenset("i i'd i'm i'll i've".split())
 # "due in Ramp", "live in KnowBe4", "posted on YouTube": where it is, not what.
-_PLACE_BEFORE = re.compile(
-    r"\b(?:in|at|on|via|from|into|by|to|through|inside)\s+(?:the\s+)?$", re.I
-)
+_PLACE_BEFORE = re.compile(r"\b(?:in|at|on|via|from|by|through|inside)\s+(?:the\s+)?$", re.I)
 
 
 def _dated(name: str) -> bool:
@@ -270,3 +271,34 @@ def speaker_title(text: str, head_begin: int, head_text: str) -> str | None:
         if about:
             title += " on " + " ".join(about)
     return title
+
+
+# -- a channel named after the thing: #local-development, #mobile-chat-sdk-beta -----------
+
+# Words of channel names that say what the channel is for, not what it is about.
+_CHANNEL_WORDS = frozenset(
+    "general random announcements announcement announce releases release updates update "
+    "news events event dev devs developer developers team teams chat help questions question "
+    "misc offtopic off topic community social watercooler introductions intro jobs job "
+    "feedback links share showcase show tell and of the for ops eng engineering product "
+    "support alerts alert notifications incidents incident status all hands meta slack "
+    "admins staff internal external public private test testing bots bot lounge".split()
+)
+
+
+def with_channel(title: str, channel: str) -> str | None:
+    """A nameless title with the name of a channel named after a thing ("BETA" in
+    #local-development: "Local development beta"); None for a channel named after what it
+    is for (#general, #releases-and-updates) or a title that is a clause."""
+    words = [w for w in re.split(r"[-_\s]+", channel) if w]
+    if not words or all(
+        w.lower() in _CHANNEL_WORDS or w.lower() in _KINDS or _generic(w) for w in words
+    ):
+        return None
+    if is_clause(title):
+        return None
+    name = " ".join(words)
+    kind = title.lower()
+    if not kind or kind in name.lower():
+        return name
+    return f"{name} {kind}"

@@ -371,6 +371,32 @@ _ITS_ON = re.compile(
     re.IGNORECASE,
 )
 _ON_CATEGORIES = frozenset({EventCategory.MEETING, EventCategory.CONFERENCE})
+# "We can't wait to see you there": the organizers speak, not someone's attendance.
+_ORGANIZERS = frozenset({"we", "our", "us"})
+
+
+# "We're excited to announce the launch of X", "Introducing Content Hub", "X is out of
+# beta", "Early Access to App Cards is Here": a launch or release announced, undated, is
+# one happening as it is posted.
+_INTRODUCING = re.compile(
+    r"\b(?:introduc(?:e|es|ing)|announc(?:e|es|ing)|unveil(?:s|ing)?|out\s+of\s+beta"
+    r"|(?:is|are)\s+(?:now\s+)?here|now\s+(?:in|available|supports?)|(?:excited|pleased|happy|thrilled|proud)"
+    r"\s+to\s+share)\b"
+)
+_AHEAD_WORDS = frozenset(
+    "will ll soon upcoming next plan planning planned going tomorrow later".split()
+)
+_INTRODUCED = frozenset({EventCategory.LAUNCH, EventCategory.RELEASE})
+
+
+def _introduced(prose: Prose, head: Head) -> int | None:
+    """The position of a launch or release introduced in the event word's sentence."""
+    _, sentence = sentence_around(prose.lower, head.begin)
+    if _INTRODUCING.search(sentence) is None or sentence.rstrip().endswith("?"):
+        return None
+    if not _AHEAD_WORDS.isdisjoint(lx.words(sentence)):
+        return None
+    return head.begin
 
 
 def _named_today(text: str, head: Head) -> int | None:
@@ -473,6 +499,8 @@ def _is_personal(prose: Prose, head: Head | None) -> bool:
     if head.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
         return False
     before = prose.lower[max(0, head.begin - 40) : head.begin]
+    if _INTRODUCING.search(before) is not None:
+        return False  # "I'm pleased to announce the launch of ...": news for everyone
     return _FIRST_PERSON_SUBJECT.search(before) is not None
 
 
@@ -525,6 +553,8 @@ def read(
     now_at = _reports_now(prose, heads, message.text)
     if now_at is None and when is None and head is not None:
         now_at = _named_today(prose.text, head)
+    if now_at is None and when is None and head is not None and head.category in _INTRODUCED:
+        now_at = _introduced(prose, head)
     now = now_at is not None
     if category is None and when is not None and not now and _STARTING.search(prose.text):
         # "INBOUND 2021 starts tomorrow", "Finding Your Inner Voice with Hasan Minhaj
@@ -552,7 +582,11 @@ def read(
     announces = signals.announces(prose, message.text.lower())
     # "see you there", "wish I could": someone's attendance, unless the message itself
     # announces ("Tonight is our meetup! ... all the cool kids will be there").
-    attendance = not announces and lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
+    attendance = (
+        not announces
+        and prose.token_set.isdisjoint(_ORGANIZERS)
+        and lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
+    )
     reading = Reading(
         prose=prose,
         posted=posted,

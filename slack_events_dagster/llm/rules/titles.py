@@ -70,7 +70,7 @@ _VERBISH = frozenset(
 # Heads that read best with what they are of/on ("package server outage", "FTP sunset").
 _REORDER_HEADS = frozenset(
     "outage outages incident incidents downtime maintenance migration upgrade sunset "
-    "deprecation release deadline freeze cutover".split()
+    "deprecation release deadline freeze cutover launch rollout".split()
 )
 # Heads that are verbs: the title is the subject or object and the category's noun.
 _VERB_HEADS = frozenset(
@@ -339,7 +339,7 @@ def _of_phrase(tokens: Sequence[Token], index: int) -> list[Token]:
     """What the head is of / on / for: "outage on [the package server]"."""
     if index >= len(tokens) or tokens[index].lower not in _LINKING:
         return []
-    return _noun_run(tokens, index + 1, limit=4)
+    return _noun_run(tokens, index + 1, limit=6)
 
 
 def _object(tokens: Sequence[Token], index: int) -> list[Token]:
