@@ -319,3 +319,19 @@ def test_a_nameless_title_takes_a_channel_named_after_the_thing() -> None:
     assert names.with_channel("Beta", "releases-and-updates") is None
     assert names.with_channel("Meetup", "events-and-meetups") is None
     assert names.with_channel("We're live", "local-development") is None
+
+
+def test_one_more_user_seeing_an_incident_is_no_answer() -> None:
+    found = drafts(
+        "Over here it's not loading....",
+        "2026-03-05T11:00:00",
+        parent="Is Grafana Cloud down for anyone else?",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert found == []
+
+
+def test_adverbs_and_addressees_name_nothing() -> None:
+    assert names.is_generic("Still release")
+    assert names.is_addressee("HubSpot Devs")
+    assert not names.is_addressee("Rust Lisbon meetup")

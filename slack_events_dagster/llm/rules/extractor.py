@@ -175,7 +175,7 @@ class RuleExtractor:
             parent is not None
             and not _announced(parent)
             and reading.head is None
-            and not (_reports_incident(reading) and _asks_about_an_incident(parent))
+            and not (_answers_incident(reading) and _asks_about_an_incident(parent))
         ):
             # "all clear: dashboards are fast again" under a message that announced no
             # event: nothing to report on its own, unless it answers a question about an
@@ -277,7 +277,7 @@ class RuleExtractor:
         links: list[EventLink],
     ) -> EventDraft:
         title, category = reading.title, reading.category
-        if parent is not None and _asks_about_an_incident(parent) and _reports_incident(reading):
+        if parent is not None and _asks_about_an_incident(parent) and _answers_incident(reading):
             # The answer to "Is HubSpot down?": the question names what was down.
             title = parent.title if reading.head is None else title
         elif (
@@ -470,7 +470,14 @@ def _reports_incident(reading: Reading) -> bool:
 
 
 def _nameless(title: str) -> bool:
-    return names.is_generic(title) or names.is_clause(title)
+    return names.is_generic(title) or names.is_clause(title) or names.is_addressee(title)
+
+
+def _answers_incident(reading: Reading) -> bool:
+    """A reply that settles a question about an incident: it is resolved ("Normal
+    service has resumed") or has a status page, not one more user seeing it ("Over here
+    it's not loading")."""
+    return _reports_incident(reading) and (rd.resolved(reading) or rd.status_linked(reading))
 
 
 def _asks_about_an_incident(reading: Reading) -> bool:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from slack_events_dagster.domain import lexicon as lx
 from slack_events_dagster.llm.rules.titles import (
+    _AUXILIARY,
     _FUNCTION,
     _VERBISH,
     Token,
@@ -142,11 +143,17 @@ _SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)|\n")
 NAME_REACH = 80
 
 
+def is_addressee(title: str) -> bool:
+    """ "HubSpot Devs", "Hello Developer Community": whom a message greets."""
+    tokens = tokenize(title)
+    return bool(tokens) and tokens[-1].lower in _ADDRESSEES
+
+
 def _kind_only(run: Sequence[Token]) -> bool:
     """ "Public Beta", "Webinar": capitalized words of kind; "Meetings API" names one."""
     if any(len(t.text) > 1 and (t.text.isupper() or _mixed(t.text)) for t in run):
         return False
-    return all(_generic(t.text) or t.lower in _KINDS for t in run)
+    return all(_generic(t.text) or t.lower in _KINDS or t.lower in _AUXILIARY for t in run)
 
 
 def with_name(title: str, text: str, position: int) -> str | None:

@@ -69,8 +69,18 @@ _SHIFT = Guarded(
 )
 _RESOLVED = Guarded(
     r"\bresolved\b|\bmitigated\b|\ball\s+clear\b|\bback\s+to\s+normal\b|\brecovered\b"
-    r"|\bback\s+(?:up|online)\b|\bfixed\b|\brestored\b",
-    ("resolved", "mitigated", "clear", "back", "recovered", "fixed", "restored"),
+    r"|\bback\s+(?:up|online)\b|\bfixed\b|\brestored\b|\bresumed\b|\baddressed\b",
+    (
+        "resolved",
+        "mitigated",
+        "clear",
+        "back",
+        "recovered",
+        "fixed",
+        "restored",
+        "resumed",
+        "addressed",
+    ),
 )
 _MEETING_HOSTS = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
@@ -773,6 +783,12 @@ def sentence_around(text: str, position: int) -> tuple[int, str]:
 
 def in_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?")
+
+
+def status_linked(reading: Reading) -> bool:
+    return (
+        reading.url is not None and signals.STATUS_INCIDENT.search(reading.url.lower()) is not None
+    )
 
 
 def resolved(reading: Reading) -> bool:
