@@ -13,7 +13,7 @@ import pytest
 
 from slack_events_dagster.domain.models import DateSource, EventCategory
 from slack_events_dagster.llm.rules import names, titles
-from slack_events_dagster_tests.llm.test_rules import drafts
+from slack_events_dagster_tests.helpers.rules import drafts
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,7 @@ def test_a_talk_given_by_someone_is_titled_by_the_speaker_and_topic() -> None:
     from dataclasses import replace
 
     from slack_events_dagster.llm.rules import RuleExtractor
-    from slack_events_dagster_tests.llm.test_rules import item
+    from slack_events_dagster_tests.helpers.rules import item
 
     talk = replace(
         item("<@U1> is starting her talk about D3", "2026-03-05T19:00:00"),

@@ -143,6 +143,10 @@ _SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)|\n")
 NAME_REACH = 80
 
 
+# Words of manner and time that name nothing ("Still release", "Already live").
+_MANNER = _AUXILIARY | {"still", "yet", "soon", "again"}
+
+
 def is_addressee(title: str) -> bool:
     """ "HubSpot Devs", "Hello Developer Community": whom a message greets."""
     tokens = tokenize(title)
@@ -153,7 +157,7 @@ def _kind_only(run: Sequence[Token]) -> bool:
     """ "Public Beta", "Webinar": capitalized words of kind; "Meetings API" names one."""
     if any(len(t.text) > 1 and (t.text.isupper() or _mixed(t.text)) for t in run):
         return False
-    return all(_generic(t.text) or t.lower in _KINDS or t.lower in _AUXILIARY for t in run)
+    return all(_generic(t.text) or t.lower in _KINDS or t.lower in _MANNER for t in run)
 
 
 def with_name(title: str, text: str, position: int) -> str | None:
