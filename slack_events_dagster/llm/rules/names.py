@@ -8,6 +8,7 @@ sentence; an addressee ("Hello HubSpot People"), a place or tool after "in/at/on
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -86,6 +87,7 @@ def name_runs(text: str) -> list[tuple[int, str]]:
     return runs
 
 
+@functools.lru_cache(maxsize=8192)
 def is_generic(title: str) -> bool:
     """A title that says what kind of thing but not which ("Public beta", "Launch",
     "Sessions"): no number, no name, only words of kind, function and manner."""
@@ -130,6 +132,7 @@ def quoted_title(text: str) -> str | None:
 _SPEAKING = frozenset("i i'm i'll i've we we're we'll you're it's".split())
 
 
+@functools.lru_cache(maxsize=8192)
 def is_clause(title: str) -> bool:
     """A title that is a piece of a sentence told by someone, not a name."""
     return any(token.lower in _CLAUSE_WORDS for token in tokenize(title))
@@ -147,6 +150,7 @@ NAME_REACH = 80
 _MANNER = _AUXILIARY | {"still", "yet", "soon", "again"}
 
 
+@functools.lru_cache(maxsize=8192)
 def is_addressee(title: str) -> bool:
     """ "HubSpot Devs", "Hello Developer Community": whom a message greets."""
     tokens = tokenize(title)

@@ -18,6 +18,7 @@ few words at a word boundary.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -102,15 +103,22 @@ class Token:
     text: str
     begin: int
     end: int
-
-    @property
-    def lower(self) -> str:
-        return self.text.lower()
+    lower: str
 
 
 def tokenize(text: str) -> list[Token]:
+    return list(_tokens(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens(text: str) -> tuple[Token, ...]:
     # Curly apostrophes read as straight ones ("we’ve" is "we've"); lengths do not change.
-    return [Token(m.group(0).replace("’", "'"), m.start(), m.end()) for m in _WORD.finditer(text)]
+    # (Cached: a title and its sentence are read by several tests in a row.)
+    found = []
+    for match in _WORD.finditer(text):
+        word = match.group(0).replace("’", "'")
+        found.append(Token(word, match.start(), match.end(), word.lower()))
+    return tuple(found)
 
 
 def is_version(word: str) -> bool:
@@ -583,6 +591,7 @@ def _keep_letters(run: re.Match[str]) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8192)
 def _generic(words: str) -> bool:
     """Only words that say what kind of thing, or nothing ("Scheduled maintenance")."""
     tokens = lx.words(words.lower())
