@@ -77,8 +77,10 @@ def channel_discovery_sensor(
     context: dg.SensorEvaluationContext,
     repository: dg.ResourceParam[Repository],
     source: dg.ResourceParam[MessageSource],
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     repo = repository
+    if problem := repo.prepare_schema():
+        return dg.SkipReason(problem)
     listed = source.list_channels()
     repo.upsert_channels(listed)
     listed_ids = {c.id for c in listed}
@@ -110,7 +112,9 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext,
         repository: dg.ResourceParam[Repository],
         source: dg.ResourceParam[MessageSource],
-    ) -> dg.SensorResult:
+    ) -> dg.SensorResult | dg.SkipReason:
+        if problem := repository.prepare_schema():
+            return dg.SkipReason(problem)
         return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
 
     return sensor
