@@ -48,22 +48,30 @@ def _today(timezone: str) -> str:
 
 
 def digest_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    """The digest of each day at digest.time in digest.timezone."""
+    """The digest of each day at digest.time in digest.timezone.
+
+    Stopped at first when the days end (pipeline.end_date: a fixed history such as the
+    sample), since no day after it is a partition; it then skips such days if started."""
     zone = settings.digest.timezone
+    last_day = settings.pipeline.end_date
 
     @dg.schedule(
         name="daily_digest_schedule",
         job=digest_job,
         cron_schedule=f"{settings.digest.time.minute} {settings.digest.time.hour} * * *",
         execution_timezone=zone,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if last_day is None
+        else dg.DefaultScheduleStatus.STOPPED,
         description="Builds (and posts, when enabled) the digest at digest.time in "
         "digest.timezone.",
     )
-    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         moment = context.scheduled_execution_time or datetime.now(UTC)
-        day = moment.astimezone(ZoneInfo(zone)).date().isoformat()
-        return dg.RunRequest(run_key=f"digest:{day}", partition_key=day)
+        day = moment.astimezone(ZoneInfo(zone)).date()
+        if last_day is not None and day > last_day:
+            return dg.SkipReason(f"{day} is after pipeline.end_date {last_day}: the days end there")
+        return dg.RunRequest(run_key=f"digest:{day}", partition_key=day.isoformat())
 
     return schedule
 
