@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint lint-deploy bench clean
+.PHONY: demo ui test install install-dev lint lint-deploy bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,10 @@ $(BIN)/python:
 # Runs the main job on the embedded default: SQLite, the sample workspace, the rule extractor.
 demo: install
 	$(BIN)/slack-events demo
+
+# The Dagster UI (dagster dev) on the demo's runs, events and checks; Ctrl-C stops it.
+ui: install
+	$(BIN)/slack-events ui
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -e .

@@ -6,6 +6,7 @@
     slack-events run [--from D] [--to D] [--channel ID ...]
                                          run the pipeline for a range of days
     slack-events demo                    run it on the bundled sample workspace (SQLite, rules)
+    slack-events ui [--port N]           the Dagster UI on the same settings and instance
 
 Every command takes ``--config PATH`` (else $SLACK_EVENTS_CONFIG, else ./config.yaml) and
 ``-v``, before or after the command's name.
@@ -143,6 +144,14 @@ def _common_options(*, after_command: bool) -> argparse.ArgumentParser:
     return options
 
 
+def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
+    from slack_events_dagster.ui import open_ui
+
+    return open_ui(
+        settings, config=args.config, output_dir=args.output_dir, host=args.host, port=args.port
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slack-events",
@@ -186,6 +195,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run on the bundled sample workspace, no keys needed")
     demo.add_argument("--output-dir", default="output/demo", help="where digests and the .ics go")
     demo.set_defaults(handler=cmd_demo)
+
+    ui = commands.add_parser(
+        "ui", help="the Dagster UI (dagster dev) on the same settings and instance as run/demo"
+    )
+    ui.add_argument("--host", default="127.0.0.1", help="address the webserver listens on")
+    ui.add_argument("--port", type=int, default=3000, help="port of the webserver")
+    ui.add_argument(
+        "--output-dir",
+        default="output/demo",
+        help="without a config file: the demo's folder to open (as `demo --output-dir`)",
+    )
+    ui.set_defaults(handler=cmd_ui)
     return parser
 
 

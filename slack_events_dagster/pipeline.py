@@ -3,8 +3,8 @@
 It registers the channels, then materializes every asset for the range through
 Dagster, in-process: one ranged run of ``ingest_job`` per channel (all its days
 at once, as a single-run backfill would), then one ranged run of ``digest_job``.
-Runs are recorded on the instance of $DAGSTER_HOME when it is set (so
-``dagster dev`` shows them), else on an ephemeral one. Each run is tagged with the
+Runs are recorded on the instance of $DAGSTER_HOME when it is set, else on the
+project-local one (``instance.py``), which ``slack-events ui`` shows. Each run is tagged with the
 host and process executing it, so runs that a killed invocation left unfinished are
 marked failed by the next one (see :func:`fail_orphaned_runs`).
 """
@@ -24,10 +24,10 @@ import dagster as dg
 from tqdm import tqdm
 
 from slack_events_dagster import steps
-from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.definitions import build_definitions
 from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.domain.models import SlackChannel
+from slack_events_dagster.instance import dagster_instance
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import SlackSourceError
 from slack_events_dagster.slack.source import MessageSource
@@ -74,7 +74,11 @@ def demo_settings(settings: Settings, *, output_dir: str | Path = "output/demo")
             ),
             "llm": settings.llm.model_copy(update={"provider": "rules"}),
             "pipeline": settings.pipeline.model_copy(
-                update={"start_date": SAMPLE_START, "timezone": SAMPLE_TIMEZONE}
+                update={
+                    "start_date": SAMPLE_START,
+                    "end_date": SAMPLE_END,
+                    "timezone": SAMPLE_TIMEZONE,
+                }
             ),
             "digest": settings.digest.model_copy(
                 update={
@@ -235,18 +239,24 @@ def run(
         )
     if not quiet:
         print(days)
-    # Each run's per-partition events stored in batches, as in the deployment's image
-    # (a Dagster setting, read by the instance from the environment).
-    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
+    if settings.pipeline.end_date is not None and last > settings.pipeline.end_date:
+        # The partitions end on pipeline.end_date: stretch them to the range asked for.
+        settings = settings.model_copy(
+            update={"pipeline": settings.pipeline.model_copy(update={"end_date": last})}
+        )
     # The same settings build the code location this process runs.
     defs = build_definitions(settings)
-    with closing(SqlRepository.from_settings(settings.database)) as repository:
-        return _run(settings, defs, source, repository, listed, first, last, quiet=quiet)
+    with (
+        closing(SqlRepository.from_settings(settings.database)) as repository,
+        dagster_instance(settings) as instance,
+    ):
+        return _run(settings, defs, instance, source, repository, listed, first, last, quiet=quiet)
 
 
 def _run(
     settings: Settings,
     defs: dg.Definitions,
+    instance: dg.DagsterInstance,
     source: MessageSource,
     repository: SqlRepository,
     listed: list[SlackChannel],
@@ -259,11 +269,6 @@ def _run(
     listed_ids = {c.id for c in listed}
     wanted = [c for c in steps.register_channels(source, repository) if c.id in listed_ids]
 
-    instance = (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
     orphans = fail_orphaned_runs(instance)
     if orphans:
         print(f"marked {len(orphans)} runs of a killed slack-events run failed", file=sys.stderr)

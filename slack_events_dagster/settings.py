@@ -18,7 +18,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -142,6 +150,10 @@ class LLMSettings(_Section):
 
 class PipelineSettings(_Section):
     start_date: date = date(2024, 1, 1)
+    # The last day of the partitions; None: today, as for a history that keeps growing
+    # (the Web API). A fixed history (an export, the sample) ends on its last day; with an
+    # end the daily digest schedule starts stopped, since no new day will come.
+    end_date: date | None = None
     timezone: TimeZoneName = "UTC"
     candidate_threshold: float = Field(0.5, ge=0, le=1)
     channel_weights: dict[str, float] = {}
@@ -154,6 +166,12 @@ class PipelineSettings(_Section):
     # The channels whose bot posts are read (names or ids); None reads bots everywhere,
     # [] nowhere. Joins, leaves and topic changes are never events.
     bot_channels: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _end_after_start(self) -> PipelineSettings:
+        if self.end_date is not None and self.end_date < self.start_date:
+            raise ValueError(f"end_date {self.end_date} is before start_date {self.start_date}")
+        return self
 
 
 class DigestSettings(_Section):

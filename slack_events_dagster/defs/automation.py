@@ -48,22 +48,30 @@ def _today(timezone: str) -> str:
 
 
 def digest_schedule(settings: Settings) -> dg.ScheduleDefinition:
-    """The digest of each day at digest.time in digest.timezone."""
+    """The digest of each day at digest.time in digest.timezone.
+
+    Stopped at first when the days end (pipeline.end_date: a fixed history such as the
+    sample), since no day after it is a partition; it then skips such days if started."""
     zone = settings.digest.timezone
+    last_day = settings.pipeline.end_date
 
     @dg.schedule(
         name="daily_digest_schedule",
         job=digest_job,
         cron_schedule=f"{settings.digest.time.minute} {settings.digest.time.hour} * * *",
         execution_timezone=zone,
-        default_status=dg.DefaultScheduleStatus.RUNNING,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if last_day is None
+        else dg.DefaultScheduleStatus.STOPPED,
         description="Builds (and posts, when enabled) the digest at digest.time in "
         "digest.timezone.",
     )
-    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    def schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         moment = context.scheduled_execution_time or datetime.now(UTC)
-        day = moment.astimezone(ZoneInfo(zone)).date().isoformat()
-        return dg.RunRequest(run_key=f"digest:{day}", partition_key=day)
+        day = moment.astimezone(ZoneInfo(zone)).date()
+        if last_day is not None and day > last_day:
+            return dg.SkipReason(f"{day} is after pipeline.end_date {last_day}: the days end there")
+        return dg.RunRequest(run_key=f"digest:{day}", partition_key=day.isoformat())
 
     return schedule
 
@@ -77,8 +85,10 @@ def channel_discovery_sensor(
     context: dg.SensorEvaluationContext,
     repository: dg.ResourceParam[Repository],
     source: dg.ResourceParam[MessageSource],
-) -> dg.SensorResult:
+) -> dg.SensorResult | dg.SkipReason:
     repo = repository
+    if problem := repo.prepare_schema():
+        return dg.SkipReason(problem)
     listed = source.list_channels()
     repo.upsert_channels(listed)
     listed_ids = {c.id for c in listed}
@@ -110,7 +120,9 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
         context: dg.SensorEvaluationContext,
         repository: dg.ResourceParam[Repository],
         source: dg.ResourceParam[MessageSource],
-    ) -> dg.SensorResult:
+    ) -> dg.SensorResult | dg.SkipReason:
+        if problem := repository.prepare_schema():
+            return dg.SkipReason(problem)
         return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
 
     return sensor

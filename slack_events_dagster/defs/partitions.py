@@ -30,9 +30,12 @@ class Partitions:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Partitions:
+        end = settings.pipeline.end_date
         daily = dg.DailyPartitionsDefinition(
             start_date=settings.pipeline.start_date.isoformat(),
             timezone=settings.pipeline.timezone,
+            # Dagster's end date is exclusive: the partitions end on pipeline.end_date.
+            end_date=(end + timedelta(days=1)).isoformat() if end else None,
             # Today is a partition too: its run is the incremental one.
             end_offset=1,
         )

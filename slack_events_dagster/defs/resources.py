@@ -27,6 +27,7 @@ from slack_events_dagster.slack.poster import SlackPoster
 from slack_events_dagster.slack.source import MessageSource
 from slack_events_dagster.slack.webapi import WebApiSource
 from slack_events_dagster.storage.base import Repository
+from slack_events_dagster.storage.migrate import SchemaNotReadyError
 from slack_events_dagster.storage.repository import SqlRepository
 
 
@@ -54,9 +55,15 @@ def poster(settings: SlackSettings) -> SlackPoster | None:
 
 def build_resources(settings: Settings) -> dict[str, dg.ResourceDefinition]:
     @dg.resource(description="The repository on SQLite or pooled PostgreSQL (database.*).")
-    def repository(_: dg.InitResourceContext) -> Iterator[SqlRepository]:
+    def repository(context: dg.InitResourceContext) -> Iterator[SqlRepository]:
         repo = SqlRepository.from_settings(settings.database)
         try:
+            # A database is at the newest schema before use: SQLite is migrated here. A
+            # run on PostgreSQL that finds an older schema stops with the command to run;
+            # sensors ask again and skip with that message (no failed tick per interval).
+            problem = repo.prepare_schema()
+            if problem is not None and context.run is not None:
+                raise SchemaNotReadyError(problem)
             yield repo
         finally:
             repo.close()

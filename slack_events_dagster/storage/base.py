@@ -265,4 +265,9 @@ class Repository(
     assets around them). :class:`~slack_events_dagster.storage.repository.SqlRepository`
     implements it on SQLite and PostgreSQL."""
 
+    def prepare_schema(self) -> str | None:
+        """Make the database ready for this code: migrate it where this process may (a
+        SQLite file), else the one message naming the command that does. None: ready."""
+        ...
+
     def close(self) -> None: ...

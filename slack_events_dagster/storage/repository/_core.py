@@ -43,6 +43,7 @@ from slack_events_dagster.storage.bulk import (
     DialectFormat,
 )
 from slack_events_dagster.storage.engine import create_db_engine, redact_url, url_from_settings
+from slack_events_dagster.storage.migrate import prepare_schema, stamp_head
 from slack_events_dagster.storage.schema import (
     metadata,
     raw_slack_messages,
@@ -123,9 +124,19 @@ class RepositoryCore:
         return cls.from_url(url_from_settings(settings), settings=settings)
 
     def create_schema(self) -> None:
-        """Create missing tables straight from the metadata (tests); deployments migrate."""
+        """Create missing tables straight from the metadata (tests); deployments migrate.
+
+        The database is stamped with the newest migration, which makes the same tables,
+        so code that checks the schema before use (``migrate.prepare_schema``) finds it
+        ready."""
         with self._transaction("create_schema") as conn:
             metadata.create_all(conn)
+            stamp_head(conn)
+
+    def prepare_schema(self) -> str | None:
+        """Bring SQLite to the newest schema; on PostgreSQL, the message naming the command
+        to run when the schema is not the newest. None when the database is ready."""
+        return prepare_schema(self.engine)
 
     def has_schema(self) -> bool:
         with self._errors("has_schema"):
