@@ -335,3 +335,18 @@ def test_adverbs_and_addressees_name_nothing() -> None:
     assert names.is_generic("Still release")
     assert names.is_addressee("HubSpot Devs")
     assert not names.is_addressee("Rust Lisbon meetup")
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Heads up: *2.4 goes out tomorrow at 2pm ET*. Branch is cut.", "2.4"),
+        (
+            "Cross-posting from <#C1|ops>: *Redis 7 upgrade this Saturday night, 11pm ET*.",
+            "Redis 7 upgrade",
+        ),
+    ],
+)
+def test_titles_lose_trailing_verbs_and_a_cross_posts_channel(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00", "America/New_York")
+    assert [d.title for d in found] == [title]

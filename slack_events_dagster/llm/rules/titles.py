@@ -471,12 +471,19 @@ _LEAD_FILLER = re.compile(
 )
 
 
+# "#ops-maintenance: Postgres 16 upgrade" (a cross-post's source) names the channel.
+_CHANNEL_LEAD = re.compile(r"^#[\w.-]+\s*[:\-\u2013\u2014]\s*(?=\S)")
+# "4.12 goes", "Beta is": a verb left at the end of a cut clause.
+_TRAILING_VERB = re.compile(r"\s+(?:goes|went|gets|got|is|are|was|were)$", re.IGNORECASE)
+
+
 def finish(title: str) -> str:
     """Tidy a title: no pictographs, no broadcast mentions (@here, @channel), no edge
     punctuation, first letter up, at most MAX_CHARS."""
     title = _BROADCAST.sub(" ", title)
     title = _TRIM.sub("", re.sub(r"\s+", " ", symbols_stripped(title)))
-    title = _LEAD_FILLER.sub("", title)
+    title = _LEAD_FILLER.sub("", _CHANNEL_LEAD.sub("", title))
+    title = _TRAILING_VERB.sub("", title)
     if len(title) > MAX_CHARS:
         cut = title[: MAX_CHARS - 1]
         title = cut[: cut.rfind(" ")] if " " in cut else cut
