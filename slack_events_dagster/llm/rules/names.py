@@ -103,7 +103,7 @@ def is_generic(title: str) -> bool:
 # that name no event in a title either.
 _KINDS = frozenset(
     "talk session class course presentation stream livestream early access preview "
-    "availability".split()
+    "availability changelog post status page update updates announcement".split()
 )
 
 

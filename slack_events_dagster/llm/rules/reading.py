@@ -640,6 +640,11 @@ def make_title(reading: Reading, links: list[str]) -> str:
     takes the name written nearest the event word."""
     title = _title(reading, links)
     generic = names.is_generic(title)
+    if (generic or names.is_clause(title)) and reading.category is EventCategory.INCIDENT:
+        # "Status Page", "We're seeing issues": what is in trouble names an incident.
+        trouble = names.trouble_title(reading.prose.text)
+        if trouble is not None:
+            return titles.finish(trouble)
     if generic or names.is_clause(title):
         # "Public beta" keeps its kind ("Custom Channels API public beta"); "You're
         # Invited" gives way to the name and the category's noun.
