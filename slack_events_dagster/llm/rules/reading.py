@@ -23,12 +23,22 @@ from slack_events_dagster.domain.models import EventCategory, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
 from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import names, titles
+from slack_events_dagster.llm.rules.happening import (
+    INTRODUCED,
+    INTRODUCING,
+    ORGANIZERS,
+    STARTING,
+    Head,
+    introduced,
+    judged,
+    named_today,
+    reports_now,
+    sentence_around,
+    supposed,
+    versions,
+)
 
 _WORD = re.compile(r"[a-z]+")
-_DOCUMENTS = frozenset(
-    "prd doc docs document spec specs rfc draft deck slides proposal design notes memo "
-    "brief plan roadmap".split()
-)
 _CONFERENCE_NAME = re.compile(r"\b[A-Z][A-Za-z]*[a-zA-Z](?:Con|Conf)\b")
 _LOCATION = re.compile(
     r"(?:\b(?:location|where|venue|place|room)\s*[:\-]\s*|📍\s*)"
@@ -90,7 +100,6 @@ _CALENDAR_LINK = re.compile(
     r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://"
     r"|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
 )
-_HEADING = re.compile(r"^\s*\*(?P<bold>[^*\n]{2,120})\*|^(?P<line>[^\n]{3,90})(?:\n|$)")
 _SENTENCE = re.compile(r"(?<=[.!?。！])\s+|\n+")
 _RELEASE = EventCategory.RELEASE
 _AHEAD = frozenset({"will", "tomorrow", "next"})
@@ -106,15 +115,6 @@ NOW_CATEGORIES = frozenset(
         EventCategory.MAINTENANCE,
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    """The event word a message is about, where it stands, and its category."""
-
-    begin: int
-    text: str
-    category: EventCategory
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def _heads(prose: Prose) -> list[Head]:
             begin = match.start()
             heads.append(Head(begin, prose.lower[begin : match.end()], EventCategory.CONFERENCE))
     # A version number names a release ("*Lumen 4.13* target: Tuesday").
-    for match in _versions(prose):
+    for match in versions(prose):
         heads.append(Head(match.start(), prose.lower[match.start() : match.end()], _RELEASE))
     if lx.has_cjk(prose.lower):
         for word, category in lx.JA_EVENT_WORDS:
@@ -273,205 +273,6 @@ def _named_event(head: Head, text: str) -> bool:
     )
 
 
-# How many words apart a "happening now" phrase and the thing it is about may stand.
-_NOW_REACH = 8
-_SENTENCE_BREAK = re.compile(r"[.!?。！]\s|\n")
-
-
-def _reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
-    """The message reports something happening as it is posted: a "now" phrase
-    ("is out", "now live", "we're seeing an outage") stated, not supposed ("after the
-    page is live", "is supposed to be rolling out") nor asked nor told as history ("the
-    time we released X"), and about something: an event word or version a few words
-    away, a subject right before it ("The PayPal integration issue has been resolved"),
-    or a link in a short message ("Live now! <link>")."""
-    lower = prose.lower
-    if "/incidents/" in raw and signals.STATUS_INCIDENT.search(raw.lower()):
-        return 0
-    if lx.has_cjk(lower):
-        found = [lower.find(word) for word in lx.NOW_SUBSTRINGS if word in lower]
-        if found:
-            return min(found)
-    spans = lx.NOW_WORDS.positions(prose.tokens) if prose.hits.now else []
-    if not spans:
-        return None
-    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
-    things = [head.begin for head in heads]
-    things += [match.start() for match in _versions(prose)]
-    linked_and_short = "<http" in raw and len(prose.tokens) <= 12
-    for start, end in spans:
-        before = prose.tokens[max(0, start - 3) : start]
-        if not lx.HYPOTHETICAL.isdisjoint(before) or not lx.FUTURE.isdisjoint(before):
-            continue  # "if it is live", "will be released as a font": not happening now
-        clause = _clause_start(lower, offsets, start)
-        if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
-            continue  # "the time we released X", "was down earlier" (in the same clause)
-        following = prose.tokens[end] if end < len(prose.tokens) else ""
-        phrase = prose.tokens[start:end]
-        if (following == "of" and phrase[-1] == "out") or (
-            following in ("to", "for") and phrase[-1] == "open" and "now" not in phrase
-        ):
-            continue  # "are out of Zurich", "is open to everyone": not a report
-        if _in_question(lower, offsets[start]):
-            continue
-        begin, finish = offsets[start], offsets[end - 1] + len(prose.tokens[end - 1])
-        if linked_and_short or _has_subject(prose, offsets, start, end):
-            return begin
-        for thing in things:
-            low, high = sorted((thing, begin))
-            if _SENTENCE_BREAK.search(lower, low, high) is None and (
-                abs(_token_at(offsets, thing) - start) <= _NOW_REACH or low <= thing <= finish
-            ):
-                return begin
-    return None
-
-
-_SUPPOSING = frozenset("if unless whether suppose supposing say imagine hypothetically".split())
-_EXAMPLE_OPENERS = ("example", "for example", "e.g", "eg", "for instance")
-
-
-_JUDGING = frozenset(
-    "great nice awesome amazing good fun excellent fantastic wonderful brilliant "
-    "productive lovely".split()
-)
-_LOOKS = frozenset("looks looked looking seems seemed was sounds".split())
-
-
-def _judged(prose: Prose, begin: int) -> bool:
-    """ "great retro everyone", "the meetup tonight looks great": a judgement of an event,
-    said after it or while it is on, is no announcement of it."""
-    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
-    token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
-    if token is None:
-        return False
-    tokens = prose.tokens
-    before = tokens[max(0, token - 2) : token]
-    if (before and before[-1] in _JUDGING) or before[:1] == ["what"]:
-        return True
-    after = tokens[token + 1 : token + 4]
-    return any(
-        word in _LOOKS and i + 1 < len(after) and after[i + 1] in _JUDGING
-        for i, word in enumerate(after)
-    )
-
-
-def _versions(prose: Prose) -> list[re.Match[str]]:
-    """The version numbers of the text, but those of a document ("Beacon PRD v3 is up": a
-    new draft, no release) and asides in parentheses."""
-    found = []
-    for match in signals.VERSION.finditer(prose.text):
-        before = prose.lower[max(0, match.start() - 12) : match.start()].split()
-        if before and before[-1].strip("*_:") in _DOCUMENTS:
-            continue
-        if prose.lower[match.start() - 1 : match.start()] == "(":
-            continue  # "anomaly explanations are out (v2)": an aside, naming nothing
-        found.append(match)
-    return found
-
-
-# A name (capitalized, an acronym, a number) right before a verb of beginning.
-_STARTING = re.compile(
-    r"(?:\b[A-Z][\w.'’&+-]*|\b\d[\w.]*|[)*>])\*?\s+"
-    r"(?:starts|begins|kicks\s+off|is\s+starting|is\s+happening|takes\s+place)\b"
-)
-# "It's Developer Day 2021!", "Tonight is our meetup": the event is on as it is posted.
-_ITS_ON = re.compile(
-    r"(?:\bit[’']?s|\bit\s+is|\btoday\s+is|\btonight\s+is|\btoday[’']?s|\btonight[’']?s)"
-    r"\s+(?:the\s+|our\s+|(?:the\s+)?first\s+)?(?:[\w.-]+\s+){0,3}$",
-    re.IGNORECASE,
-)
-_ON_CATEGORIES = frozenset({EventCategory.MEETING, EventCategory.CONFERENCE})
-# "We can't wait to see you there": the organizers speak, not someone's attendance.
-_ORGANIZERS = frozenset({"we", "our", "us"})
-
-
-# "We're excited to announce the launch of X", "Introducing Content Hub", "X is out of
-# beta", "Early Access to App Cards is Here": a launch or release announced, undated, is
-# one happening as it is posted.
-_INTRODUCING = re.compile(
-    r"\b(?:introduc(?:e|es|ing)|announc(?:e|es|ing)|unveil(?:s|ing)?|out\s+of\s+beta"
-    r"|(?:is|are)\s+(?:now\s+)?here|now\s+(?:in|available|supports?)|(?:excited|pleased|happy|thrilled|proud)"
-    r"\s+to\s+share)\b"
-)
-_AHEAD_WORDS = frozenset(
-    "will ll soon upcoming next plan planning planned going tomorrow later".split()
-)
-_INTRODUCED = frozenset({EventCategory.LAUNCH, EventCategory.RELEASE})
-
-
-def _introduced(prose: Prose, head: Head) -> int | None:
-    """The position of a launch or release introduced in the event word's sentence."""
-    _, sentence = sentence_around(prose.lower, head.begin)
-    if _INTRODUCING.search(sentence) is None or sentence.rstrip().endswith("?"):
-        return None
-    if not _AHEAD_WORDS.isdisjoint(lx.words(sentence)):
-        return None
-    return head.begin
-
-
-def _named_today(text: str, head: Head) -> int | None:
-    """The position of an event said to be on today ("It's Developer Day 2021!")."""
-    if head.category not in _ON_CATEGORIES:
-        return None
-    start = max(text.rfind(mark, 0, head.begin) for mark in ".!?\n") + 1
-    before = text[start : head.begin]
-    if _ITS_ON.search(before) is None or "?" in text[head.begin : head.begin + 80].split("\n")[0]:
-        return None
-    return head.begin
-
-
-def _supposed(prose: Prose, begin: int) -> bool:
-    """The word at ``begin`` is in a clause that supposes ("if you launch it at 1pm") or
-    in a message that opens as an example."""
-    if prose.lower.startswith(_EXAMPLE_OPENERS):
-        return True
-    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
-    token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)
-    if token is None:
-        return False
-    first = _clause_start(prose.lower, offsets, token)
-    return not _SUPPOSING.isdisjoint(prose.tokens[first:token])
-
-
-def _clause_start(lower: str, offsets: list[int], token: int) -> int:
-    """The first token of the clause holding ``token`` (after a comma, stop or colon)."""
-    cut = max(lower.rfind(mark, 0, offsets[token]) for mark in ",.;:!?")
-    first = token
-    while first > 0 and offsets[first - 1] > cut:
-        first -= 1
-    return first
-
-
-def _has_subject(prose: Prose, offsets: list[int], start: int, end: int) -> bool:
-    """A noun right before the phrase in its sentence ("the integration issue has been
-    resolved"), or right after a phrase that opens its sentence ("Introducing Themes")."""
-    lower = prose.lower
-    for index in range(start - 1, max(-1, start - 4), -1):
-        if _SENTENCE_BREAK.search(lower, offsets[index], offsets[index + 1]):
-            break
-        if prose.tokens[index] not in lx.SUBJECTLESS:
-            return True
-    opens = start == 0 or _SENTENCE_BREAK.search(lower, offsets[start - 1], offsets[start])
-    return bool(opens) and end < len(prose.tokens) and prose.tokens[end] not in lx.SUBJECTLESS
-
-
-def _in_question(lower: str, position: int) -> bool:
-    """The sentence around ``position`` asks ("is the new editor rolled out yet?")."""
-    end = len(lower)
-    match = _SENTENCE_BREAK.search(lower, position)
-    if match is not None:
-        end = match.start() + 1
-    return lower[position:end].rstrip().endswith("?")
-
-
-def _token_at(offsets: list[int], position: int) -> int:
-    index = 0
-    for index, offset in enumerate(offsets):
-        if offset >= position:
-            return index
-    return index
-
-
 def _shift_days(lower: str) -> int | None:
     match = _SHIFT.search(lower)
     if match is None:
@@ -509,7 +310,7 @@ def _is_personal(prose: Prose, head: Head | None) -> bool:
     if head.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
         return False
     before = prose.lower[max(0, head.begin - 40) : head.begin]
-    if _INTRODUCING.search(before) is not None:
+    if INTRODUCING.search(before) is not None:
         return False  # "I'm pleased to announce the launch of ...": news for everyone
     return _FIRST_PERSON_SUBJECT.search(before) is not None
 
@@ -560,13 +361,13 @@ def read(
         or shift_days is not None
         or (when is not None and any(begin >= change.start() for begin, _ in when.spans))
     )
-    now_at = _reports_now(prose, heads, message.text)
+    now_at = reports_now(prose, heads, message.text)
     if now_at is None and when is None and head is not None:
-        now_at = _named_today(prose.text, head)
-    if now_at is None and when is None and head is not None and head.category in _INTRODUCED:
-        now_at = _introduced(prose, head)
+        now_at = named_today(prose.text, head)
+    if now_at is None and when is None and head is not None and head.category in INTRODUCED:
+        now_at = introduced(prose, head)
     now = now_at is not None
-    if category is None and when is not None and not now and _STARTING.search(prose.text):
+    if category is None and when is not None and not now and STARTING.search(prose.text):
         # "INBOUND 2021 starts tomorrow", "Finding Your Inner Voice with Hasan Minhaj
         # starts in 15 minutes": something named begins on a day, whatever its kind.
         category = EventCategory.OTHER
@@ -576,7 +377,7 @@ def read(
         now = True
         if category is None:
             category = EventCategory.INCIDENT
-    version = ("." in lower or " v" in lower) and bool(_versions(prose))
+    version = ("." in lower or " v" in lower) and bool(versions(prose))
     if category is None and version and now:
         category = EventCategory.RELEASE
     whole_question, _ = signals.is_question(prose)
@@ -587,14 +388,14 @@ def read(
         signals.is_past(prose, now=now)
         or (bool(prose.tokens) and prose.tokens[0] in lx.COMPLETION)
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
-        or (head is not None and not now and _judged(prose, head.begin))
+        or (head is not None and not now and judged(prose, head.begin))
     )
     announces = signals.announces(prose, message.text.lower())
     # "see you there", "wish I could": someone's attendance, unless the message itself
     # announces ("Tonight is our meetup! ... all the cool kids will be there").
     attendance = (
         not announces
-        and prose.token_set.isdisjoint(_ORGANIZERS)
+        and prose.token_set.isdisjoint(ORGANIZERS)
         and lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
     )
     reading = Reading(
@@ -611,7 +412,7 @@ def read(
         url=meeting_url or calendar_url or (links[0] if links else None),
         question=whole_question,
         past=past,
-        hypothetical=head is not None and _supposed(prose, head.begin),
+        hypothetical=head is not None and supposed(prose, head.begin),
         personal=_is_personal(prose, head) or attendance,
         cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs),
         rescheduled=rescheduled,
@@ -773,17 +574,6 @@ _ISSUE_NAME = re.compile(
     r"(?P<name>[\w.-]+(?:\s+(?:and\s+|&\s+|of\s+)?(?!(?:please|see|is|are|was|has|for|to|in|"
     r"on|at|that|which|we|you)\b)[\w.-]+){1,5})"
 )
-
-
-def sentence_around(text: str, position: int) -> tuple[int, str]:
-    start = 0
-    for match in _SENTENCE.finditer(text):
-        if match.end() <= position:
-            start = match.end()
-        else:
-            end = match.start()
-            return start, text[start:end]
-    return start, text[start:]
 
 
 def in_question(sentence: str) -> bool:
