@@ -350,3 +350,10 @@ def test_adverbs_and_addressees_name_nothing() -> None:
 def test_titles_lose_trailing_verbs_and_a_cross_posts_channel(text: str, title: str) -> None:
     found = drafts(text, "2026-03-05T09:00:00", "America/New_York")
     assert [d.title for d in found] == [title]
+
+
+def test_a_deadline_is_titled_by_what_is_due() -> None:
+    found = drafts(
+        "Hi all! March timesheets are due *EOD Friday* in Harvest.", "2026-03-02T09:00:00"
+    )
+    assert [d.title for d in found] == ["March timesheets due"]

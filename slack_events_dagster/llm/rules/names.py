@@ -232,9 +232,27 @@ def trouble_title(text: str) -> str | None:
     """ "Some edits are failing with marketing email" -> "Edits failing"; "CMS sites
     should now be loading" is no trouble; "parts of HubSpot, including the navigation and
     CRM records, are not loading" -> "Navigation and CRM records not loading"."""
-    for match in _TROUBLE.finditer(text):
+    return _subject_and(_TROUBLE, text)
+
+
+_DUE = re.compile(
+    r"(?P<subject>(?:[\w.'’/+-]+,?\s+){1,6}?)(?:(?:is|are)\s+)?(?:now\s+)?"
+    r"(?P<trouble>due|closing)\b",
+    re.IGNORECASE,
+)
+
+
+def due_title(text: str) -> str | None:
+    """ "February expense reports are due EOD Friday" -> "February expense reports due":
+    a deadline titled by what is due."""
+    return _subject_and(_DUE, text)
+
+
+def _subject_and(pattern: re.Pattern[str], text: str) -> str | None:
+    """The subject of the first match of ``pattern`` (words up to five, after the last
+    function word that cannot be in it) and its predicate word ("failing", "due")."""
+    for match in pattern.finditer(text):
         words = match["subject"].split()
-        # The subject is the words after the last function word that cannot be in it.
         cut = 0
         for index, word in enumerate(words):
             lower = word.lower().strip(",.;:")
@@ -248,8 +266,8 @@ def trouble_title(text: str) -> str | None:
             continue
         if len(subject) == 1 and subject[0].lower() in _TROUBLE_LEAD | _FUNCTION:
             continue
-        trouble = " ".join(match["trouble"].lower().split())
-        return " ".join([*subject[-5:], trouble])
+        predicate = " ".join(match["trouble"].lower().split())
+        return " ".join([*subject[-5:], predicate])
     return None
 
 

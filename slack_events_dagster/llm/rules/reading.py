@@ -446,6 +446,11 @@ def make_title(reading: Reading, links: list[str]) -> str:
         trouble = names.trouble_title(reading.prose.text)
         if trouble is not None:
             return titles.finish(trouble)
+    if (generic or names.is_clause(title)) and reading.category is EventCategory.DEADLINE:
+        # "Due": "February expense reports are due EOD Friday" says what is due.
+        due = names.due_title(_blanked(reading.prose.text, reading.when))
+        if due is not None:
+            return titles.finish(due)
     if generic or names.is_clause(title):
         # "Public beta" keeps its kind ("Custom Channels API public beta"); "You're
         # Invited" gives way to the name and the category's noun.
