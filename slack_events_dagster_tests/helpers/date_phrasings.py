@@ -50,6 +50,10 @@ CASES: dict[str, Case] = {
     # Month names with and without year; ordinals; a past month-day is next year's.
     "month-day": Case("Conference on October 20", d(2025, 10, 20)),
     "month-day-ordinal": Case("Meetup Oct 20th", d(2025, 10, 20)),
+    # "May" is also a verb: a date when it has an ordinal day or follows a dash.
+    "may-ordinal-time": Case(
+        "Theme Accelerator kickoff webinar - May 25th @ 10am EST", utc(2026, 5, 25, 14, 0)
+    ),
     "day-month": Case("Meetup 20 October", d(2025, 10, 20)),
     "day-of-month": Case("Meetup on the 20th of October", d(2025, 10, 20)),
     "month-day-year": Case("Summit Oct 20, 2026", d(2026, 10, 20)),

@@ -357,3 +357,7 @@ def test_a_deadline_is_titled_by_what_is_due() -> None:
         "Hi all! March timesheets are due *EOD Friday* in Harvest.", "2026-03-02T09:00:00"
     )
     assert [d.title for d in found] == ["March timesheets due"]
+
+
+def test_a_title_for_someone_is_no_addressee() -> None:
+    assert not names.is_addressee("jQuery for CMS developers")

@@ -184,9 +184,16 @@ def _month_names(lower: str, today: date, found: _Found) -> None:
 
 
 def _month_context(lower: str, match: re.Match[str]) -> bool:
-    """ "may 5" is a date; "you may 2x the speed" is not: a capital or "the"/"on" before."""
+    """ "may 5" is a date; "you may 2x the speed" is not: "the"/"on" before, a year, an
+    ordinal day ("May 25th"), or a dash or the text's start before ("Accelerator - May
+    25th @ 10am")."""
     before = lower[max(0, match.start() - 6) : match.start()]
-    return bool(re.search(r"(?:on|the|by|from|until|,|\()\s*$", before)) or match["y"] is not None
+    if match["y"] is not None or _ORDINAL_DAY.search(match.group(0)) is not None:
+        return True
+    return bool(re.search(r"(?:^|on|the|by|from|until|,|\(|[-\u2013\u2014:*])\s*$", before))
+
+
+_ORDINAL_DAY = re.compile(r"\d(?:st|nd|rd|th)\b")
 
 
 def _numeric_dates(lower: str, today: date, order: DateOrder, found: _Found) -> None:

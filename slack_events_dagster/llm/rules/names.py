@@ -154,7 +154,10 @@ _MANNER = _AUXILIARY | {"still", "yet", "soon", "again"}
 def is_addressee(title: str) -> bool:
     """ "HubSpot Devs", "Hello Developer Community": whom a message greets."""
     tokens = tokenize(title)
-    return bool(tokens) and tokens[-1].lower in _ADDRESSEES
+    if not tokens or tokens[-1].lower not in _ADDRESSEES:
+        return False
+    # "jQuery for CMS developers" is for someone, not to them.
+    return not any(t.lower in ("for", "of", "to", "with", "by") for t in tokens)
 
 
 def _kind_only(run: Sequence[Token]) -> bool:
