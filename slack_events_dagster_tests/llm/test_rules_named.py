@@ -361,3 +361,17 @@ def test_a_deadline_is_titled_by_what_is_due() -> None:
 
 def test_a_title_for_someone_is_no_addressee() -> None:
     assert not names.is_addressee("jQuery for CMS developers")
+
+
+def test_open_source_is_no_opening() -> None:
+    assert drafts("igraph is open source and free, check it out", "2026-03-05T09:00:00") == []
+
+
+def test_a_file_comment_reads_as_the_comment_only() -> None:
+    from slack_events_dagster.domain.prose import read_prose
+
+    prose = read_prose(
+        "<@U1|ana> commented on <@U1>'s file <https://x.slack.com/files/F1|03/01/2026 Meetup>: "
+        "Here are my notes"
+    )
+    assert prose.text == "Here are my notes"

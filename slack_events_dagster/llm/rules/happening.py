@@ -79,10 +79,12 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
             continue  # "the time we released X", "was down earlier" (in the same clause)
         following = prose.tokens[end] if end < len(prose.tokens) else ""
         phrase = prose.tokens[start:end]
-        if (following == "of" and phrase[-1] == "out") or (
-            following in ("to", "for") and phrase[-1] == "open" and "now" not in phrase
+        if (
+            (following == "of" and phrase[-1] == "out")
+            or (following in ("to", "for") and phrase[-1] == "open" and "now" not in phrase)
+            or (following in ("source", "sourced") and phrase[-1] == "open")
         ):
-            continue  # "are out of Zurich", "is open to everyone": not a report
+            continue  # "are out of Zurich", "is open to everyone", "is open source": no report
         if _in_question(lower, offsets[start]):
             continue
         begin, finish = offsets[start], offsets[end - 1] + len(prose.tokens[end - 1])
