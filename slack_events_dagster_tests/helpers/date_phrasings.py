@@ -50,6 +50,13 @@ CASES: dict[str, Case] = {
     # Month names with and without year; ordinals; a past month-day is next year's.
     "month-day": Case("Conference on October 20", d(2025, 10, 20)),
     "month-day-ordinal": Case("Meetup Oct 20th", d(2025, 10, 20)),
+    # Day ranges joined by "to / until / through"; "from now until" starts today.
+    "from-weekday-to-weekday": Case(
+        "Hackathon from Monday to Wednesday", d(2025, 10, 20), end=d(2025, 10, 22)
+    ),
+    "from-now-until": Case(
+        "Free SSL rollout from now until Jan 1st", d(2025, 10, 14), end=d(2026, 1, 1)
+    ),
     # "May" is also a verb: a date when it has an ordinal day or follows a dash.
     "may-ordinal-time": Case(
         "Theme Accelerator kickoff webinar - May 25th @ 10am EST", utc(2026, 5, 25, 14, 0)

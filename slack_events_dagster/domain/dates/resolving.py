@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -94,6 +95,8 @@ def find_when(
     local_base = base.astimezone(ZoneInfo(default_zone))
     asked = _question_spans(lower) if "?" in lower else []
     dates = [hit for hit in find_dates(lower, local_base, order) if not _inside(hit, asked)]
+    if len(dates) >= 1 and ("from" in lower or "through" in lower or "until" in lower):
+        dates = _day_ranges(dates, lower, local_base.date())
     times = [hit for hit in find_times(lower) if not _inside(hit, asked)]
     soon = (
         _IN_MINUTES.search(lower) if ("min" in lower or "hour" in lower or "hr" in lower) else None
@@ -272,3 +275,47 @@ def _instant(hit: DateMention, default_zone: str, mentions: tuple[tuple[int, int
     return When(
         start, None, zone_name, EXPLICIT, DateSource.WRITTEN, True, explicit, spans, mentions
     )
+
+
+# "from Monday to Wednesday", "from now until Jan 1st", "today through Friday": one
+# mention of several days.
+_RANGE_JOIN = re.compile(r"^\s*(?:-|\u2013|\u2014|to|until|till|through|thru)\s*$")
+# "moved from Tuesday to Thursday" is a change of day, not a range.
+_MOVED = re.compile(
+    r"\b(?:mov|shift|push|bump|chang|postpon|reschedul|slipp|delay)\w*\s+(?:\w+\s+){0,3}from\s*$"
+)
+_FROM_NOW = re.compile(r"\bfrom\s+(?:now|today)\s+(?:until|till|through|thru|to)\s*$")
+
+
+def _day_ranges(dates: list[DateMention], lower: str, today: date) -> list[DateMention]:
+    """Day mentions joined by "to / until / through" into one range; "from now until X"
+    starts on the posting day."""
+    ordered = sorted(dates, key=lambda hit: hit.begin)
+    joined: list[DateMention] = []
+    index = 0
+    while index < len(ordered):
+        hit = ordered[index]
+        after = ordered[index + 1] if index + 1 < len(ordered) else None
+        if (
+            after is not None
+            and hit.instant is None
+            and after.instant is None
+            and _RANGE_JOIN.match(lower[hit.finish : after.begin])
+            and lower[max(0, hit.begin - 6) : hit.begin].rstrip().endswith("from")
+            and _MOVED.search(lower, 0, hit.begin) is None
+        ):
+            end = after.end or after.start
+            if end <= hit.start and after.kind != EXPLICIT:
+                end += timedelta(days=7)  # "from Monday to Wednesday": the Wednesday after
+            if end > hit.start:
+                joined.append(replace(hit, end=end, finish=after.finish))
+                index += 2
+                continue
+        lead = _FROM_NOW.search(lower, 0, hit.begin)
+        if lead is not None and lead.end() == hit.begin and hit.end is None and hit.start > today:
+            joined.append(replace(hit, start=today, end=hit.start, begin=lead.start()))
+            index += 1
+            continue
+        joined.append(hit)
+        index += 1
+    return joined
