@@ -375,3 +375,13 @@ def test_a_file_comment_reads_as_the_comment_only() -> None:
         "Here are my notes"
     )
     assert prose.text == "Here are my notes"
+
+
+def test_a_discount_is_no_cancellation() -> None:
+    found = drafts(
+        "that is 25% off of a console",
+        "2026-03-05T11:00:00",
+        parent="live in 88 minutes - Google Stadia conference",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert found == []

@@ -414,7 +414,7 @@ def read(
         past=past,
         hypothetical=head is not None and supposed(prose, head.begin),
         personal=_is_personal(prose, head) or attendance,
-        cancelled=lx.CANCEL_WORDS.any_in(prose.tokens, prose.token_set, prose.pairs),
+        cancelled=_cancels(prose),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
         shift_days=shift_days,
@@ -423,6 +423,17 @@ def read(
         title="",
     )
     return replace(reading, title=make_title(reading, links))
+
+
+# "25% off", "$10 off": a discount (the number is no word, so "is 25% off" reads "is off").
+_DISCOUNT = re.compile(r"\d\s*%\s*off\b|\$\s*\d[\d.,]*\s+off\b")
+
+
+def _cancels(prose: Prose) -> bool:
+    found = lx.CANCEL_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
+    if found and all(phrase == "is off" for phrase in found) and _DISCOUNT.search(prose.lower):
+        return False
+    return bool(found)
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:
