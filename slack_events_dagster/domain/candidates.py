@@ -68,11 +68,29 @@ SHORT_WORDS = 4
 _DATE_WEIGHTS = {"explicit": W_EXPLICIT_DATE, "day": W_DAY_DATE, "vague": W_VAGUE_DATE}
 
 # "v0.7.2", "1.9.0-beta1", "4.14": a version number next to a release word.
+# (ASCII word characters around it: "GHC 9.0.2が" is a version in Japanese text.)
 VERSION = re.compile(
-    r"(?<![\w.:/$-])v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|pre|preview|m)[.-]?\d*)?"
-    r"(?![\w%]|\.\d)|(?<![\w.])v\d+\b",
+    r"(?<![A-Za-z0-9_.:/$-])v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|pre|preview|m)[.-]?\d*)?"
+    r"(?![A-Za-z0-9_%]|\.\d)|(?<![A-Za-z0-9_.])v\d+\b",
     re.IGNORECASE,
 )
+# "GHC 8.10.1-alpha1!": a version cheered is a release announced.
+VERSION_CHEER = re.compile(r"(?:" + VERSION.pattern + r")\s*!", re.IGNORECASE)
+# A GitHub or GitLab release tag link: a release, whatever the words around it.
+RELEASE_TAG = re.compile(r"/releases/tag/|/-/releases/")
+
+
+def release_evidence(raw: str, prose_text: str) -> bool:
+    """A release tag link, or a version cheered ("GHC 8.10.1-alpha1!")."""
+    if "/releases/" in raw and RELEASE_TAG.search(raw) is not None:
+        return True
+    return (
+        "!" in prose_text
+        and _VERSION_HINT.search(prose_text) is not None
+        and (VERSION_CHEER.search(prose_text) is not None)
+    )
+
+
 # A digit, a dot and a digit, or "v" and a digit: where a version can be.
 _VERSION_HINT = re.compile(r"\d\.\d")
 _MEETING_LINK = re.compile(
@@ -247,10 +265,11 @@ def _score(
         return CandidateScore(0.0, ["penalty:bot_channel"], False, parent_ts)
     prose = read_prose(message.text, names)
     status_link = "/incidents/" in message.text and STATUS_INCIDENT.search(message.text.lower())
+    released = release_evidence(message.text, prose.text)
     if prose.empty and not status_link:
         reason = "penalty:noise_only" if prose.had_noise else "penalty:empty"
         return CandidateScore(0.0, [reason], False, parent_ts)
-    if not status_link:
+    if not (status_link or released):
         # Scores are rounded to 4 places: a bound that short of a floor cannot reach it.
         floor = skip_below - 1e-4 if skip_below is not None else 0.0
         bound = evidence_bound(message, prose, weight, bot=bot, floor=max(floor, 0.0))
@@ -279,6 +298,8 @@ def _score(
     now = happening_now(prose)
     if status_link:
         kinds, now = [*kinds, "status incident"], [*now, "status incident"]
+    if released:
+        now = [*now, "release"]
     version = bool(kinds or now) and (
         ("v" in token_set or _VERSION_HINT.search(lower) is not None)
         and VERSION.search(prose.text) is not None

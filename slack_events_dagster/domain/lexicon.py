@@ -915,6 +915,14 @@ NOW_SUBSTRINGS: tuple[str, ...] = (
     "出ました",
     "降ってきた",
 )
+# Those of them that report a release ("ghcupにGHC 9.0.2が降ってきた").
+JA_RELEASE_NOW: tuple[str, ...] = (
+    "リリース",
+    "公開しました",
+    "公開されました",
+    "出ました",
+    "降ってきた",
+)
 # Japanese event words (matched as substrings), each with its category.
 JA_EVENT_WORDS: tuple[tuple[str, EventCategory], ...] = (
     ("もくもく会", EventCategory.MEETING),

@@ -385,3 +385,33 @@ def test_a_discount_is_no_cancellation() -> None:
         parent_at="2026-03-05T10:00:00",
     )
     assert found == []
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("<https://lists.example.org/msg1.html>\nGHC 9.12.1-rc1! :tada:", "GHC 9.12.1-rc1 release"),
+        (
+            "Zed Editor 0.180.2 (mostly fixes)\n<https://github.com/zed/zed/releases/tag/v0.180.2>",
+            "Zed Editor 0.180.2 release",
+        ),
+        ("ghcupにGHC 9.6.7が降ってきたようです", None),
+    ],
+)
+def test_a_version_cheered_or_tagged_is_a_release_today(text: str, title: str | None) -> None:
+    from slack_events_dagster.domain.candidates import score_message
+    from slack_events_dagster_tests.helpers.rules import item
+
+    assert score_message(
+        item(text, "2026-03-05T09:00:00").message, channel_name="random"
+    ).is_candidate
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.start_date, d.date_source) for d in found] == [(date(2026, 3, 5), DateSource.POSTED)]
+    if title is not None:
+        assert found[0].title == title
+    else:
+        assert "9.6.7" in found[0].title
+
+
+def test_a_section_number_in_japanese_is_no_release() -> None:
+    assert drafts("9.1を読み終わりました。終了の時間ですね", "2026-03-05T09:00:00") == []

@@ -181,7 +181,7 @@ def _heads(prose: Prose) -> list[Head]:
             begin = match.start()
             heads.append(Head(begin, prose.lower[begin : match.end()], EventCategory.CONFERENCE))
     # A version number names a release ("*Lumen 4.13* target: Tuesday").
-    for match in versions(prose):
+    for match in versions(prose) if _releases_now(prose) else ():
         heads.append(Head(match.start(), prose.lower[match.start() : match.end()], _RELEASE))
     if lx.has_cjk(prose.lower):
         for word, category in lx.JA_EVENT_WORDS:
@@ -378,7 +378,10 @@ def read(
         if category is None:
             category = EventCategory.INCIDENT
     version = ("." in lower or " v" in lower) and bool(versions(prose))
-    if category is None and version and now:
+    if not now and version and signals.release_evidence(message.text, prose.text):
+        # "GHC 8.10.1-alpha1!", "Haskell Language Server 2.0.0.0 <.../releases/tag/2.0.0.0>"
+        now, now_at = True, versions(prose)[0].start()
+    if category is None and version and now and _releases_now(prose):
         category = EventCategory.RELEASE
     whole_question, _ = signals.is_question(prose)
     links = raw_links or []
@@ -427,6 +430,14 @@ def read(
 
 # "25% off", "$10 off": a discount (the number is no word, so "is 25% off" reads "is off").
 _DISCOUNT = re.compile(r"\d\s*%\s*off\b|\$\s*\d[\d.,]*\s+off\b")
+
+
+def _releases_now(prose: Prose) -> bool:
+    """In Japanese, only a release's own words make a version a release ("9.1を読み終わりま
+    した" finishes reading section 9.1)."""
+    if not lx.has_cjk(prose.lower):
+        return True
+    return any(word in prose.lower for word in lx.JA_RELEASE_NOW)
 
 
 def _cancels(prose: Prose) -> bool:
