@@ -243,3 +243,22 @@ def _token_at(offsets: list[int], position: int) -> int:
         if offset >= position:
             return index
     return index
+
+
+# "25% off", "$10 off": a discount (the number is no word, so "is 25% off" reads "is off").
+_DISCOUNT = re.compile(r"\d\s*%\s*off\b|\$\s*\d[\d.,]*\s+off\b")
+
+
+def releases_now(prose: Prose) -> bool:
+    """In Japanese, only a release's own words make a version a release ("9.1を読み終わりま
+    した" finishes reading section 9.1)."""
+    if not lx.has_cjk(prose.lower):
+        return True
+    return any(word in prose.lower for word in lx.JA_RELEASE_NOW)
+
+
+def cancels(prose: Prose) -> bool:
+    found = lx.CANCEL_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
+    if found and all(phrase == "is off" for phrase in found) and _DISCOUNT.search(prose.lower):
+        return False
+    return bool(found)

@@ -29,9 +29,11 @@ from slack_events_dagster.llm.rules.happening import (
     ORGANIZERS,
     STARTING,
     Head,
+    cancels,
     introduced,
     judged,
     named_today,
+    releases_now,
     reports_now,
     sentence_around,
     supposed,
@@ -181,7 +183,7 @@ def _heads(prose: Prose) -> list[Head]:
             begin = match.start()
             heads.append(Head(begin, prose.lower[begin : match.end()], EventCategory.CONFERENCE))
     # A version number names a release ("*Lumen 4.13* target: Tuesday").
-    for match in versions(prose) if _releases_now(prose) else ():
+    for match in versions(prose) if releases_now(prose) else ():
         heads.append(Head(match.start(), prose.lower[match.start() : match.end()], _RELEASE))
     if lx.has_cjk(prose.lower):
         for word, category in lx.JA_EVENT_WORDS:
@@ -381,7 +383,7 @@ def read(
     if not now and version and signals.release_evidence(message.text, prose.text):
         # "GHC 8.10.1-alpha1!", "Haskell Language Server 2.0.0.0 <.../releases/tag/2.0.0.0>"
         now, now_at = True, versions(prose)[0].start()
-    if category is None and version and now and _releases_now(prose):
+    if category is None and version and now and releases_now(prose):
         category = EventCategory.RELEASE
     whole_question, _ = signals.is_question(prose)
     links = raw_links or []
@@ -417,7 +419,7 @@ def read(
         past=past,
         hypothetical=head is not None and supposed(prose, head.begin),
         personal=_is_personal(prose, head) or attendance,
-        cancelled=_cancels(prose),
+        cancelled=cancels(prose),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
         shift_days=shift_days,
@@ -426,25 +428,6 @@ def read(
         title="",
     )
     return replace(reading, title=make_title(reading, links))
-
-
-# "25% off", "$10 off": a discount (the number is no word, so "is 25% off" reads "is off").
-_DISCOUNT = re.compile(r"\d\s*%\s*off\b|\$\s*\d[\d.,]*\s+off\b")
-
-
-def _releases_now(prose: Prose) -> bool:
-    """In Japanese, only a release's own words make a version a release ("9.1を読み終わりま
-    した" finishes reading section 9.1)."""
-    if not lx.has_cjk(prose.lower):
-        return True
-    return any(word in prose.lower for word in lx.JA_RELEASE_NOW)
-
-
-def _cancels(prose: Prose) -> bool:
-    found = lx.CANCEL_WORDS.found(prose.tokens, prose.token_set, prose.pairs)
-    if found and all(phrase == "is off" for phrase in found) and _DISCOUNT.search(prose.lower):
-        return False
-    return bool(found)
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:
