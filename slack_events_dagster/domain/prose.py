@@ -24,7 +24,9 @@ from slack_events_dagster.domain.text import strip_emoji
 _CODE_BLOCK = re.compile(r"```.*?(?:```|$)", re.DOTALL)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
 _FILE_COMMENT = re.compile(
-    r"^\s*<@[^>]+>\s+commented on\s+(?:<@[^>]+>|[^<:\n]{1,40})['’]s\s+file\s+<[^>]*>:\s*"
+    r"^\s*<@[^>]+>\s+(?:commented on\s+(?:<@[^>]+>|[^<:\n]{1,40})['’]s\s+file\s+<[^>]*>:"
+    r"|(?:uploaded|shared|posted)\s+an?\s+(?:file|image|snippet|post):\s+<[^>]*>"
+    r"(?:\s+and\s+commented:)?)\s*"
 )
 _SPAN = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _BARE_URL = re.compile(r"\b(?:https?|webcal)://[^\s<>|]+", re.IGNORECASE)
@@ -133,9 +135,10 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
         had_noise = had_noise or dropped
     elif text.lstrip().startswith((">", "&gt;")) or _LOG_LINE.match(text) is not None:
         text, had_noise = "", True
-    if "commented on" in text:
-        # Slack's own words before a file comment ("<@U1> commented on <@U1>'s file
-        # <link|01/11/2016 Meetup>: ..."): the file's name is no text anyone wrote.
+    if " file" in text:
+        # Slack's own words around a file ("<@U1> commented on <@U1>'s file <link|01/11/2016
+        # Meetup>: ...", "<@U1> uploaded a file: <link|screen_shot_2018-02-09_at_1.14.34
+        # .png> and commented: ..."): a file's name is no text anyone wrote.
         text = _FILE_COMMENT.sub("", text, count=1)
     if "<" in text:
         text = _SPAN.sub(_render_span(names or {}), text)

@@ -415,3 +415,18 @@ def test_a_version_cheered_or_tagged_is_a_release_today(text: str, title: str | 
 
 def test_a_section_number_in_japanese_is_no_release() -> None:
     assert drafts("9.1を読み終わりました。終了の時間ですね", "2026-03-05T09:00:00") == []
+
+
+def test_a_file_upload_reads_as_its_comment_only() -> None:
+    from slack_events_dagster.domain.prose import read_prose
+
+    upload = (
+        "<@U1|ana> uploaded a file: <https://x.slack.com/files/F1/screen_shot_2018-02-09_at_1.14.34"
+        "_pm.png|screen_shot_2018-02-09_at_1.14.34_pm.png>"
+    )
+    assert read_prose(upload).text == ""
+    assert drafts(upload, "2026-03-05T09:00:00") == []
+    commented = (
+        "<@U1|ana> uploaded a file: <https://x/y.html|Related posts> and commented: Here it is"
+    )
+    assert read_prose(commented).text == "Here it is"
