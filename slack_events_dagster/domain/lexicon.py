@@ -1070,8 +1070,9 @@ OPENINGS = frozenset(
     "registration registrations rsvp rsvps tickets ticket signup signups sign-ups cfp "
     "cfps speakers papers proposals submissions applications voting enrollment".split()
 )
-# Words that put a "now" phrase ahead: "will be released", "gonna be live".
-FUTURE = frozenset("will ll gonna shall won".split())
+# Words that put a "now" phrase ahead or make it an obligation: "will be released",
+# "gonna be live", "needs to be updated".
+FUTURE = frozenset("will ll gonna shall won need needs must".split())
 # A report that something is over: "Done, out of read-only as of 1:55am".
 COMPLETION = frozenset("done finished completed wrapped complete".split())
 # Words that are no subject of a "now" phrase: "it is live", "this is out", "we are aware".

@@ -430,3 +430,8 @@ def test_a_file_upload_reads_as_its_comment_only() -> None:
         "<@U1|ana> uploaded a file: <https://x/y.html|Related posts> and commented: Here it is"
     )
     assert read_prose(commented).text == "Here it is"
+
+
+def test_a_version_required_is_no_release() -> None:
+    text = "In your case the package needs to be updated to version 4.1.3 or higher to resolve it"
+    assert drafts(text, "2026-03-05T09:00:00") == []

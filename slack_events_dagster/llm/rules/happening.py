@@ -138,8 +138,13 @@ def versions(prose: Prose) -> list[re.Match[str]]:
             continue
         if prose.lower[match.start() - 1 : match.start()] == "(":
             continue  # "anomaly explanations are out (v2)": an aside, naming nothing
+        if _AT_LEAST.match(prose.lower, match.end()):
+            continue  # "update to version 4.1.3 or higher": a requirement, no release
         found.append(match)
     return found
+
+
+_AT_LEAST = re.compile(r"\s*(?:\+|or\s+(?:higher|later|above|newer|greater))")
 
 
 # A name (capitalized, an acronym, a number) right before a verb of beginning.
