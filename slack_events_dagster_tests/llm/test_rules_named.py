@@ -435,3 +435,10 @@ def test_a_file_upload_reads_as_its_comment_only() -> None:
 def test_a_version_required_is_no_release() -> None:
     text = "In your case the package needs to be updated to version 4.1.3 or higher to resolve it"
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_a_japanese_release_is_titled_by_its_name_and_version() -> None:
+    found = drafts(
+        "GHC 9.4.1もリリースされました <https://discourse.haskell.org/t/x>", "2026-03-05T09:00:00"
+    )
+    assert [d.title for d in found] == ["GHC 9.4.1 release"]

@@ -32,6 +32,12 @@ MAX_CHARS = 80
 
 # A word as titles see it: versions, dotted names and hyphenated names stay whole.
 _WORD = re.compile(r"[#@]?[\w][\w.+#&'’/-]*[\w+#]|[\w]")
+# In Japanese text a word of Latin letters or digits ends where the kana or kanji begin
+# ("GHC 9.0.2が" holds the version 9.0.2).
+_LATIN = r"[^\W\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]"
+_WORD_BESIDE_CJK = re.compile(
+    rf"[#@]?{_LATIN}(?:{_LATIN}|[.+#&'’/-])*(?:{_LATIN}|[+#])|{_LATIN}|[\u3040-\u30ff\u3400-\u9fff]+"
+)
 _VERSION = re.compile(
     r"^v?\d+(?:\.\d+){1,3}(?:[-.]?(?:alpha|beta|rc|pre|preview)[.-]?\d*)?$|^v\d+$", re.I
 )
@@ -115,7 +121,8 @@ def _tokens(text: str) -> tuple[Token, ...]:
     # Curly apostrophes read as straight ones ("we’ve" is "we've"); lengths do not change.
     # (Cached: a title and its sentence are read by several tests in a row.)
     found = []
-    for match in _WORD.finditer(text):
+    words = _WORD_BESIDE_CJK if _CJK.search(text) is not None else _WORD
+    for match in words.finditer(text):
         word = match.group(0).replace("’", "'")
         found.append(Token(word, match.start(), match.end(), word.lower()))
     return tuple(found)
