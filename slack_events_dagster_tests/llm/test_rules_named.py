@@ -442,3 +442,8 @@ def test_a_japanese_release_is_titled_by_its_name_and_version() -> None:
         "GHC 9.4.1もリリースされました <https://discourse.haskell.org/t/x>", "2026-03-05T09:00:00"
     )
     assert [d.title for d in found] == ["GHC 9.4.1 release"]
+
+
+def test_a_title_cut_inside_a_quote_has_no_half_quote() -> None:
+    assert titles.finish('Customer webinar: "Meet Beacon') == "Customer webinar: Meet Beacon"
+    assert titles.finish('Talk "Meet Beacon" today') == 'Talk "Meet Beacon" today'

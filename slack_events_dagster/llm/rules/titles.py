@@ -491,6 +491,9 @@ def finish(title: str) -> str:
     title = _TRIM.sub("", re.sub(r"\s+", " ", symbols_stripped(title)))
     title = _LEAD_FILLER.sub("", _CHANNEL_LEAD.sub("", title))
     title = _TRAILING_VERB.sub("", title)
+    if title.count('"') % 2 or title.count("“") != title.count("”"):
+        # 'Customer webinar: "Meet Beacon' (cut inside a quote): no half quotes.
+        title = re.sub(r'\s*["“”]\s*', " ", title).strip()
     if len(title) > MAX_CHARS:
         cut = title[: MAX_CHARS - 1]
         title = cut[: cut.rfind(" ")] if " " in cut else cut
