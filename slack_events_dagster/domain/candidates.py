@@ -168,6 +168,8 @@ def asks_without_mark(prose: Prose) -> bool:
     return (
         len(tokens) >= 3
         and tokens[0] in _AUXILIARY_QUESTION
+        # "@Greg will be presenting ...": a name is the subject (names are no tokens).
+        and not prose.text.lstrip().startswith(("@", "#"))
         and "\n" not in prose.text
         and not any(mark in prose.text for mark in (". ", "! "))
     )

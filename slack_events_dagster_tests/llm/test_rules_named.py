@@ -447,3 +447,23 @@ def test_a_japanese_release_is_titled_by_its_name_and_version() -> None:
 def test_a_title_cut_inside_a_quote_has_no_half_quote() -> None:
     assert titles.finish('Customer webinar: "Meet Beacon') == "Customer webinar: Meet Beacon"
     assert titles.finish('Talk "Meet Beacon" today') == 'Talk "Meet Beacon" today'
+
+
+def test_a_message_opening_with_a_name_then_will_is_no_question() -> None:
+    from dataclasses import replace
+
+    from slack_events_dagster.llm.rules import RuleExtractor
+    from slack_events_dagster_tests.helpers.rules import item
+
+    text = (
+        "<@U1> will be presenting a lightning talk on a recent project using leaflet.js and "
+        "mapbox for map data in our next meetup (August 10)"
+    )
+    talk = replace(item(text, "2026-07-20T09:00:00"), names={"U1": "Greg Smith"})
+    found = RuleExtractor().extract([talk]).drafts
+    assert [(d.start_date, d.title) for d in found] == [
+        (
+            date(2026, 8, 10),
+            "Greg Smith lightning talk on recent project using leaflet.js and mapbox",
+        )
+    ]

@@ -278,8 +278,10 @@ def _subject_and(pattern: re.Pattern[str], text: str) -> str | None:
 
 _SPEAKER = re.compile(r"@(?P<name>[A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,2}|[\w.-]+)")
 _TOPIC = re.compile(
-    r"\s+(?:on|about)\s+(?:(?:a|an|the|some|his|her|their|our)\s+)?(?P<topic>[^.,;:!?\n()]+)"
+    r"\s+(?:on|about)\s+(?:(?:a|an|the|some|his|her|their|our)\s+)?(?P<topic>(?:[^.,;:!?\n()]|\.(?=\w))+)"
 )
+# Where a talk's topic ends: what it is for, where and when it is given.
+_TOPIC_END = frozenset("for in at during from to by next our this tomorrow today".split())
 TALK_WORDS = frozenset("talk talks presentation keynote lightning".split())
 
 
@@ -301,7 +303,11 @@ def speaker_title(text: str, head_begin: int, head_text: str) -> str | None:
     title = f"{speaker} {kind}"
     topic = _TOPIC.match(text, head_begin + len(head_text))
     if topic is not None:
-        about = topic["topic"].split()[:4]
+        about: list[str] = []
+        for word in topic["topic"].split():
+            if len(about) == 6 or (about and word.lower() in _TOPIC_END):
+                break  # "... using leaflet.js and mapbox | for map data in our next meetup"
+            about.append(word)
         while about and about[-1].lower() in _FUNCTION:
             about.pop()
         if about:
