@@ -467,3 +467,13 @@ def test_a_message_opening_with_a_name_then_will_is_no_question() -> None:
             "Greg Smith lightning talk on recent project using leaflet.js and mapbox",
         )
     ]
+
+
+def test_a_display_name_of_two_words_names_no_event() -> None:
+    assert [t.text for t in titles.words_of("chat with @Mike Tandon about the meetup")] == [
+        "chat",
+        "with",
+        "about",
+        "the",
+        "meetup",
+    ]

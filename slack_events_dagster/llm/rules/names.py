@@ -19,10 +19,10 @@ from slack_events_dagster.llm.rules.titles import (
     _VERBISH,
     Token,
     _generic,
-    _is_mention,
     _join,
     _mixed,
     tokenize,
+    words_of,
 )
 
 _ADDRESSEES = frozenset(
@@ -48,7 +48,7 @@ def name_runs(text: str) -> list[tuple[int, str]]:
     acronyms and numbers ("Custom Channels API", "Developer Feedback Tool", "INBOUND
     2021"), never a greeting's addressee ("Hello HubSpot People") nor a sentence's
     capitalized first word alone."""
-    tokens = [t for t in tokenize(text) if not _is_mention(t.text)]
+    tokens = words_of(text)
     runs: list[tuple[int, str]] = []
     run: list[Token] = []
     previous_end = 0

@@ -185,7 +185,7 @@ def noun_phrase(
     line_end = sentence.find("\n", head_begin)
     sentence = sentence[line_start : line_end if line_end >= 0 else len(sentence)]
     head_begin -= line_start
-    tokens = [t for t in tokenize(sentence) if not _is_mention(t.text)]
+    tokens = words_of(sentence)
     index = _head_index(tokens, head_begin)
     if index is None:
         return None
@@ -231,6 +231,24 @@ def noun_phrase(
         return _join([*left, *head_tokens, *right])
     # The event word alone: "Developer Day", "AMA", "Meetup".
     return _join(head_tokens)
+
+
+def words_of(text: str) -> list[Token]:
+    """The tokens of ``text`` without mentions: "@Mike Tandon" (a display name of two
+    words) is no name of an event, its second word neither."""
+    tokens = tokenize(text)
+    kept: list[Token] = []
+    tail = 0
+    for index, token in enumerate(tokens):
+        if _is_mention(token.text):
+            tail = 2  # the capitalized words right after it belong to the name
+            continue
+        if tail and token.text[:1].isupper() and token.begin == tokens[index - 1].end + 1:
+            tail -= 1
+            continue
+        tail = 0
+        kept.append(token)
+    return kept
 
 
 def _is_mention(word: str) -> bool:
@@ -433,7 +451,7 @@ def trimmed_clause(text: str) -> str:
     """The first clause of ``text`` with content, at most a few words, never ending on a
     function word (greetings and addressees are skipped: "Hey, all. Quick update...")."""
     for clause in _CLAUSE_BREAK.split(LEADING_TAG.sub("", text.strip())):
-        tokens = [t for t in tokenize(clause) if not _is_mention(t.text)]
+        tokens = words_of(clause)
         while tokens and (tokens[0].lower in _FUNCTION or tokens[0].lower in _VERBISH):
             tokens = tokens[1:]
         tokens = tokens[:MAX_WORDS]
@@ -449,7 +467,7 @@ def trimmed_clause(text: str) -> str:
 def versioned_title(text: str, category: EventCategory, near: int | None = None) -> str | None:
     """ "TLS 1.3 release" from "We've enabled TLS 1.3 support": the version near ``near``
     (a character position; the first version when None) with the name before it."""
-    tokens = [t for t in tokenize(text) if not _is_mention(t.text)]
+    tokens = words_of(text)
     versions = [index for index, token in enumerate(tokens) if is_version(token.text)]
     if not versions:
         return None
