@@ -22,7 +22,7 @@ from slack_events_dagster.domain.dates import DateOrder, When, find_when, has_pa
 from slack_events_dagster.domain.models import EventCategory, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
 from slack_events_dagster.domain.text import Guarded
-from slack_events_dagster.llm.rules import names, titles
+from slack_events_dagster.llm.rules import clauses, names, titles
 from slack_events_dagster.llm.rules.happening import (
     INTRODUCED,
     INTRODUCING,
@@ -494,13 +494,13 @@ def _title(reading: Reading, links: list[str]) -> str:
         # "Hey all! ..." / "Hello developers, ...": the name is in what follows.
         marked = " " * greeting.end() + marked[greeting.end() :]
     text = marked.replace("\x00", " ")
-    tagged = titles.LEADING_TAG.match(text)
+    tagged = clauses.LEADING_TAG.match(text)
     if tagged is not None:
         # "[Now Live] Customize the default company info": the line after the tag names it.
-        clause = titles.trimmed_clause(text[tagged.end() :])
+        clause = clauses.trimmed_clause(text[tagged.end() :])
         if len(clause.split()) >= 2:
             return titles.finish(clause)
-    heading = titles.bold_heading(text)
+    heading = clauses.bold_heading(text)
     if heading is not None:
         return titles.finish(heading)
     if reading.head is not None:
@@ -524,8 +524,8 @@ def _title(reading: Reading, links: list[str]) -> str:
         )
         if versioned:
             return titles.finish(versioned)
-    first = titles.sentence_title(marked)
-    if titles.reads_as_title(first) and (reading.when is not None or reading.head is not None):
+    first = clauses.sentence_title(marked)
+    if clauses.reads_as_title(first) and (reading.when is not None or reading.head is not None):
         # A short opening clause that names the thing ("Postgres 16 upgrade", "All-hands").
         return titles.finish(first)
     status = next((url for url in links if signals.STATUS_INCIDENT.search(url.lower())), None)
@@ -559,7 +559,7 @@ def _title(reading: Reading, links: list[str]) -> str:
             return titles.finish(phrase)
     anchor = head.begin if head is not None else (reading.now_at or 0)
     start, _ = sentence_around(marked, anchor)
-    clause = titles.sentence_title(marked[start:]) or titles.trimmed_clause(text[start:])
+    clause = clauses.sentence_title(marked[start:]) or clauses.trimmed_clause(text[start:])
     if head is not None and head.text not in clause.lower():
         clause = f"{clause} {lx.CATEGORY[head.category].noun}" if clause else head.text
     return titles.finish(clause) or titles.finish(text[: titles.MAX_CHARS])
