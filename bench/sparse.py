@@ -37,6 +37,15 @@ from slack_events_dagster.testing.workspace_gen import (
     write_export,
 )
 
+# Dagster's environment switches on how many events a ranged run writes: one planned
+# event per asset instead of per partition, planned events stored one by one instead of
+# in a batch (the default), the batch size of the event writes (instance.py sets it).
+DAGSTER_SWITCHES = (
+    "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS",
+    "DAGSTER_EMIT_PLANNED_EVENTS_INDIVIDUALLY",
+    "DAGSTER_EVENT_BATCH_SIZE",
+)
+
 
 def _timed_runs() -> dict[str, float]:
     """Wrap ``JobDefinition.execute_in_process``: seconds and count of the runs."""
@@ -150,9 +159,8 @@ def run_sparse(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "dagster_seconds": round(in_runs["seconds"] - ours_in_runs, 1),
         "dagster_share": round((in_runs["seconds"] - ours_in_runs) / wall, 3),
         "outside_runs_seconds": round(wall - in_runs["seconds"], 1),
-        "emit_partition_subset": os.environ.get(
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", ""
-        ),
+        # Dagster's switches this run had (see DAGSTER_SWITCHES).
+        "dagster_switches": {k: os.environ[k] for k in DAGSTER_SWITCHES if os.environ.get(k)},
         **stored,
     }
 
@@ -176,5 +184,5 @@ def report(result: dict[str, Any]) -> None:
     print(
         f"         instance events stored {result['events_stored']:,} "
         f"({result['events_per_run']:,} per run): {result['events_by_type']}; "
-        f"generation apart {result['generate_seconds']} s"
+        f"generation apart {result['generate_seconds']} s; switches {result['dagster_switches']}"
     )
