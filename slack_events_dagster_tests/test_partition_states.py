@@ -176,3 +176,33 @@ def test_partition_states_on_the_deployment_instance(
     # The project-local instance stayed unused: DAGSTER_HOME was the deployment's.
     assert not local_home(settings).exists()
     assert (home / "dagster.yaml").exists()
+
+
+def test_one_planned_event_per_asset_would_lose_the_failed_partitions(
+    fake_slack: FakeSlack, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Why the product leaves ``DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS`` unset.
+
+    The switch writes one planned event per asset and run instead of one per partition
+    (55,328 fewer of 112,726 on the sparse benchmark), but Dagster finds a failed partition
+    from its own planned event: with the switch, a failed ranged run's partitions show
+    as never materialized, not failed. When this test fails, Dagster marks them another
+    way and the switch can be reconsidered (test_partition_states must still pass).
+    """
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+    settings = _settings(fake_slack, sqlite_url, tmp_path)
+    fake_slack.faults = HISTORY_DOWN
+    failed = run(settings, start=FIRST, end=LAST, channels=CHANNELS, quiet=True)
+    assert failed.failed_runs == len(CHANNELS)
+    instance = dg.DagsterInstance.from_config(str(local_home(settings)))
+    try:
+        statuses = _statuses(instance, settings)
+        planned = instance.get_records_for_run(
+            instance.get_runs(filters=dg.RunsFilter(job_name="ingest_job"))[0].run_id,
+            of_type=dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        ).records
+    finally:
+        instance.dispose()
+    assert len(planned) == len(INGEST_ASSETS)
+    for asset in INGEST_ASSETS:
+        assert set(statuses[asset].values()) == {None}, (asset, statuses[asset])
