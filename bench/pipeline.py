@@ -33,6 +33,7 @@ the time outside Dagster's own step durations (``STEP_SUCCESS`` events), which
 counts a step's event logging as step time and so gives a lower bound.
 
     .venv/bin/python -m bench.pipeline                           # full size, both backends
+    .venv/bin/python -m bench.pipeline --shape sparse            # a sparse year (bench/sparse.py)
     .venv/bin/python -m bench.pipeline --days 5 --channels 3 --per-day 50 --json
 """
 
@@ -469,8 +470,15 @@ def _report(result: dict[str, Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--channels", type=int, default=20)
-    parser.add_argument("--days", type=int, default=90)
+    parser.add_argument(
+        "--shape",
+        choices=("dense", "sparse"),
+        default="dense",
+        help="dense: a UI backfill of channels x days x per-day messages; sparse: "
+        "`slack-events run` over a skewed year (bench/sparse.py)",
+    )
+    parser.add_argument("--channels", type=int, help="default 20 (dense), 50 (sparse)")
+    parser.add_argument("--days", type=int, help="default 90 (dense), 365 (sparse)")
     parser.add_argument("--per-day", type=int, default=200, help="messages per channel and day")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--llm-latency-ms", type=float, default=100.0)
@@ -491,11 +499,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="end with one JSON line")
     parser.add_argument("--backend-only", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    sparse = args.shape == "sparse"
+    args.channels = args.channels or (50 if sparse else 20)
+    args.days = args.days or (365 if sparse else 90)
 
     if args.backend_only:
         # Child mode: one backend, its figures as the last line of stdout.
         logging.basicConfig(level=logging.WARNING)
-        print(json.dumps(run_backend(args.backend_only, args)))
+        if sparse:
+            from bench.sparse import run_sparse
+
+            print(json.dumps(run_sparse(args.backend_only, args)))
+        else:
+            print(json.dumps(run_backend(args.backend_only, args)))
         return 0
 
     results: list[dict[str, Any]] = []
@@ -503,6 +519,7 @@ def main(argv: list[str] | None = None) -> int:
         # A fresh process per backend: Dagster caches the loaded code location per
         # process, and the settings (database, partitions) differ per backend.
         command = [sys.executable, "-m", "bench.pipeline", "--backend-only", backend]
+        command += [f"--shape={args.shape}"]
         command += [f"--channels={args.channels}", f"--days={args.days}"]
         command += [f"--per-day={args.per_day}", f"--seed={args.seed}"]
         command += [
@@ -525,7 +542,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         result = json.loads(lines[-1])
         results.append(result)
-        _report(result)
+        if sparse:
+            from bench.sparse import report
+
+            report(result)
+        else:
+            _report(result)
     if args.json:
         print(json.dumps({"benchmark": "pipeline", "results": results, "targets": TARGETS}))
     return 0

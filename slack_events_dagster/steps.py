@@ -33,6 +33,7 @@ from slack_events_dagster.domain.models import (
     SlackChannel,
     SlackMessage,
     SourceRef,
+    ts_to_datetime,
 )
 from slack_events_dagster.llm.base import ExtractionInput, ExtractionResult, Extractor
 from slack_events_dagster.publish import files
@@ -267,14 +268,14 @@ def extract_days(
     meanwhile releases it with its process, leaving its claims to be retried.
     """
     report = ExtractReport()
-    names: dict[str, str] | None = None
     with repository.extraction_lock(channel.id):
+        # One read for the range: a day without candidates costs no query.
+        by_day = _retryable_by_day(repository, settings, channel, first_day, last_day)
+        names = mention_names(repository) if by_day else {}
         window: list[_DayWork] = []
         held = 0
-        for day in days(first_day, last_day):
-            if names is None:
-                names = mention_names(repository)
-            work = _day_work(repository, settings, channel, day, now, names)
+        for day in sorted(by_day):
+            work = _day_work(repository, settings, channel, day, now, names, by_day[day])
             if work is None:
                 continue
             window.append(work)
@@ -302,6 +303,26 @@ def mention_names(repository: Repository) -> dict[str, str]:
     return names
 
 
+def _retryable_by_day(
+    repository: Repository,
+    settings: Settings,
+    channel: SlackChannel,
+    first_day: date,
+    last_day: date,
+) -> dict[date, list[EventCandidate]]:
+    """The channel's candidates to (re)try over the days, by day (in pipeline.timezone)."""
+    zone = settings.pipeline.timezone
+    start, end = day_bounds(first_day, last_day, zone)
+    by_day: dict[date, list[EventCandidate]] = {}
+    for c in repository.get_candidates(
+        statuses=RETRYABLE, channel_id=channel.id, start=start, end=end
+    ):
+        if c.status is not CandidateStatus.FAILED or c.attempts < MAX_ATTEMPTS:
+            day = ts_to_datetime(c.ts).astimezone(ZoneInfo(zone)).date()
+            by_day.setdefault(day, []).append(c)
+    return by_day
+
+
 def _day_work(
     repository: Repository,
     settings: Settings,
@@ -309,18 +330,17 @@ def _day_work(
     day: date,
     now: datetime,
     names: dict[str, str],
+    candidates: list[EventCandidate] | None = None,
 ) -> _DayWork | None:
-    """The day's candidates to (re)try, marked in progress; None when there are none."""
-    start, end = day_bounds(day, day, settings.pipeline.timezone)
-    candidates = [
-        c
-        for c in repository.get_candidates(
-            statuses=RETRYABLE, channel_id=channel.id, start=start, end=end
-        )
-        if c.status is not CandidateStatus.FAILED or c.attempts < MAX_ATTEMPTS
-    ]
+    """The day's candidates to (re)try, marked in progress; None when there are none.
+
+    ``candidates`` are the day's from :func:`_retryable_by_day` (a range's one read);
+    without them the day is read on its own."""
+    if candidates is None:
+        candidates = _retryable_by_day(repository, settings, channel, day, day).get(day, [])
     if not candidates:
         return None
+    _, end = day_bounds(day, day, settings.pipeline.timezone)
     items, gone = _extraction_inputs(repository, settings, channel, candidates, names)
     if gone:
         repository.set_candidate_status(gone, CandidateStatus.NO_EVENT, error="message deleted")

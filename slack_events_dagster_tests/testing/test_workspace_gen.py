@@ -18,6 +18,7 @@ from slack_events_dagster.testing.fake_openai import naive_events
 from slack_events_dagster.testing.workspace_gen import (
     generate_messages,
     generate_workspace,
+    sparse_counts,
     write_export,
 )
 
@@ -27,6 +28,29 @@ def test_same_seed_same_workspace() -> None:
     second = generate_workspace(channels=2, days=3, per_day=20, seed=5)
     other = generate_workspace(channels=2, days=3, per_day=20, seed=6)
     assert first == second and first != other
+
+
+def test_sparse_counts_a_skewed_year() -> None:
+    counts = sparse_counts(50, 365, seed=0)
+    assert counts == sparse_counts(50, 365, seed=0) != sparse_counts(50, 365, seed=1)
+    days = [n for row in counts for n in row]
+    assert 90_000 <= sum(days) <= 110_000
+    # Most channel-days are empty or under 5 messages; a few channels carry most of it.
+    assert sum(1 for n in days if n == 0) > len(days) / 2
+    assert sum(1 for n in days if n < 5) > 0.8 * len(days)
+    totals = sorted((sum(row) for row in counts), reverse=True)
+    assert sum(totals[:5]) > sum(days) / 2
+
+
+def test_a_workspace_follows_its_counts() -> None:
+    counts = [[0, 3, 0], [5, 0, 1]]
+    workspace = generate_workspace(channels=2, days=3, seed=2, counts=counts)
+    per_channel = [len(items) for items in workspace.messages.values()]
+    assert per_channel == [3, 6]
+    # Without counts, the same seed gives the workspace it always gave.
+    assert generate_workspace(channels=2, days=3, per_day=20, seed=5) == generate_workspace(
+        channels=2, days=3, per_day=20, seed=5, counts=None
+    )
 
 
 def test_shape_counts_threads_and_text_lengths() -> None:

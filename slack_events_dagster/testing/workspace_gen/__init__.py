@@ -39,6 +39,7 @@ from slack_events_dagster.testing.workspace_gen.workspace import (
     GeneratedWorkspace,
     generate_messages,
     generate_workspace,
+    sparse_counts,
     write_export,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "GeneratedWorkspace",
     "generate_messages",
     "generate_workspace",
+    "sparse_counts",
     "write_export",
 ]

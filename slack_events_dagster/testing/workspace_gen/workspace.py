@@ -7,7 +7,7 @@ import json
 import math
 import random
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -62,8 +62,15 @@ def generate_workspace(
     users: int = 25,
     seed: int = 0,
     end: date = DEFAULT_END,
+    counts: Sequence[Sequence[int]] | None = None,
 ) -> GeneratedWorkspace:
-    """A workspace of ``channels x days x per_day`` messages ending on ``end`` (inclusive)."""
+    """A workspace of ``channels x days x per_day`` messages ending on ``end`` (inclusive).
+
+    ``counts[channel][day]``, when given, is how many messages each channel gets on each
+    day instead of ``per_day`` (see :func:`sparse_counts`).
+    """
+    if counts is not None and (len(counts) != channels or any(len(row) != days for row in counts)):
+        raise ValueError(f"counts must be {channels} rows of {days} days")
     rng = random.Random(seed)
     user_dicts = [_user(index + 1, rng) for index in range(users)]
     user_ids = [u["id"] for u in user_dicts]
@@ -93,11 +100,51 @@ def generate_workspace(
     workspace.messages = {gen.channel_id: [] for gen in gens}
     # Day by day across channels, as people post: a cross-post follows its original.
     for offset in range(days):
-        for gen in gens:
+        for index, gen in enumerate(gens):
+            count = per_day if counts is None else counts[index][offset]
             workspace.messages[gen.channel_id].extend(
-                gen.day(start_day + timedelta(days=offset), per_day)
+                gen.day(start_day + timedelta(days=offset), count)
             )
     return workspace
+
+
+# A sparse workspace's channels (see sparse_counts): (share of the channels, the mean
+# messages on an active weekday, the chance a weekday is active). Weekends get a fifth.
+SPARSE_TIERS = (
+    (0.06, 85.0, 0.97),  # a few busy channels (#engineering, #incidents)
+    (0.14, 15.0, 0.85),  # team channels
+    (0.80, 2.5, 0.30),  # the many quiet ones: most days empty, the rest under 5
+)
+
+
+def sparse_counts(
+    channels: int, days: int, *, seed: int = 0, end: date = DEFAULT_END
+) -> list[list[int]]:
+    """Messages per channel and day shaped like a real workspace: a few busy channels,
+    some team channels, and many quiet ones where most days are empty (about 100,000
+    messages at 50 channels x 365 days). Deterministic for a seed; its own random
+    stream, so the messages drawn from the same seed do not depend on it."""
+    rng = random.Random(f"sparse-{seed}")
+    start_day = end - timedelta(days=days - 1)
+    tiers: list[tuple[float, float]] = []
+    for share, mean, active in SPARSE_TIERS:
+        tiers += [(mean, active)] * max(1, round(share * channels))
+    tiers = (tiers + [tiers[-1]] * channels)[:channels]
+    rng.shuffle(tiers)
+    counts: list[list[int]] = []
+    for mean, active in tiers:
+        row = []
+        for offset in range(days):
+            weekend = (start_day + timedelta(days=offset)).weekday() >= 5
+            if rng.random() >= (active / 5 if weekend else active):
+                row.append(0)
+            elif mean < 5:
+                row.append(rng.randint(1, 4))
+            else:
+                # Busy days vary a lot: a log-normal around the mean.
+                row.append(max(1, round(rng.lognormvariate(math.log(mean) - 0.125, 0.5))))
+        counts.append(row)
+    return counts
 
 
 def write_export(
