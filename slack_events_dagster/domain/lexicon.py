@@ -1087,8 +1087,8 @@ PAST_CONTEXT = frozenset("was were had recently ago since back earlier previousl
 # A job post is not an event ("contract work, fully remote, migration experience").
 JOB_WORDS = frozenset(
     "hiring hire job jobs position positions salary resume cv recruiter recruiting "
-    "freelance freelancer contractor applicants candidate candidates opening openings "
-    "vacancy employment".split()
+    "freelance freelancer contractor contracted applicants candidate candidates opening "
+    "openings vacancy employment".split()
 )
 # Words that open a question.
 QUESTION_WORDS = frozenset(

@@ -477,3 +477,17 @@ def test_a_display_name_of_two_words_names_no_event() -> None:
         "the",
         "meetup",
     ]
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["It was a request that came", "Thanks for the screenshots Jon", "Because blogs release"],
+)
+def test_pieces_of_sentences_are_clauses(title: str) -> None:
+    assert names.is_clause(title)
+    assert not names.is_clause("IT maintenance window")
+
+
+def test_a_channel_name_keeps_the_kind_not_the_manner() -> None:
+    assert names.with_channel("Still release", "local-development") == "local development release"
+    assert names.with_channel("Release", "gratitude") is None

@@ -111,7 +111,7 @@ _KINDS = frozenset(
 # fix", "Here's a new module that we just added", "This is now live".
 _CLAUSE_WORDS = frozenset(
     "i i'm i've i'll i'd we we're we've we'll you you're you've you'll it's here's this "
-    "that's there's they they're he she her his".split()
+    "that's there's they they're he she her his it thanks thank because was were".split()
 )
 
 
@@ -135,7 +135,8 @@ _SPEAKING = frozenset("i i'm i'll i've we we're we'll you're it's".split())
 @functools.lru_cache(maxsize=8192)
 def is_clause(title: str) -> bool:
     """A title that is a piece of a sentence told by someone, not a name."""
-    return any(token.lower in _CLAUSE_WORDS for token in tokenize(title))
+    # ("IT maintenance": the department, not the pronoun.)
+    return any(token.lower in _CLAUSE_WORDS and token.text != "IT" for token in tokenize(title))
 
 
 # A title in quotes: "“How to Optimize your website like a pro” by Lukas Pleva".
@@ -151,6 +152,11 @@ _MANNER = _AUXILIARY | {"still", "yet", "soon", "again"}
 
 
 @functools.lru_cache(maxsize=8192)
+def _kind_words(title: str) -> str:
+    """The words of a generic title that say what kind ("Still release" -> "release")."""
+    return " ".join(t.lower for t in tokenize(title) if t.lower not in _MANNER)
+
+
 def is_addressee(title: str) -> bool:
     """ "HubSpot Devs", "Hello Developer Community": whom a message greets."""
     tokens = tokenize(title)
@@ -193,7 +199,7 @@ def with_name(title: str, text: str, position: int) -> str | None:
     if not near:
         return None
     _, name = min(near, key=lambda run: (_distance(run, position), -len(run[1])))
-    kind = title.lower()
+    kind = _kind_words(title)
     if not kind or kind in name.lower():
         return name
     return f"{name} {kind}"
@@ -324,7 +330,8 @@ _CHANNEL_WORDS = frozenset(
     "misc offtopic off topic community social watercooler introductions intro jobs job "
     "feedback links share showcase show tell and of the for ops eng engineering product "
     "support alerts alert notifications incidents incident status all hands meta slack "
-    "admins staff internal external public private test testing bots bot lounge".split()
+    "admins staff internal external public private test testing bots bot lounge gratitude "
+    "thanks kudos shoutouts shout outs wins praise celebrations".split()
 )
 
 
@@ -340,7 +347,7 @@ def with_channel(title: str, channel: str) -> str | None:
     if is_clause(title):
         return None
     name = " ".join(words)
-    kind = title.lower()
+    kind = _kind_words(title)
     if not kind or kind in name.lower():
         return name
     return f"{name} {kind}"
