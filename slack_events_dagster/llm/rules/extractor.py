@@ -191,7 +191,7 @@ class RuleExtractor:
         if when is None or not self._announces_something(reading, when, thread_ts):
             return []
         draft = self._draft(reading, when, item, source, thread_ts, parent, links)
-        opening = self._opening_now(reading, when, draft, item, source, thread_ts, links)
+        opening = self._opening_now(reading, when, draft, item)
         if opening is not None:
             return [draft, opening]
         if _nameless(draft.title):
@@ -331,9 +331,6 @@ class RuleExtractor:
         when: When,
         dated: EventDraft,
         item: ExtractionInput,
-        source: SourceRef,
-        thread_ts: str | None,
-        links: list[EventLink],
     ) -> EventDraft | None:
         """A second event in a message that dates one ahead: what opens as it is posted
         ("Developer Day 2017 will be on September 29 ... Registration is now open": the
@@ -355,19 +352,19 @@ class RuleExtractor:
             kind = re.sub(r"\s+", " ", match.group(0).lower())
             title = dated.title if kind in dated.title.lower() else f"{dated.title} {kind}"
             posted = _posted_when(reading, item.timezone)
-            return EventDraft(
-                title=titles.finish(title),
-                category=EventCategory.LAUNCH,
-                start=posted.start,
-                timezone=posted.timezone,
-                date_source=DateSource.POSTED,
-                url=reading.url,
-                links=links,
-                summary=_summary(reading.text),
-                confidence=_confidence(reading, posted, item.candidate.score),
-                status=EventStatus.SCHEDULED,
-                source=source,
-                thread_ts=thread_ts,
+            # The dated event's message, links and source; its own kind, day and title.
+            return dated.model_copy(
+                update={
+                    "title": titles.finish(title),
+                    "category": EventCategory.LAUNCH,
+                    "start": posted.start,
+                    "end": None,
+                    "timezone": posted.timezone,
+                    "date_source": DateSource.POSTED,
+                    "location": None,
+                    "confidence": _confidence(reading, posted, item.candidate.score),
+                    "status": EventStatus.SCHEDULED,
+                }
             )
         return None
 
