@@ -491,3 +491,22 @@ def test_pieces_of_sentences_are_clauses(title: str) -> None:
 def test_a_channel_name_keeps_the_kind_not_the_manner() -> None:
     assert names.with_channel("Still release", "local-development") == "local development release"
     assert names.with_channel("Release", "gratitude") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are an agency in London looking for a hands-on HS developer, ASAP. Starting next week",
+        "At Acme we're hiring for our first CMS developer, launch of the new site in May",
+    ],
+)
+def test_a_job_post_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_looking_for_feedback_is_no_job() -> None:
+    text = (
+        "We're moving the new editor into a private beta today. We're looking for feedback on "
+        "the developer experience, fill out this form"
+    )
+    assert drafts(text, "2026-03-05T09:00:00")

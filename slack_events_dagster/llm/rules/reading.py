@@ -418,7 +418,7 @@ def read(
         question=whole_question,
         past=past,
         hypothetical=head is not None and supposed(prose, head.begin),
-        personal=_is_personal(prose, head) or attendance,
+        personal=_is_personal(prose, head) or attendance or _job_post(prose),
         cancelled=cancels(prose),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
@@ -428,6 +428,27 @@ def read(
         title="",
     )
     return replace(reading, title=make_title(reading, links))
+
+
+# "We're looking for a contracted developer", "looking for a HubSpot developer": a job.
+_LOOKING_FOR = re.compile(
+    r"\b(?:looking|searching)\s+for\s+(?:an?\s+)?"
+    r"(?:(?!(?:on|about|from|with|of|in|to|the|your|our)\b)[\w-]+\s+){0,3}"
+    r"(?:developers?|designers?|engineers?|freelancers?|contractors?|agency|agencies|devs?)\b"
+)
+
+
+# The job words that say nothing else ("opening", "position", "candidate" also name
+# events and their parts).
+_JOB_ONLY = frozenset("hiring recruiter salary vacancy applicants freelancer freelance".split())
+
+
+def _job_post(prose: Prose) -> bool:
+    """A job or gig post: no community event, whatever its dates ("starting next week")."""
+    if not prose.token_set.isdisjoint(_JOB_ONLY):
+        return True
+    lower = prose.lower
+    return ("looking" in lower or "searching" in lower) and _LOOKING_FOR.search(lower) is not None
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:
