@@ -25,7 +25,6 @@ from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import clauses, names, titles
 from slack_events_dagster.llm.rules.happening import (
     INTRODUCED,
-    INTRODUCING,
     ORGANIZERS,
     STARTING,
     Head,
@@ -39,6 +38,7 @@ from slack_events_dagster.llm.rules.happening import (
     supposed,
     versions,
 )
+from slack_events_dagster.llm.rules.speaker import is_personal, job_post
 
 _WORD = re.compile(r"[a-z]+")
 _CONFERENCE_NAME = re.compile(r"\b[A-Z][A-Za-z]*[a-zA-Z](?:Con|Conf)\b")
@@ -297,29 +297,6 @@ def _location(text: str) -> str | None:
     return value or None
 
 
-def _is_personal(prose: Prose, head: Head | None) -> bool:
-    """ "I'm launching my client's site tomorrow", "I'll deploy tonight": a person's own
-    work, not the community's event. The event word's clause has "I" or "my" as its
-    subject, and the message speaks for nobody else ("we", "our"); talks and meetups
-    someone gives ("I'm speaking at ...") are events all the same."""
-    if head is None:
-        return False
-    tokens = prose.token_set
-    if not tokens.isdisjoint({"we", "our", "us", "team"}):
-        return False
-    if prose.text.startswith("@") and not tokens.isdisjoint({"i", "my", "me"}):
-        return True  # a reply to one person about their own plans ("@ana I scheduled ...")
-    if head.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
-        return False
-    before = prose.lower[max(0, head.begin - 40) : head.begin]
-    if INTRODUCING.search(before) is not None:
-        return False  # "I'm pleased to announce the launch of ...": news for everyone
-    return _FIRST_PERSON_SUBJECT.search(before) is not None
-
-
-_FIRST_PERSON_SUBJECT = re.compile(r"\b(?:i|i'm|i’m|im|i'll|i’ll|i've|i’ve|my)\b(?!.*[.!?]\s)")
-
-
 def read(
     message: SlackMessage,
     timezone: str,
@@ -418,7 +395,7 @@ def read(
         question=whole_question,
         past=past,
         hypothetical=head is not None and supposed(prose, head.begin),
-        personal=_is_personal(prose, head) or attendance or _job_post(prose),
+        personal=is_personal(prose, head) or attendance or job_post(prose),
         cancelled=cancels(prose),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,
@@ -428,27 +405,6 @@ def read(
         title="",
     )
     return replace(reading, title=make_title(reading, links))
-
-
-# "We're looking for a contracted developer", "looking for a HubSpot developer": a job.
-_LOOKING_FOR = re.compile(
-    r"\b(?:looking|searching)\s+for\s+(?:an?\s+)?"
-    r"(?:(?!(?:on|about|from|with|of|in|to|the|your|our)\b)[\w-]+\s+){0,3}"
-    r"(?:developers?|designers?|engineers?|freelancers?|contractors?|agency|agencies|devs?)\b"
-)
-
-
-# The job words that say nothing else ("opening", "position", "candidate" also name
-# events and their parts).
-_JOB_ONLY = frozenset("hiring recruiter salary vacancy applicants freelancer freelance".split())
-
-
-def _job_post(prose: Prose) -> bool:
-    """A job or gig post: no community event, whatever its dates ("starting next week")."""
-    if not prose.token_set.isdisjoint(_JOB_ONLY):
-        return True
-    lower = prose.lower
-    return ("looking" in lower or "searching" in lower) and _LOOKING_FOR.search(lower) is not None
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:
