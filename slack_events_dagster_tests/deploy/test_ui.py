@@ -12,7 +12,6 @@ Skips when Chromium is not installed, unless SLACK_EVENTS_REQUIRE_BROWSER=1 (CI)
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import subprocess
@@ -29,7 +28,7 @@ import pytest
 
 from slack_events_dagster.ui import group_alive
 from slack_events_dagster_tests.helpers.browser import find_chromium, render, screenshot
-from slack_events_dagster_tests.helpers.deployment import free_port
+from slack_events_dagster_tests.helpers.deployment import free_port, graphql
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("ui")]
 
@@ -67,15 +66,7 @@ class RunningUi:
         raise AssertionError(f"no process group printed:\n{self.output()}")
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload: dict[str, Any] = json.loads(response.read())
-        assert not payload.get("errors"), payload["errors"]
-        data: dict[str, Any] = payload["data"]
-        return data
+        return graphql(self.url, query, variables)
 
     def wait_for(self, what: str, probe: Any, timeout: float = START_TIMEOUT_S) -> Any:
         deadline = time.monotonic() + timeout

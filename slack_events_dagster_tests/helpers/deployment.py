@@ -39,6 +39,20 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 LLM_TAG = "slack_events/llm"
 
 
+def graphql(url: str, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One query to the Dagster webserver at ``url``; its errors fail the test."""
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    request = urllib.request.Request(
+        f"{url}/graphql", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        payload: dict[str, Any] = json.loads(response.read())
+    if payload.get("errors"):
+        raise AssertionError(f"GraphQL errors: {payload['errors']}")
+    data: dict[str, Any] = payload["data"]
+    return data
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -116,16 +130,7 @@ class Deployment:
             raise AssertionError(f"deployment process died: {names}\n{self.logs()}")
 
     def graphql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", data=body, headers={"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload: dict[str, Any] = json.loads(response.read())
-        if payload.get("errors"):
-            raise AssertionError(f"GraphQL errors: {payload['errors']}")
-        data: dict[str, Any] = payload["data"]
-        return data
+        return graphql(self.url, query, variables)
 
     def wait_for(
         self, what: str, probe: Callable[[], Any], timeout: float = START_TIMEOUT_S
