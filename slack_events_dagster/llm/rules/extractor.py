@@ -54,6 +54,7 @@ from slack_events_dagster.llm.base import (
 )
 from slack_events_dagster.llm.rules import names, titles
 from slack_events_dagster.llm.rules import reading as rd
+from slack_events_dagster.llm.rules.happening import in_question
 from slack_events_dagster.llm.rules.reading import Reading
 
 # What opens for people to take part (:data:`lexicon.OPENINGS` as written).
@@ -340,14 +341,14 @@ class RuleExtractor:
             return None
         if _nameless(dated.title):
             return None
-        text = reading.prose.text
+        text, lower = reading.prose.text, reading.prose.lower
         for match in _OPENING.finditer(text):
             start, sentence = rd.sentence_around(text, match.start())
             if any(start <= begin < start + len(sentence) for begin, _ in when.spans):
                 continue  # "registration opens on March 3": the dated event itself
             tokens = lx.words(sentence.lower())
             opens = lx.NOW_BY_CATEGORY[EventCategory.LAUNCH]
-            if not opens.any_in(tokens, frozenset(tokens)) or rd.in_question(sentence):
+            if not opens.any_in(tokens, frozenset(tokens)) or in_question(lower, match.start()):
                 continue
             kind = re.sub(r"\s+", " ", match.group(0).lower())
             title = dated.title if kind in dated.title.lower() else f"{dated.title} {kind}"

@@ -85,7 +85,7 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
             or (following in ("source", "sourced") and phrase[-1] == "open")
         ):
             continue  # "are out of Zurich", "is open to everyone", "is open source": no report
-        if _in_question(lower, offsets[start]):
+        if in_question(lower, offsets[start]):
             continue
         begin, finish = offsets[start], offsets[end - 1] + len(prose.tokens[end - 1])
         if linked_and_short or _has_subject(prose, offsets, start, end):
@@ -233,7 +233,7 @@ def _has_subject(prose: Prose, offsets: list[int], start: int, end: int) -> bool
     return bool(opens) and end < len(prose.tokens) and prose.tokens[end] not in lx.SUBJECTLESS
 
 
-def _in_question(lower: str, position: int) -> bool:
+def in_question(lower: str, position: int) -> bool:
     """The sentence around ``position`` asks ("is the new editor rolled out yet?")."""
     end = len(lower)
     match = _SENTENCE_BREAK.search(lower, position)

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 
 from slack_events_dagster.domain import lexicon as lx
+from slack_events_dagster.llm.rules.happening import sentence_around
 from slack_events_dagster.llm.rules.titles import (
     _AUXILIARY,
     _FUNCTION,
@@ -141,8 +142,6 @@ def is_clause(title: str) -> bool:
 
 # A title in quotes: "“How to Optimize your website like a pro” by Lukas Pleva".
 _QUOTED = re.compile(r"[“\"]([^”\"\n]{3,90})[”\"]")
-# The end of a sentence: a stop before a space ("HubSpot.Extend()" is one name), a line.
-_SENTENCE_STOP = re.compile(r"[.!?](?=\s|$)|\n")
 # How far from the event word (in characters) a name may stand to name it.
 NAME_REACH = 80
 
@@ -177,11 +176,7 @@ def with_name(title: str, text: str, position: int) -> str | None:
     """A generic title ("Public beta", "Launch", "Sessions") with the name written next
     to ``position`` in its sentence: "Custom Channels API public beta"; None without
     one."""
-    start = 0
-    for stop in _SENTENCE_STOP.finditer(text, 0, position):
-        start = stop.end()
-    end = _SENTENCE_STOP.search(text, position)
-    sentence = text[start : end.start() if end else len(text)]
+    start, sentence = sentence_around(text, position)
     runs = [
         (begin + start, name)
         for begin, name in name_runs(sentence)
@@ -297,9 +292,7 @@ def speaker_title(text: str, head_begin: int, head_text: str) -> str | None:
     words = head_text.split()
     if not words or words[-1] not in TALK_WORDS:
         return None
-    start = 0
-    for stop in _SENTENCE_STOP.finditer(text, 0, head_begin):
-        start = stop.end()
+    start, _ = sentence_around(text, head_begin)
     speaker = None
     for match in _SPEAKER.finditer(text, start, head_begin):
         speaker = match["name"]

@@ -147,6 +147,8 @@ class Reading:
     version: bool
     location: str | None
     title: str
+    # Every event word of the prose (``head`` is the main one).
+    heads: tuple[Head, ...] = ()
 
     @property
     def text(self) -> str:
@@ -403,6 +405,7 @@ def read(
         version=version,
         location=_location(prose.text),
         title="",
+        heads=tuple(heads),
     )
     return replace(reading, title=make_title(reading, links))
 
@@ -487,7 +490,7 @@ def _title(reading: Reading, links: list[str]) -> str:
     if reading.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
         quoted = names.quoted_title(text)
         prose = reading.prose.text
-        if quoted is not None and not any(_named_event(h, prose) for h in _heads(reading.prose)):
+        if quoted is not None and not any(_named_event(h, prose) for h in reading.heads):
             # A talk or session named in quotes: "“How to Optimize your website like a
             # pro” by Lukas Pleva is currently being presented", "Customer webinar: "Meet
             # Beacon"" (a talk at a named event, "at the Kubernetes Berlin meetup", is the
@@ -561,10 +564,6 @@ _ISSUE_NAME = re.compile(
     r"(?P<name>[\w.-]+(?:\s+(?:and\s+|&\s+|of\s+)?(?!(?:please|see|is|are|was|has|for|to|in|"
     r"on|at|that|which|we|you)\b)[\w.-]+){1,5})"
 )
-
-
-def in_question(sentence: str) -> bool:
-    return sentence.rstrip().endswith("?")
 
 
 def status_linked(reading: Reading) -> bool:
