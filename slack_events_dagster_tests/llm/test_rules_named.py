@@ -510,3 +510,75 @@ def test_looking_for_feedback_is_no_job() -> None:
         "the developer experience, fill out this form"
     )
     assert drafts(text, "2026-03-05T09:00:00")
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "I'll be in the virtual <https://ex.com/s/1|Scaling Elixir Services Office Hours"
+            " Meetup> tomorrow, come say hi!",
+            "Scaling Elixir Services Office Hours Meetup",
+        ),
+        (
+            "We're also running a second <https://ex.com/r/2|Rust Tooling Topic Chat tomorrow"
+            " 10:30 AM PST (1:30 EST)>, sign up if you can make it",
+            "Rust Tooling Topic Chat",
+        ),
+        (
+            "Quick reminder that you have until March 20th to submit to the"
+            " <https://ex.devpost.com/|Grafana Plugin Builders contest>.",
+            "Grafana Plugin Builders contest",
+        ),
+    ],
+)
+def test_a_link_label_holding_the_event_names_it(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.title for d in found] == [title]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The Kotlin meetup is tomorrow at 6pm, <https://ex.com/e/3|join us here>",
+        "The Kotlin meetup is tomorrow at 6pm: <https://ex.com/e/3|Apply to our new meetup>",
+        "The Kotlin meetup is tomorrow at 6pm, <https://ex.com/e/3|it is listed here>",
+    ],
+)
+def test_an_instruction_or_a_clause_in_a_link_label_names_nothing(text: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert len(found) == 1
+    assert found[0].title.lower().removeprefix("the ") == "kotlin meetup"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Additionally Ana will host the Kotlin meetup tomorrow at 6pm", "Kotlin meetup"),
+        ("Calling all Developers! The Grafana hackathon kicks off tomorrow", "Grafana hackathon"),
+    ],
+)
+def test_a_discourse_marker_names_nothing(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert len(found) == 1
+    assert title.lower() in found[0].title.lower()
+    assert not found[0].title.lower().startswith(("additionally", "calling"))
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "<https://github.com/ex/mobile-sdk/releases/tag/2.4.1|Mobile Chat SDK for Android"
+            " has been updated to v2.4.1> with a fix for Gradle 8",
+            "Mobile Chat SDK for Android v2.4.1 release",
+        ),
+        (
+            "The Payments API client was bumped to v3.2.0, available now on PyPI",
+            "Payments API client v3.2.0 release",
+        ),
+    ],
+)
+def test_what_moved_to_a_version_names_the_release(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.title for d in found] == [title]

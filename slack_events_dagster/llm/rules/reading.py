@@ -11,7 +11,7 @@ knows the other knows.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -38,6 +38,7 @@ from slack_events_dagster.llm.rules.happening import (
     supposed,
     versions,
 )
+from slack_events_dagster.llm.rules.labels import Label, label_spans, naming_label
 from slack_events_dagster.llm.rules.speaker import is_personal, job_post
 
 _WORD = re.compile(r"[a-z]+")
@@ -149,6 +150,8 @@ class Reading:
     title: str
     # Every event word of the prose (``head`` is the main one).
     heads: tuple[Head, ...] = ()
+    # Where the links' labels stand in the prose.
+    labels: tuple[Label, ...] = ()
 
     @property
     def text(self) -> str:
@@ -406,6 +409,7 @@ def read(
         location=_location(prose.text),
         title="",
         heads=tuple(heads),
+        labels=label_spans(message.text, prose.text),
     )
     return replace(reading, title=make_title(reading, links))
 
@@ -437,6 +441,10 @@ def make_title(reading: Reading, links: list[str]) -> str:
         if due is not None:
             return titles.finish(due)
     if generic or names.is_clause(title):
+        # "Submit ... our <url|HubSpot CRM + CMS website contest>": a label naming an event.
+        labelled = _label_title(reading, reading.heads)
+        if labelled is not None:
+            return labelled
         # "Public beta" keeps its kind ("Custom Channels API public beta"); "You're
         # Invited" gives way to the name and the category's noun.
         kind = title if generic else _kind_noun(reading)
@@ -480,6 +488,9 @@ def _title(reading: Reading, links: list[str]) -> str:
         clause = clauses.trimmed_clause(text[tagged.end() :])
         if len(clause.split()) >= 2:
             return titles.finish(clause)
+    labelled = _label_title(reading, [reading.head] if reading.head is not None else [])
+    if labelled is not None:
+        return labelled
     heading = clauses.bold_heading(text)
     if heading is not None:
         return titles.finish(heading)
@@ -543,6 +554,16 @@ def _title(reading: Reading, links: list[str]) -> str:
     if head is not None and head.text not in clause.lower():
         clause = f"{clause} {lx.CATEGORY[head.category].noun}" if clause else head.text
     return titles.finish(clause) or titles.finish(text[: titles.MAX_CHARS])
+
+
+def _label_title(reading: Reading, heads: Sequence[Head]) -> str | None:
+    """A link label holding one of ``heads`` or the event's date names the event."""
+    if not reading.labels:
+        return None
+    spans = reading.when.spans if reading.when is not None else ()
+    positions = [head.begin for head in heads] + [begin for begin, _ in spans]
+    named = naming_label(reading.prose.text, reading.labels, positions, spans)
+    return titles.finish(named) if named else None
 
 
 def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str | None:

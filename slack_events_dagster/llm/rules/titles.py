@@ -72,7 +72,10 @@ _VERBISH = frozenset(
     "join come check don't dont remember reminder note please save mark watch see "
     "register sign rsvp attend get excited happy glad proud thrilled announcing "
     "introducing welcome congrats congratulations heads fyi psa important big "
-    "exciting good great awesome ok okay yes yep sure just".split()
+    "exciting good great awesome ok okay yes yep sure just "
+    # discourse markers and call-outs: "Additionally AJ ...", "Calling all Developers!"
+    "additionally furthermore moreover however anyway anyways finally meanwhile plus "
+    "calling attention greetings".split()
 )
 # Heads that read best with what they are of/on ("package server outage", "FTP sunset").
 _REORDER_HEADS = frozenset(
@@ -288,6 +291,10 @@ def _versioned(tokens: Sequence[Token], index: int) -> str | None:
     at = max(near, key=lambda i: (_version_key(tokens[i].text), -abs(i - index)))
     name = [t for t in _left_name(tokens, at) if t.lower not in ("version", "v")]
     if not name:
+        # "Mobile Chat SDK for iOS has been updated to v1.0.5", "ggplot2 is now at 3.0":
+        # the thing is the subject of the move to the version.
+        name = _moved_to(tokens, at)
+    if not name:
         # "a new version (1.0.0) of the CLI", "version 2.0 of ggplot2"
         name = _of_phrase(tokens, at + 1)
     if not name:
@@ -301,6 +308,35 @@ def _versioned(tokens: Sequence[Token], index: int) -> str | None:
             return None  # "(v2)" alone names nothing
         return tokens[at].text  # "2.8 is live on both stores": the version is the name
     return _join([*name, tokens[at]])
+
+
+_MOVED_TO = frozenset("updated upgraded bumped moved released promoted now".split())
+_MOVE_AUXILIARY = frozenset("has have been was were is are just now".split())
+
+
+def _moved_to(tokens: Sequence[Token], at: int) -> list[Token]:
+    """The subject of "X has been updated to v1.0.5" / "X is now at 3.0" (empty when the
+    version is not what something moved to)."""
+    position = at - 1
+    if position < 1 or tokens[position].lower not in ("to", "at"):
+        return []
+    position -= 1
+    if tokens[position].lower not in _MOVED_TO:
+        return []
+    while position > 0 and tokens[position - 1].lower in _MOVE_AUXILIARY:
+        position -= 1
+    subject: list[Token] = []
+    position -= 1
+    while position >= 0 and len(subject) < 6:
+        token = tokens[position]
+        joins = token.lower in ("for", "of") and bool(subject)
+        if not joins and (token.lower in _FUNCTION or token.lower in _VERBISH):
+            break
+        subject.insert(0, token)
+        position -= 1
+    while subject and subject[0].lower in ("for", "of"):
+        subject = subject[1:]
+    return subject
 
 
 def _version_key(text: str) -> tuple[int, ...]:
