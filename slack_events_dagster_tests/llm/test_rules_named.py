@@ -99,6 +99,25 @@ def test_a_resolution_under_a_status_page_incident_is_the_incident() -> None:
     assert found[0].start_date == date(2026, 3, 5)
 
 
+@pytest.mark.parametrize(
+    "parent",
+    [
+        "my Grafana dashboards aren't showing up in safari :scream:",  # a report, no question
+        "This content can't be displayed.",  # Slack's placeholder for a removed message
+    ],
+)
+def test_a_status_page_incident_linked_in_any_thread_is_an_incident(parent: str) -> None:
+    found = drafts(
+        "For status updates on this: <https://status.grafana.example/incidents/q81x>",
+        "2026-03-05T11:00:00",
+        parent=parent,
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert [(d.category, d.start_date) for d in found] == [
+        (EventCategory.INCIDENT, date(2026, 3, 5))
+    ]
+
+
 def test_a_reply_under_chatter_still_gives_nothing() -> None:
     found = drafts(
         "all clear: dashboards are fast again",

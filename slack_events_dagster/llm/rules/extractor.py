@@ -176,11 +176,15 @@ class RuleExtractor:
             parent is not None
             and not _announced(parent)
             and reading.head is None
-            and not (_answers_incident(reading) and _asks_about_an_incident(parent))
+            and not (
+                _answers_incident(reading)
+                and (_asks_about_an_incident(parent) or rd.status_linked(reading))
+            )
         ):
             # "all clear: dashboards are fast again" under a message that announced no
             # event: nothing to report on its own, unless it answers a question about an
-            # incident ("Is HubSpot down?" - "Normal service has resumed!").
+            # incident ("Is HubSpot down?" - "Normal service has resumed!") or links the
+            # status page's incident (which says there is one, whatever the parent said).
             return []
         segments = self._segments(reading, item)
         if segments:
