@@ -601,3 +601,30 @@ def test_a_discourse_marker_names_nothing(text: str, title: str) -> None:
 def test_what_moved_to_a_version_names_the_release(text: str, title: str) -> None:
     found = drafts(text, "2026-03-05T09:00:00")
     assert [d.title for d in found] == [title]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "For those of you who missed PyCon Lisbon 2026, you can catch every talk here:"
+            " <https://youtube.com/playlist?list=x>",
+            "PyCon Lisbon 2026 recording",
+        ),
+        (
+            "For anyone who couldn't make the Grafana Plugins Workshop (it ran before the"
+            " keynote): <https://youtube.com/watch?v=y>",
+            "Grafana Plugins Workshop recording",
+        ),
+    ],
+)
+def test_for_those_who_missed_it_publishes_the_recording_now(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.title, d.category, d.start_date, d.date_source) for d in found] == [
+        (title, EventCategory.ANNOUNCEMENT, date(2026, 3, 5), DateSource.POSTED)
+    ]
+
+
+def test_a_promised_recording_is_not_published() -> None:
+    text = "For those who missed the Grafana Plugins Workshop, we will post the recording soon"
+    assert drafts(text, "2026-03-05T09:00:00") == []

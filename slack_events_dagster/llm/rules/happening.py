@@ -99,6 +99,26 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
     return None
 
 
+# "For those of you who missed Developer Day 2020, you can catch the full stream":
+# the recording of a past event is published as the message is posted.
+_MISSED = re.compile(
+    r"\b(?:for|to)\s+(?:those|anyone|everyone|all|folks|people)(?:\s+of\s+you)?\s+"
+    r"(?:who|that)\s+(?:missed|could\s*n[o'’]?t\s+(?:make|attend|join|watch)"
+    r"|(?:were|was)\s*n[o'’]?t\s+able\s+to\s+(?:make|attend|join|watch))\b"
+)
+_REPLAY_REACH = 60
+
+
+def replayed(prose: Prose, heads: list[Head]) -> Head | None:
+    """The event whose recording a "for those who missed X" message publishes (None when
+    the recording is only promised: "we will post the recording next week")."""
+    match = _MISSED.search(prose.lower)
+    if match is None or not lx.FUTURE.isdisjoint(prose.tokens):
+        return None
+    after = [h for h in heads if match.end() <= h.begin <= match.end() + _REPLAY_REACH]
+    return after[0] if after else None
+
+
 _SUPPOSING = frozenset("if unless whether suppose supposing say imagine hypothetically".split())
 _EXAMPLE_OPENERS = ("example", "for example", "e.g", "eg", "for instance")
 

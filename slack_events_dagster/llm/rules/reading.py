@@ -33,6 +33,7 @@ from slack_events_dagster.llm.rules.happening import (
     judged,
     named_today,
     releases_now,
+    replayed,
     reports_now,
     sentence_around,
     supposed,
@@ -350,6 +351,10 @@ def read(
         now_at = named_today(prose.text, head)
     if now_at is None and when is None and head is not None and head.category in INTRODUCED:
         now_at = introduced(prose, head)
+    replay = replayed(prose, heads) if now_at is None and when is None else None
+    if replay is not None:
+        # The recording of "the Themes Challenge Workshop" is published now.
+        head, now_at, category = replay, replay.begin, EventCategory.ANNOUNCEMENT
     now = now_at is not None
     if category is None and when is not None and not now and STARTING.search(prose.text):
         # "INBOUND 2021 starts tomorrow", "Finding Your Inner Voice with Hasan Minhaj
@@ -371,7 +376,7 @@ def read(
     links = raw_links or []
     meeting_url = next((url for url in links if _MEETING_HOSTS.search(url)), None)
     calendar_url = next((url for url in links if _CALENDAR_LINK.search(url)), None)
-    past = (
+    past = replay is None and (
         signals.is_past(prose, now=now)
         or (bool(prose.tokens) and prose.tokens[0] in lx.COMPLETION)
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
@@ -411,7 +416,10 @@ def read(
         heads=tuple(heads),
         labels=label_spans(message.text, prose.text),
     )
-    return replace(reading, title=make_title(reading, links))
+    title = make_title(reading, links)
+    if replay is not None and "record" not in title.lower():
+        title = titles.finish(f"{title} recording")
+    return replace(reading, title=title)
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:

@@ -223,6 +223,9 @@ def noun_phrase(
         return _join(thing) if named else _join(thing) + " " + noun
     left = _left_name(tokens, index)
     right = _right_extra(tokens, index + width)
+    if not right and all(t.text[:1].isupper() for t in head_tokens):
+        # A head that is a name goes on with the names after it: "PyCon Lisbon 2026".
+        right = _right_name(tokens, index + width)
     of_phrase = _of_phrase(tokens, index + width + len(right))
     last = head_lower.split()[-1]
     if of_phrase and last in _REORDER_HEADS and not left:
@@ -370,6 +373,22 @@ def _right_extra(tokens: Sequence[Token], index: int) -> list[Token]:
         extra.append(token)
         index += 1
     return extra
+
+
+def _right_name(tokens: Sequence[Token], index: int) -> list[Token]:
+    """Capitalized words (at most two), then a year or number, after a named head, all in
+    one run of the sentence."""
+    name: list[Token] = []
+    while index < len(tokens) and len(name) < 2:
+        token = tokens[index]
+        if not token.text[:1].isupper() or not _is_name(token, sentence_start=False):
+            break
+        if name and token.begin - name[-1].end > 1:
+            break
+        name.append(token)
+        index += 1
+    extra = _right_extra(tokens, index)
+    return [*name, *extra] if extra else []
 
 
 def _noun_run(tokens: Sequence[Token], position: int, limit: int = 5) -> list[Token]:
