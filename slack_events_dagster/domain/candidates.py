@@ -81,14 +81,33 @@ RELEASE_TAG = re.compile(r"/releases/tag/|/-/releases/")
 
 
 def release_evidence(raw: str, prose_text: str) -> bool:
-    """A release tag link, or a version cheered ("GHC 8.10.1-alpha1!")."""
+    """A release tag link, a version cheered ("GHC 8.10.1-alpha1!"), or a changelog: a
+    first line with a version that is a bold heading of a release or update ("*Version
+    Update | v0.0.20*") or is followed by what changed ("What's changed?")."""
     if "/releases/" in raw and RELEASE_TAG.search(raw) is not None:
         return True
-    return (
-        "!" in prose_text
-        and _VERSION_HINT.search(prose_text) is not None
-        and (VERSION_CHEER.search(prose_text) is not None)
-    )
+    cheer = "!" in prose_text
+    heading = "*" in raw or "\n" in raw
+    if not (cheer or heading) or _VERSION_HINT.search(prose_text) is None:
+        return False
+    if cheer and VERSION_CHEER.search(prose_text) is not None:
+        return True
+    return heading and _changelog_heading(raw)
+
+
+def _changelog_heading(raw: str) -> bool:
+    first, _, rest = raw.lstrip().partition("\n")
+    if len(first) > 100 or VERSION.search(first) is None:
+        return False
+    return _RELEASE_HEADING.match(first) is not None or _CHANGES_FOLLOW.match(rest) is not None
+
+
+_RELEASE_HEADING = re.compile(
+    r"\W*\*[^*\n]{0,60}\b(?:version|release|update|changelog)\b[^*\n]{0,40}\*", re.IGNORECASE
+)
+_CHANGES_FOLLOW = re.compile(
+    r"\W*(?:what['’]s\s+(?:new|changed)|changes|changelog|release\s+notes)\b", re.IGNORECASE
+)
 
 
 # A digit, a dot and a digit, or "v" and a digit: where a version can be.

@@ -628,3 +628,32 @@ def test_for_those_who_missed_it_publishes_the_recording_now(text: str, title: s
 def test_a_promised_recording_is_not_published() -> None:
     text = "For those who missed the Grafana Plugins Workshop, we will post the recording soon"
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "version"),
+    [
+        (
+            "*Release Notes | v2.14.0*\n- :new: `export` command\n- faster `sync` on large repos",
+            "v2.14.0",
+        ),
+        ("Grafana CLI 0.9.3\nWhat's new?\n1. `login` reads the token from a file", "0.9.3"),
+    ],
+)
+def test_a_changelog_heading_with_a_version_is_a_release_now(text: str, version: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.category, d.start_date) for d in found] == [
+        (EventCategory.RELEASE, date(2026, 3, 5))
+    ]
+    assert version in found[0].title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The version 2.3 update broke my site\nanyone else?",
+        "*my notes on the 2.3 update*: the cache is slower",
+    ],
+)
+def test_a_version_in_a_first_line_alone_is_no_changelog(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []

@@ -88,7 +88,7 @@ _WEAK_HEADINGS = frozenset(
 def clean_title(raw: str) -> str:
     """A clause without its lead-in ("Reminder:", "Hey all,") and dangling edge words."""
     title = _SLACK_FORMATTING.sub("", raw)
-    title = re.sub(r"\s+", " ", title).strip(" :,-\u2013\u2014|")
+    title = re.sub(r"\s+\|\s+|\s+", " ", title).strip(" :,-\u2013\u2014|")
     for _ in range(4):
         stripped = _TITLE_PREFIX.sub("", title).strip(" :,-\u2013\u2014|")
         if stripped == title:
