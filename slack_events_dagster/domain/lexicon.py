@@ -1160,6 +1160,10 @@ ATTENDANCE = WordSet.of(
     "follow from afar",
     "watch from afar",
     "child care",
+    # Someone's anticipation: "eager to hear more about the meetup tonight".
+    "eager to",
+    "looking forward to",
+    "look forward to",
 )
 # Words of trouble a question about an incident asks with ("Is HubSpot down?").
 TROUBLE_WORDS = frozenset(

@@ -657,3 +657,19 @@ def test_a_changelog_heading_with_a_version_is_a_release_now(text: str, version:
 )
 def test_a_version_in_a_first_line_alone_is_no_changelog(text: str) -> None:
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "eager to chat with folks and hear more about the Rust meetup tonight",
+        "hey all! looking forward to PyCon Lisbon next week, bringing my whole team",
+    ],
+)
+def test_someones_anticipation_is_attendance_not_an_announcement(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_organizers_looking_forward_still_announce() -> None:
+    text = "We look forward to seeing you at our Rust meetup tonight at 6pm!"
+    assert len(drafts(text, "2026-03-05T09:00:00")) == 1
