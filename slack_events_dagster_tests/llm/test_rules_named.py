@@ -673,3 +673,22 @@ def test_someones_anticipation_is_attendance_not_an_announcement(text: str) -> N
 def test_organizers_looking_forward_still_announce() -> None:
     text = "We look forward to seeing you at our Rust meetup tonight at 6pm!"
     assert len(drafts(text, "2026-03-05T09:00:00")) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        (
+            "Quick note: the Grafana Marketplace is now officially accepting plugin submissions!",
+            "grafana",
+        ),
+        ("Registration for the Grafana contest is officially open!", "grafana"),
+        ("Submissions for the Grafana contest are now open", "grafana"),
+    ],
+)
+def test_an_opening_said_now_is_an_announcement_on_the_posting_day(text: str, name: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.category, d.start_date) for d in found] == [
+        (EventCategory.ANNOUNCEMENT, date(2026, 3, 5))
+    ]
+    assert name in found[0].title.lower()

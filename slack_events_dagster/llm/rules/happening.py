@@ -81,7 +81,11 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         phrase = prose.tokens[start:end]
         if (
             (following == "of" and phrase[-1] == "out")
-            or (following in ("to", "for") and phrase[-1] == "open" and "now" not in phrase)
+            or (
+                following in ("to", "for")
+                and phrase[-1] == "open"
+                and not {"now", "officially"} & set(phrase)
+            )
             or (following in ("source", "sourced") and phrase[-1] == "open")
         ):
             continue  # "are out of Zurich", "is open to everyone", "is open source": no report

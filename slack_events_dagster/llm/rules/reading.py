@@ -362,6 +362,17 @@ def read(
         category = EventCategory.OTHER
     if category is None and now:
         category = lx.now_category(prose.tokens)
+    opens = (
+        now_at is not None
+        and when is None
+        and category is EventCategory.DEADLINE
+        and _OPENS.match(lower, now_at) is not None
+        and not prose.token_set.isdisjoint(lx.OPENINGS)
+    )
+    if opens:
+        # "The Marketplace is now officially accepting module submissions": undated, the
+        # submissions' opening is the event (their deadline is not said).
+        category = EventCategory.ANNOUNCEMENT
     if "/incidents/" in message.text and signals.STATUS_INCIDENT.search(message.text.lower()):
         now = True
         if category is None:
@@ -419,6 +430,8 @@ def read(
     title = make_title(reading, links)
     if replay is not None and "record" not in title.lower():
         title = titles.finish(f"{title} recording")
+    elif opens and "open" not in title.lower():
+        title = titles.finish(f"{title} open")
     return replace(reading, title=title)
 
 
@@ -581,6 +594,8 @@ def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str
     return titles.noun_phrase(sentence, begin - sentence_start, word, category)
 
 
+# A "now" phrase that opens something: "now officially accepting", "are now open".
+_OPENS = re.compile(r"(?:\w+\s+){0,2}?(?:open|accepting)\b")
 _GREETING = re.compile(
     r"^\W*(?:hey|hi|hello|howdy|heya|hiya|yo|greetings|dear|good\s+(?:morning|afternoon|evening)"
     r"|happy\s+\w+day)\b[^.!?\n]{0,30}?(?:[.!?,:\n]\W*|$)",
