@@ -692,3 +692,20 @@ def test_an_opening_said_now_is_an_announcement_on_the_posting_day(text: str, na
         (EventCategory.ANNOUNCEMENT, date(2026, 3, 5))
     ]
     assert name in found[0].title.lower()
+
+
+def test_a_launch_now_beside_a_dated_event_is_a_second_event() -> None:
+    text = (
+        "Two pieces of news.\n\n*First*, the Grafana Loki plugin is now out of beta."
+        "\n\n*Second*, the Grafana plugin contest submissions close on March 10."
+    )
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert sorted((d.start_date, d.category, d.title) for d in found) == [
+        (date(2026, 3, 5), EventCategory.LAUNCH, "Grafana Loki plugin out of beta"),
+        (date(2026, 3, 10), EventCategory.DEADLINE, "Grafana plugin contest"),
+    ]
+
+
+def test_a_launch_in_the_dated_sentence_is_the_dated_event() -> None:
+    found = drafts("The Grafana Loki beta is live until March 10", "2026-03-05T09:00:00")
+    assert len(found) == 1

@@ -64,6 +64,9 @@ _OPENING = re.compile(
     re.IGNORECASE,
 )
 _SLACK_FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
+_ENUMERATOR = re.compile(
+    r"^\W*(?:first|second|third|fourth|finally|lastly|also|and)\W*[,:]\W*", re.IGNORECASE
+)
 # A past date this close to the posting day still dates a report ("released on Monday").
 REPORT_GRACE_DAYS = 7
 
@@ -199,6 +202,9 @@ class RuleExtractor:
         opening = self._opening_now(reading, when, draft, item)
         if opening is not None:
             return [draft, opening]
+        released = self._released_now(reading, when, draft, item)
+        if released is not None:
+            return [draft, released]
         if _nameless(draft.title):
             named = names.with_channel(draft.title, item.channel_name)
             if named is not None:
@@ -372,6 +378,54 @@ class RuleExtractor:
                 }
             )
         return None
+
+    def _released_now(
+        self, reading: Reading, when: When, dated: EventDraft, item: ExtractionInput
+    ) -> EventDraft | None:
+        """A second event in a message that dates one ahead: what its other sentence says
+        is released or launched as it is posted ("the CMS Boilerplate is now out of beta
+        ... theme submissions open March 10"; "we're excited to officially kick off the
+        Mobile Chat SDK Beta! ... office hours on July 8")."""
+        if reading.now_at is None or when.source is DateSource.POSTED:
+            return None
+        if when.day <= reading.posted_day:
+            return None
+        start, sentence = rd.sentence_around(reading.prose.text, reading.now_at)
+        if any(start <= begin < start + len(sentence) for begin, _ in when.mentions):
+            return None  # "the beta is live until March 10": the dated event itself
+        sentence = _ENUMERATOR.sub("", sentence)  # "*First*, the CMS Boilerplate is ..."
+        said = rd.read(
+            item.message.model_copy(update={"text": sentence}),
+            item.timezone,
+            names=item.names,
+            order=self.date_order,  # type: ignore[arg-type]
+        )
+        if (
+            not said.now
+            or said.when is not None
+            or said.category is not EventCategory.LAUNCH
+            or said.question
+            or said.past
+            or said.hypothetical
+            or said.personal
+            or _nameless(said.title)
+            or said.title.lower() == dated.title.lower()
+        ):
+            return None
+        posted = _posted_when(said, item.timezone)
+        return dated.model_copy(
+            update={
+                "title": said.title,
+                "category": said.category,
+                "start": posted.start,
+                "end": None,
+                "timezone": posted.timezone,
+                "date_source": DateSource.POSTED,
+                "location": None,
+                "confidence": _confidence(said, posted, item.candidate.score),
+                "status": EventStatus.SCHEDULED,
+            }
+        )
 
     def _resolution_draft(
         self,

@@ -80,7 +80,7 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         following = prose.tokens[end] if end < len(prose.tokens) else ""
         phrase = prose.tokens[start:end]
         if (
-            (following == "of" and phrase[-1] == "out")
+            (following == "of" and phrase[-1] == "out" and not _out_of_beta(prose, end))
             or (
                 following in ("to", "for")
                 and phrase[-1] == "open"
@@ -121,6 +121,11 @@ def replayed(prose: Prose, heads: list[Head]) -> Head | None:
         return None
     after = [h for h in heads if match.end() <= h.begin <= match.end() + _REPLAY_REACH]
     return after[0] if after else None
+
+
+def _out_of_beta(prose: Prose, end: int) -> bool:
+    """ "is out of beta" reports a launch ("are out of Zurich" reports nothing)."""
+    return prose.tokens[end + 1 : end + 2] in (["beta"], ["preview"])
 
 
 _SUPPOSING = frozenset("if unless whether suppose supposing say imagine hypothetically".split())

@@ -202,6 +202,11 @@ def noun_phrase(
         return None
     head_lower = " ".join(t.lower for t in head_tokens)
     noun = lx.CATEGORY[category].noun
+    if index >= 2 and [t.lower for t in tokens[index - 2 : index]] == ["out", "of"]:
+        # "The Loki plugin is now out of beta": what leaves the beta, and that it does.
+        leaving = _subject(tokens, index - 2)
+        if leaving:
+            return _join([*leaving, *tokens[index - 2 : index + width]])
     released = _versioned(tokens, index)
     if released is not None:
         return released + ("" if noun in released.lower() else " " + _release_noun(category))
