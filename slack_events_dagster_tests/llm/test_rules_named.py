@@ -709,3 +709,12 @@ def test_a_launch_now_beside_a_dated_event_is_a_second_event() -> None:
 def test_a_launch_in_the_dated_sentence_is_the_dated_event() -> None:
     found = drafts("The Grafana Loki beta is live until March 10", "2026-03-05T09:00:00")
     assert len(found) == 1
+
+
+def test_what_is_due_is_the_subject_of_the_first_predicate() -> None:
+    found = drafts(
+        "Q2 peer reviews are open in Lattice and are *due in two weeks*.", "2026-03-05T09:00:00"
+    )
+    assert [(d.title, d.category) for d in found] == [
+        ("Q2 peer reviews due", EventCategory.DEADLINE)
+    ]

@@ -246,10 +246,23 @@ _DUE = re.compile(
 )
 
 
+# "Q1 self-reviews are open in Lattice and are due in two weeks": what is due is the
+# subject of the first of two predicates.
+_DUE_SECOND = re.compile(
+    r"(?P<subject>(?:[\w.'’/+-]+\s+){1,5}?)(?:is|are)\s+[^.!?\n]{1,40}?\s+and\s+"
+    r"(?:(?:is|are)\s+)?(?P<trouble>due)\b",
+    re.IGNORECASE,
+)
+
+
 def due_title(text: str) -> str | None:
     """ "February expense reports are due EOD Friday" -> "February expense reports due":
     a deadline titled by what is due."""
-    return _subject_and(_DUE, text)
+    text = _EMPHASIS.sub("", text)  # "and are *due in two weeks*"
+    return _subject_and(_DUE_SECOND, text) or _subject_and(_DUE, text)
+
+
+_EMPHASIS = re.compile(r"(?<!\w)[*_~]+|[*_~]+(?!\w)")
 
 
 def _subject_and(pattern: re.Pattern[str], text: str) -> str | None:
