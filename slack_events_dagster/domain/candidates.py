@@ -88,9 +88,12 @@ def release_evidence(raw: str, prose_text: str) -> bool:
         return True
     cheer = "!" in prose_text
     heading = "*" in raw or "\n" in raw
-    if not (cheer or heading) or _VERSION_HINT.search(prose_text) is None:
+    happy = "appy" in prose_text
+    if not (cheer or heading or happy) or _VERSION_HINT.search(prose_text) is None:
         return False
     if cheer and VERSION_CHEER.search(prose_text) is not None:
+        return True
+    if happy and _VERSION_DAY.search(prose_text) is not None:
         return True
     return heading and _changelog_heading(raw)
 
@@ -102,6 +105,11 @@ def _changelog_heading(raw: str) -> bool:
     return _RELEASE_HEADING.match(first) is not None or _CHANGES_FOLLOW.match(rest) is not None
 
 
+# "Happy D3.js v4.0 day": a version's day celebrated is its release.
+_VERSION_DAY = re.compile(
+    r"\bhappy\s+(?:[\w.+#-]+\s+){0,3}?(?:" + VERSION.pattern + r")\s+(?:release\s+)?day\b",
+    re.IGNORECASE,
+)
 _RELEASE_HEADING = re.compile(
     r"\W*\*[^*\n]{0,60}\b(?:version|release|update|changelog)\b[^*\n]{0,40}\*", re.IGNORECASE
 )

@@ -718,3 +718,22 @@ def test_what_is_due_is_the_subject_of_the_first_predicate() -> None:
     assert [(d.title, d.category) for d in found] == [
         ("Q2 peer reviews due", EventCategory.DEADLINE)
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        ("Also happy Grafana v11.0 day, hope the upgrades go well", "Grafana v11.0 release"),
+        ("Happy Rust 1.80 release day everyone", "Rust 1.80 release"),
+    ],
+)
+def test_a_versions_day_celebrated_is_its_release(text: str, title: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.title, d.category, d.start_date) for d in found] == [
+        (title, EventCategory.RELEASE, date(2026, 3, 5))
+    ]
+
+
+@pytest.mark.parametrize("text", ["happy friday all", "Happy Pi day! 3.14 of everything"])
+def test_a_day_celebrated_without_a_version_named_is_no_release(text: str) -> None:
+    assert all(d.category is not EventCategory.RELEASE for d in drafts(text, "2026-03-05T09:00:00"))
