@@ -737,3 +737,22 @@ def test_a_versions_day_celebrated_is_its_release(text: str, title: str) -> None
 @pytest.mark.parametrize("text", ["happy friday all", "Happy Pi day! 3.14 of everything"])
 def test_a_day_celebrated_without_a_version_named_is_no_release(text: str) -> None:
     assert all(d.category is not EventCategory.RELEASE for d in drafts(text, "2026-03-05T09:00:00"))
+
+
+def test_a_pasted_event_cards_headline_names_it() -> None:
+    text = (
+        "Dana Okafor\nPrincipal Engineer at Grafana Labs\n"
+        "Building Dashboards People Actually Read\nSave your webinar seat now: "
+        "<https://ex.com/w/1>\n\nDate: Tuesday, March 10, 2026\nTime: 09:00 AM PST"
+    )
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.title for d in found] == ["Building Dashboards People Actually Read"]
+
+
+def test_a_headline_of_another_paragraph_names_nothing() -> None:
+    text = (
+        "Two links.\n\nOne: Grafana Plugins Weekly Update and Multiple Panels\n<https://ex.com/a>"
+        "\n\nTwo: a functional programming seminar series, first session on March 10"
+    )
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert all("Weekly Update" not in d.title for d in found)

@@ -195,3 +195,29 @@ def sentence_title(text: str) -> str:
     sentences = [part for part in _SENTENCE_END.split(text) if part.strip(" \x00:.,!-")]
     first = _cut_at_date(sentences[0] if sentences else text).replace("\x00", " ")
     return clean_title(first)
+
+
+_SMALL_WORDS = frozenset(
+    "a an the and or but for nor of on in at to by with from as vs via into over".split()
+)
+
+
+def headline(text: str, before: int) -> str | None:
+    """The nearest line up to ``before`` written in headline case ("Applying Graphic Design
+    Principles to Create Killer Dashboards"): a pasted event card's name line. At least
+    four words, every word but the small ones capitalized, no sentence inside."""
+    lines = text[:before].split("\n")
+    # The lines just above the event word's, in its paragraph (a blank line or a " / "
+    # read aloud ends it).
+    for line in list(reversed(lines[:-1]))[:3]:
+        if not line.strip():
+            break
+        words = line.split()
+        if not 4 <= len(words) <= 12 or _SENTENCE_END.search(line.strip()) is not None:
+            continue
+        if line.rstrip().endswith((".", "!", "?", ":")):
+            continue
+        big = [w for w in words if w.lower() not in _SMALL_WORDS]
+        if big and all(w[:1].isupper() or w[:1].isdigit() for w in big):
+            return clean_title(line)
+    return None

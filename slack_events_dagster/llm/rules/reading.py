@@ -536,6 +536,12 @@ def _title(reading: Reading, links: list[str]) -> str:
         )
         if versioned:
             return titles.finish(versioned)
+    if head is not None and reading.category in (EventCategory.MEETING, EventCategory.CONFERENCE):
+        # A pasted event card: "Andrei Macsin / CTO at ... / Applying Graphic Design
+        # Principles to Create Killer Dashboards / Reserve your Webinar seat now".
+        card = clauses.headline(reading.prose.text, head.begin)
+        if card is not None:
+            return titles.finish(card)
     first = clauses.sentence_title(marked)
     if clauses.reads_as_title(first) and (reading.when is not None or reading.head is not None):
         # A short opening clause that names the thing ("Postgres 16 upgrade", "All-hands").
