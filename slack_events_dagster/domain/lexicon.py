@@ -1175,6 +1175,17 @@ ATTENDANCE = WordSet.of(
     "looking forward to",
     "look forward to",
 )
+# The same in Japanese, matched as substrings: someone attends ("授業を受けるのですが",
+# "勉強会に参加します", "カンファレンスに行ってきます").
+JA_ATTENDANCE: tuple[str, ...] = (
+    "を受ける",
+    "を受けます",
+    "に参加します",
+    "に参加する予定",
+    "に行きます",
+    "に行ってきます",
+    "に行く予定",
+)
 # Words of trouble a question about an incident asks with ("Is HubSpot down?").
 TROUBLE_WORDS = frozenset(
     "down outage outages broken errors error failing slow unavailable unreachable "

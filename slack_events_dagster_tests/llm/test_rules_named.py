@@ -756,3 +756,14 @@ def test_a_headline_of_another_paragraph_names_nothing() -> None:
     )
     found = drafts(text, "2026-03-05T09:00:00")
     assert all("Weekly Update" not in d.title for d in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "明日はHaskell勉強会に行きます。楽しみ！",
+        "久しぶりにもくもく会に参加します。今日はGHCのドキュメントを読みます",
+    ],
+)
+def test_someone_attending_in_japanese_is_no_announcement(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00", zone="Asia/Tokyo") == []

@@ -399,7 +399,10 @@ def read(
     attendance = (
         not announces
         and prose.token_set.isdisjoint(ORGANIZERS)
-        and lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
+        and (
+            lx.ATTENDANCE.any_in(prose.tokens, prose.token_set, prose.pairs)
+            or (lx.has_cjk(lower) and any(phrase in lower for phrase in lx.JA_ATTENDANCE))
+        )
     )
     reading = Reading(
         prose=prose,
