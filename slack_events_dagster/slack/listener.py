@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 _CHANGE_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_replied"})
 # Seconds between refreshes of the channel list for events of unknown channels.
 _CHANNEL_REFRESH_S = 60.0
+# Bytes per socket read of the Socket Mode client (see SocketModeListener.__init__).
+_RECEIVE_BUFFER = 256 * 1024
 # Seconds before a fill that failed (Slack or database trouble) is tried again.
 _FILL_RETRY_S = 5.0
 
@@ -120,7 +122,12 @@ class SocketModeListener:
             ),
             # One at a time, in arrival order: the watermark rule depends on it.
             concurrency=1,
+            # The builtin client parses frames recursively, one level per read: with the
+            # default 1 KiB reads a backlog of envelopes after a restart (hundreds of KiB
+            # back to back) exceeds Python's recursion limit (python-slack-sdk#1232).
+            receive_buffer_size=_RECEIVE_BUFFER,
             logger=logging.getLogger("slack_events_dagster.slack.socket_mode"),
+            on_error_listeners=[self._on_socket_error],
         )
         self.client.message_listeners.append(self._on_message)
         self.client.socket_mode_request_listeners.append(self._on_request)
@@ -135,6 +142,8 @@ class SocketModeListener:
         self._failure: BaseException | None = None
         self._channels_read_at = 0.0
         self._base_url = ""
+        self._reconnecting = False
+        self._reconnected_at = 0.0
 
     # -- running -------------------------------------------------------------------
 
@@ -261,6 +270,35 @@ class SocketModeListener:
         if advance:
             self.counts.watermark_moves += 1
         return True
+
+    def _on_socket_error(self, error: Exception) -> None:
+        """A frame the client could not parse leaves its reader out of step with the
+        stream (what follows reads as garbage): start a new connection, whose hello
+        fills whatever was lost. Connection errors are the client's own to retry."""
+        if isinstance(error, OSError) or self._stopping.is_set():
+            return
+        with self._lock:
+            if self._reconnecting:
+                return
+            self._reconnecting = True
+            # Not more often than every few seconds, should every connection fail.
+            wait_s = max(0.0, self._reconnected_at + _FILL_RETRY_S - time.monotonic())
+        log.warning("Socket Mode stream unreadable (%s); reconnecting", type(error).__name__)
+
+        def reconnect() -> None:
+            if self._stopping.wait(wait_s):
+                return
+            with self._lock:
+                self._reconnected_at = time.monotonic()
+            try:
+                self.client.connect_to_new_endpoint(force=True)
+            except Exception as exc:  # the client's monitor tries again
+                log.warning("reconnecting failed: %s", redact(str(exc)))
+            finally:
+                with self._lock:
+                    self._reconnecting = False
+
+        threading.Thread(target=reconnect, name="socket-reconnect", daemon=True).start()
 
     def _ack(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         try:

@@ -13,6 +13,10 @@ As Slack documents it (docs.slack.dev, "Using Socket Mode"):
   connection that closed, is sent again (``retry_attempt`` + 1, ``retry_reason``
   ``timeout``) on the next open connection, at most ``socket_max_retries`` times, then
   dropped, as Slack drops an event after its retries;
+- a backlog (after a reconnect, or a burst) goes out at most ``socket_max_in_flight``
+  unacknowledged envelopes at a time per connection. Slack does not document its pacing;
+  slack_sdk's builtin client parses back-to-back frames recursively, one level each, and
+  fails on about a thousand in one stream (python-slack-sdk#1232);
 - ``socket_drop_while_disconnected`` drops changes made while no connection is open
   (Slack's retries have run out: the app was down for long), so only polling can find
   them.
@@ -87,6 +91,8 @@ class SocketModeMethods(WebApiMethods):
         self.socket_ack_timeout_s = 5.0
         self.socket_max_retries = 3
         self.socket_drop_while_disconnected = False
+        # A backlog goes out in windows, not all at once (see the module docstring).
+        self.socket_max_in_flight = 50
         self.events_enabled = False
         # Counters tests read: "sent", "redelivered", "acked", "dropped", "connections".
         self.socket_counts: Counter[str] = Counter()
@@ -344,11 +350,20 @@ class SocketModeMethods(WebApiMethods):
                 self.socket_counts["acked"] += 1
 
     def _deliver(self, item: _Socket) -> None:
-        """Send this connection every envelope waiting, and those whose ack is late."""
+        """Send this connection the envelopes waiting and those whose ack is late, oldest
+        first, keeping at most ``socket_max_in_flight`` unacknowledged on it."""
         now = time.monotonic()
         due: list[dict[str, Any]] = []
         with self._lock:
+            in_flight = sum(
+                1
+                for envelope in self._envelopes.values()
+                if envelope.connection == item.number
+                and now - envelope.sent_at <= self.socket_ack_timeout_s
+            )
             for envelope in list(self._envelopes.values()):
+                if in_flight >= self.socket_max_in_flight:
+                    break
                 late = (
                     envelope.connection is not None
                     and now - envelope.sent_at > self.socket_ack_timeout_s
@@ -363,6 +378,7 @@ class SocketModeMethods(WebApiMethods):
                 envelope.deliveries += 1
                 envelope.connection = item.number
                 envelope.sent_at = now
+                in_flight += 1
                 self.socket_counts["redelivered" if retry else "sent"] += 1
                 due.append(
                     {
