@@ -58,7 +58,12 @@ from slack_sdk.socket_mode.client import BaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from slack_events_dagster.domain.models import IngestionOutcome, SlackChannel, SlackMessage
+from slack_events_dagster.domain.models import (
+    IngestionOutcome,
+    IngestionState,
+    SlackChannel,
+    SlackMessage,
+)
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.errors import SlackAuthError, SlackSourceError, redact
 from slack_events_dagster.slack.ingest import ingest_channel
@@ -75,6 +80,8 @@ _CHANGE_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_rep
 _CHANNEL_REFRESH_S = 60.0
 # Bytes per socket read of the Socket Mode client (see SocketModeListener.__init__).
 _RECEIVE_BUFFER = 256 * 1024
+# Seconds between records of the contiguous channels as read (channel_freshness).
+_HEARTBEAT_S = 300.0
 # Seconds before a fill that failed (Slack or database trouble) is tried again.
 _FILL_RETRY_S = 5.0
 
@@ -311,7 +318,9 @@ class SocketModeListener:
 
     def _fill_loop(self) -> None:
         while not self._stopping.is_set():
-            self._fill_wanted.wait()
+            if not self._fill_wanted.wait(_HEARTBEAT_S):
+                self._record_heartbeat()
+                continue
             self._fill_wanted.clear()
             if self._stopping.is_set():
                 return
@@ -322,6 +331,20 @@ class SocketModeListener:
                 return
             if retry and self._stopping.wait(_FILL_RETRY_S) is False:
                 self._fill_wanted.set()
+
+    def _record_heartbeat(self) -> None:
+        """Channels kept current by push are read: their ingestion state says so, which
+        keeps the channel_freshness check true while the listener is connected."""
+        now = datetime.now(UTC)
+        for channel_id in sorted(self.contiguous_channels()):
+            state = IngestionState(
+                channel_id=channel_id, source="push", last_run_at=now, outcome=IngestionOutcome.OK
+            )
+            try:
+                self.repository.record_ingestion(state)
+            except RepositoryError as exc:
+                log.warning("could not record the listener's heartbeat: %s", exc)
+                return
 
     def _fill_once(self) -> bool:
         """Fill every channel that needs it; True when one must be tried again."""

@@ -188,6 +188,7 @@ def test_listener_killed_twice_mid_stream_loses_and_duplicates_nothing(
     output = (tmp_path / "listener.log").read_text(encoding="utf-8", errors="replace")
     assert kills == 2 and fake.socket_counts["connections"] >= 3, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
+    assert DEFAULT_APP_TOKEN not in output and DEFAULT_TOKEN not in output
     assert watch.checks > 10 and watch.violations == [], watch.violations[:5]
 
     for channel_id in CHANNELS:

@@ -3,6 +3,7 @@ storing into a real SQLite file through the repository the poller uses."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.listener import ListenerConfigError, SocketModeListener
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.testing.fake_slack import DEFAULT_APP_TOKEN, FakeSlack
+from slack_events_dagster.testing.fake_slack import DEFAULT_APP_TOKEN, DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster.testing.workspace_gen import generate_workspace
 from slack_events_dagster_tests.helpers.pushed import (
     fake_view,
@@ -117,3 +118,17 @@ def test_a_refused_app_token_stops_the_listener_with_the_fix(
     assert "slack.app_token (invalid_auth)" in message
     assert "connections:write" in message
     assert "not-a-real-token" not in message
+
+
+def test_tokens_stay_out_of_the_logs_even_at_debug(
+    fake: FakeSlack, sqlite_repository: SqlRepository, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    listener = SocketModeListener(_settings(fake), sqlite_repository)
+    with running(listener):
+        wait_for(lambda: listener.contiguous_channels() == set(CHANNELS))
+        fake.add_message(CHANNELS[0], "a pushed message")
+        wait_for(lambda: fake.unacked == 0)
+    assert "a pushed message" in caplog.text  # debug logging was on
+    assert DEFAULT_APP_TOKEN not in caplog.text
+    assert DEFAULT_TOKEN not in caplog.text
