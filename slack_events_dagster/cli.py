@@ -160,6 +160,10 @@ def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
     from slack_events_dagster.slack.listener import SocketModeListener
     from slack_events_dagster.storage.repository import SqlRepository
 
+    if args.if_configured and not settings.slack.app_token.get_secret_value():
+        # The compose file starts the listener in every deployment; polling ones end it.
+        print("slack.app_token is not set: Socket Mode is off, the watermark sensor polls")
+        return 0
     if settings.slack.source != "api":
         raise UsageError(
             "slack-events listen reads a live workspace: set slack.source to api "
@@ -240,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
         "listen",
         help="store messages as Slack pushes them (Socket Mode, slack.app_token); "
         "fills gaps by polling from each watermark",
+    )
+    listen.add_argument(
+        "--if-configured",
+        action="store_true",
+        help="exit 0 at once when slack.app_token is not set (the compose file's service)",
     )
     listen.set_defaults(handler=cmd_listen)
     return parser

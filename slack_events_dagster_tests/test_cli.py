@@ -141,3 +141,13 @@ def test_listen_names_a_bad_app_token_without_printing_it(
     err = capsys.readouterr().err
     assert "slack.app_token" in err and "SLACK_EVENTS_SLACK__APP_TOKEN" in err
     assert "xapp-" in err and "a-bot-token-by-mistake" not in err
+
+
+def test_listen_if_configured_ends_quietly_without_an_app_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_EVENTS_CONFIG", raising=False)
+    monkeypatch.delenv("SLACK_EVENTS_SLACK__APP_TOKEN", raising=False)
+    assert main(["listen", "--if-configured"]) == 0
+    assert "Socket Mode is off" in capsys.readouterr().out
