@@ -53,6 +53,9 @@ def test_a_pushed_announcement_becomes_an_event_without_history_calls(
             digest={"output_dir": str(tmp_path / "out")},
         )
         defs = build_definitions(settings)
+        # It reads the database, not Slack: on from the start.
+        sensor = defs.resolve_sensor_def("watermark_sensor")
+        assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
         instance = dg.DagsterInstance.ephemeral()
         channels = steps.register_channels(message_source(settings.slack), sqlite_repository)
         instance.add_dynamic_partitions("channels", [c.id for c in channels])
