@@ -176,6 +176,9 @@ class PipelineSettings(_Section):
     candidate_threshold: float = Field(0.5, ge=0, le=1)
     channel_weights: dict[str, float] = {}
     sensor_interval_s: int = Field(300, ge=30)
+    # The watermark sensor's interval with Socket Mode (slack.app_token): it reads the
+    # database, not Slack, so it can look often; a pushed message waits at most this long.
+    push_sensor_interval_s: int = Field(30, ge=5)
     freshness_hours: float = Field(72.0, gt=0)
     max_candidate_rate: float = Field(0.5, ge=0, le=1)
     # How to read a numeric date whose day and month could both be either ("03/04"):

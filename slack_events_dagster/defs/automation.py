@@ -120,14 +120,16 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
     With Socket Mode (``slack.app_token`` set, ``slack.source: api``) the listener stores
     messages as they arrive, and the sensor asks the database instead of Slack: the
     partitions (day x channel) whose messages were written since its last tick get a run
-    that reads nothing from Slack (``PUSHED_RUN_TAG``). Without it, one cheap history
-    call per channel."""
+    that reads nothing from Slack (``PUSHED_RUN_TAG``), every
+    ``pipeline.push_sensor_interval_s``. Without it, one cheap history call per channel."""
     pushed = settings.slack.source == "api" and bool(settings.slack.app_token.get_secret_value())
 
     @dg.sensor(
         name="watermark_sensor",
         job=ingest_job,
-        minimum_interval_seconds=settings.pipeline.sensor_interval_s,
+        minimum_interval_seconds=settings.pipeline.push_sensor_interval_s
+        if pushed
+        else settings.pipeline.sensor_interval_s,
         # Polling costs Slack calls, so it waits to be turned on; reading the database
         # costs none, so with Socket Mode it runs from the start.
         default_status=dg.DefaultSensorStatus.RUNNING if pushed else dg.DefaultSensorStatus.STOPPED,

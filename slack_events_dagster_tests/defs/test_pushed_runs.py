@@ -56,6 +56,7 @@ def test_a_pushed_announcement_becomes_an_event_without_history_calls(
         # It reads the database, not Slack: on from the start.
         sensor = defs.resolve_sensor_def("watermark_sensor")
         assert sensor.default_status is dg.DefaultSensorStatus.RUNNING
+        assert sensor.minimum_interval_seconds == settings.pipeline.push_sensor_interval_s == 30
         instance = dg.DagsterInstance.ephemeral()
         channels = steps.register_channels(message_source(settings.slack), sqlite_repository)
         instance.add_dynamic_partitions("channels", [c.id for c in channels])
