@@ -15,25 +15,28 @@ The watermark rule. A watermark W promises that every message up to W is stored 
 poller reads on from it). Push alone cannot promise that: events sent while the listener
 was down, or lost with a connection, never arrive. So:
 
-1. Every connection starts with ``hello``. On it (events are handled one at a time, in
-   the order they arrive, ``hello`` first) every channel becomes *not contiguous*, and a
-   gap fill begins: for each channel, the poller's own incremental read
+1. Every connection starts with ``hello``. On it every channel becomes *not contiguous*
+   and is filled: the poller's own incremental read
    (:func:`~slack_events_dagster.slack.ingest.ingest_channel`) from its watermark, which
-   stores the gap and moves the watermark as polling always does.
-2. A channel becomes *contiguous* when its fill ended well and began after the ``hello``
-   of the connection still open. Everything posted before the fill read the history is
-   stored by it; everything posted after the ``hello`` comes as an event on this
-   connection.
+   stores the gap, however long, and moves the watermark as polling always does.
+2. A channel whose fill ended well is *contiguous*: everything posted before the fill read
+   the history is stored by it; everything posted after the ``hello`` comes as an event
+   on this connection.
 3. A new message (or reply) stored from an event of a contiguous channel moves the
    channel's watermark to its ts, in the same transaction. Events of other channels are
    stored but move nothing. Edits and deletions never move a watermark.
-4. A write that fails is not acknowledged (Slack redelivers it), and the channel is not
-   contiguous again until a new fill ended.
+4. A write that fails is not acknowledged (Slack sends it again) and the channel is not
+   contiguous until it is filled again.
 
-Events of one connection are handled in arrival order, each stored before the next, so a
-watermark never passes a message that arrived before it and is not stored. Slack does not
-promise delivery order; a message that would arrive out of order behind a newer one is
-still within the poller's lookback (``slack.lookback_days``) from the watermark.
+Everything above happens on one thread, in arrival order: ``hello``, its fills, then the
+events that waited meanwhile (the SDK queues them; an envelope Slack sends again while
+waiting is stored twice, harmlessly). So a fill never runs beside the events it could
+overwrite with an older read (a stale page resurrecting a message just deleted), and a
+watermark never passes a message that arrived before it and is not stored. A fill that
+failed (Slack or the database in trouble) is tried again every few seconds, on the same
+thread. Slack does not promise delivery order; a message that would arrive out of order
+behind a newer one is still within the poller's lookback (``slack.lookback_days``) from
+the watermark.
 
 Channels are those of the Web API source (``slack.channels``, ``slack.exclude_channels``);
 an event from a channel the listener does not know refreshes the list (at most once a
@@ -42,6 +45,7 @@ minute) and, when the channel is wanted, fills it.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -80,6 +84,8 @@ _CHANGE_SUBTYPES = frozenset({"message_changed", "message_deleted", "message_rep
 _CHANNEL_REFRESH_S = 60.0
 # Bytes per socket read of the Socket Mode client (see SocketModeListener.__init__).
 _RECEIVE_BUFFER = 256 * 1024
+# A message of our own in the SDK's queue: fill what is pending, on the event thread.
+_FILL_MESSAGE = "slack_events_fill"
 # Seconds between records of the contiguous channels as read (channel_freshness).
 _HEARTBEAT_S = 300.0
 # Seconds before a fill that failed (Slack or database trouble) is tried again.
@@ -142,9 +148,9 @@ class SocketModeListener:
         self._channels: dict[str, SlackChannel] = {}
         self._contiguous: set[str] = set()
         self._needs_fill: set[str] = set()
-        # Bumped by every hello: a fill counts only when no hello came while it ran.
-        self._generation = 0
-        self._fill_wanted = threading.Event()
+        # No fill before the first hello: a fill counts from the connection it follows.
+        self._connected = False
+        self._fill_after = 0.0
         self._stopping = threading.Event()
         self._failure: BaseException | None = None
         self._channels_read_at = 0.0
@@ -160,8 +166,8 @@ class SocketModeListener:
         self.source.check_auth()
         self._base_url = self.source.workspace_url()
         self._refresh_channels(force=True)
-        filler = threading.Thread(target=self._fill_loop, name="gap-fill", daemon=True)
-        filler.start()
+        timer = threading.Thread(target=self._tick, name="listener-timer", daemon=True)
+        timer.start()
         try:
             self._connect()
             if on_ready is not None:
@@ -171,9 +177,8 @@ class SocketModeListener:
                     raise self._failure
         finally:
             self._stopping.set()
-            self._fill_wanted.set()
             self.client.close()
-            filler.join(timeout=30)
+            timer.join(timeout=30)
 
     def _connect(self) -> None:
         try:
@@ -209,7 +214,6 @@ class SocketModeListener:
             for channel_id in listed.keys() - self._channels.keys():
                 self._needs_fill.add(channel_id)
             self._channels = listed
-        self._fill_wanted.set()
 
     def _known(self, channel_id: str) -> bool:
         with self._lock:
@@ -225,15 +229,18 @@ class SocketModeListener:
     # -- events ------------------------------------------------------------------------
 
     def _on_message(self, client: BaseSocketModeClient, message: dict[str, Any], raw: Any) -> None:
-        if message.get("type") != "hello":
-            return
-        with self._lock:
-            self._generation += 1
-            self._contiguous.clear()
-            self._needs_fill.update(self._channels)
-        self.counts.events["hello"] += 1
-        log.info("Socket Mode connected; filling the gap since each channel's watermark")
-        self._fill_wanted.set()
+        kind = message.get("type")
+        if kind == "hello":
+            with self._lock:
+                self._connected = True
+                self._contiguous.clear()
+                self._needs_fill.update(self._channels)
+                self._fill_after = 0.0
+            self.counts.events["hello"] += 1
+            log.info("Socket Mode connected; filling the gap since each channel's watermark")
+            self._fill_pending()
+        elif kind == _FILL_MESSAGE:
+            self._fill_pending()
 
     def _on_request(self, client: BaseSocketModeClient, request: SocketModeRequest) -> None:
         event = request.payload.get("event") if request.type == "events_api" else None
@@ -272,7 +279,7 @@ class SocketModeListener:
             with self._lock:
                 self._contiguous.discard(channel_id)
                 self._needs_fill.add(channel_id)
-            self._fill_wanted.set()
+                self._fill_after = time.monotonic() + _FILL_RETRY_S
             return False
         if advance:
             self.counts.watermark_moves += 1
@@ -316,21 +323,25 @@ class SocketModeListener:
 
     # -- gap fills ---------------------------------------------------------------------
 
-    def _fill_loop(self) -> None:
-        while not self._stopping.is_set():
-            if not self._fill_wanted.wait(_HEARTBEAT_S):
+    def _tick(self) -> None:
+        """Ask for the fills still pending (through the SDK's queue, so they run on the
+        event thread, in order) and record the heartbeat."""
+        heartbeat_at = time.monotonic() + _HEARTBEAT_S
+        while not self._stopping.wait(1.0):
+            with self._lock:
+                due = (
+                    self._connected
+                    and bool(self._needs_fill)
+                    and time.monotonic() >= self._fill_after
+                )
+                if due:
+                    # Asked once per retry interval, however long the queue is.
+                    self._fill_after = time.monotonic() + _FILL_RETRY_S
+            if due:
+                self.client.enqueue_message(json.dumps({"type": _FILL_MESSAGE}))
+            if time.monotonic() >= heartbeat_at:
+                heartbeat_at = time.monotonic() + _HEARTBEAT_S
                 self._record_heartbeat()
-                continue
-            self._fill_wanted.clear()
-            if self._stopping.is_set():
-                return
-            try:
-                retry = self._fill_once()
-            except SlackAuthError as exc:
-                self._failure = exc
-                return
-            if retry and self._stopping.wait(_FILL_RETRY_S) is False:
-                self._fill_wanted.set()
 
     def _record_heartbeat(self) -> None:
         """Channels kept current by push are read: their ingestion state says so, which
@@ -346,35 +357,39 @@ class SocketModeListener:
                 log.warning("could not record the listener's heartbeat: %s", exc)
                 return
 
-    def _fill_once(self) -> bool:
-        """Fill every channel that needs it; True when one must be tried again."""
+    def _fill_pending(self) -> None:
+        """Fill every channel that needs it (on the event thread; see the module docstring)."""
         with self._lock:
-            generation = self._generation
+            if not self._connected:
+                return  # the first hello starts the first fills
             pending = sorted(self._needs_fill)
             channels = dict(self._channels)
-        if generation == 0:
-            return False  # not connected yet: the hello starts the first fill
-        retry = False
         for channel_id in pending:
             channel = channels.get(channel_id)
-            if channel is None or self._stopping.is_set():
+            if self._stopping.is_set():
+                return
+            if channel is None:
+                with self._lock:
+                    self._needs_fill.discard(channel_id)
                 continue
-            report = ingest_channel(
-                self.source,
-                self.repository,
-                channel,
-                now=datetime.now(UTC),
-                lookback_days=self.settings.lookback_days,
-                thread_horizon_days=self.settings.thread_horizon_days,
-                page_size=self.settings.page_size,
-            )
+            try:
+                report = ingest_channel(
+                    self.source,
+                    self.repository,
+                    channel,
+                    now=datetime.now(UTC),
+                    lookback_days=self.settings.lookback_days,
+                    thread_horizon_days=self.settings.thread_horizon_days,
+                    page_size=self.settings.page_size,
+                )
+            except SlackAuthError as exc:
+                self._failure = exc
+                return
             self.counts.fills += 1
-            if report.outcome is IngestionOutcome.FAILED:
-                retry = True
-                continue
             with self._lock:
-                if self._generation != generation or channel_id not in self._needs_fill:
-                    continue  # a new connection (or a failed write) came meanwhile
+                if report.outcome is IngestionOutcome.FAILED:
+                    self._fill_after = time.monotonic() + _FILL_RETRY_S
+                    continue
                 self._needs_fill.discard(channel_id)
                 if report.outcome is IngestionOutcome.OK:
                     self._contiguous.add(channel_id)
@@ -386,4 +401,3 @@ class SocketModeListener:
                 report.deleted,
                 report.watermark_after,
             )
-        return retry

@@ -38,6 +38,8 @@ CHANNELS = ["C00000001", "C00000002", "C00000003"]
 OPERATIONS = 1000
 # The listener is SIGKILLed after these operations, and started again after these.
 KILLS = {300: 400, 650: 750}
+# Operations posted at once just before each kill: envelopes in flight when it dies.
+BURST = 30
 
 
 @pytest.fixture
@@ -149,29 +151,41 @@ def test_listener_killed_twice_mid_stream_loses_and_duplicates_nothing(
     mine: dict[str, list[str]] = {c: [] for c in CHANNELS}
     kinds: dict[str, int] = {}
     kills = 0
+    in_flight: list[int] = []
     with (tmp_path / "listener.log").open("wb") as log:
         process = _start(tmp_path, config, log)
         try:
             wait_for(lambda: fake.socket_counts["connections"] >= 1, 90, "the first connection")
             watch.start()
             restart_at: int | None = None
+            acked_at_start = 0
             for n in range(OPERATIONS):
-                if n in KILLS:
-                    # Kill a listener at work: connected, envelopes in flight.
+                if n + BURST in KILLS:
+                    # Kill a listener at work: connected, its gap filled, storing what
+                    # waited; then a burst it cannot have acknowledged when it dies.
                     wait_for(
                         lambda: fake.socket_counts["connections"] >= kills + 1,
                         90,
                         "the listener to connect",
                     )
+                    wait_for(
+                        lambda: fake.socket_counts["acked"] >= acked_at_start + 20,
+                        90,
+                        "the listener to acknowledge envelopes",
+                    )
+                if n in KILLS:
+                    in_flight.append(fake.unacked)
                     _kill(process)
                     kills += 1
                     restart_at = KILLS[n]
                 if n == restart_at:
+                    acked_at_start = fake.socket_counts["acked"]
                     process = _start(tmp_path, config, log)
                     restart_at = None
                 kind = _operate(fake, rng, mine, n)
                 kinds[kind] = kinds.get(kind, 0) + 1
-                time.sleep(0.003)
+                if not any(0 <= k - n <= BURST for k in KILLS):
+                    time.sleep(0.003)
 
             def caught_up() -> bool:
                 if fake.unacked:
@@ -187,6 +201,9 @@ def test_listener_killed_twice_mid_stream_loses_and_duplicates_nothing(
                 process.wait(timeout=30)
     output = (tmp_path / "listener.log").read_text(encoding="utf-8", errors="replace")
     assert kills == 2 and fake.socket_counts["connections"] >= 3, output[-3000:]
+    assert output.count("Socket Mode connected") >= 3, output[-3000:]
+    # Each kill left envelopes unacknowledged: they came again after the restart.
+    assert all(n > 0 for n in in_flight) and fake.socket_counts["redelivered"] > 0
     assert "Traceback" not in output, output[-3000:]
     assert DEFAULT_APP_TOKEN not in output and DEFAULT_TOKEN not in output
     assert watch.checks > 10 and watch.violations == [], watch.violations[:5]
@@ -214,5 +231,6 @@ def test_listener_killed_twice_mid_stream_loses_and_duplicates_nothing(
         "calls": dict(fake.calls),
         "watermark_checks": watch.checks,
         "stored_rows": rows,
+        "unacked_at_kills": in_flight,
     }
     print(json.dumps(figures, sort_keys=True))
