@@ -4,11 +4,14 @@ storing into a real SQLite file through the repository the poller uses."""
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from slack_events_dagster.settings import SlackSettings
+from slack_events_dagster.settings import DatabaseSettings, SlackSettings
 from slack_events_dagster.slack.listener import ListenerConfigError, SocketModeListener
 from slack_events_dagster.storage.repository import SqlRepository
 from slack_events_dagster.testing.fake_slack import DEFAULT_APP_TOKEN, DEFAULT_TOKEN, FakeSlack
@@ -132,3 +135,74 @@ def test_tokens_stay_out_of_the_logs_even_at_debug(
     assert "a pushed message" in caplog.text  # debug logging was on
     assert DEFAULT_APP_TOKEN not in caplog.text
     assert DEFAULT_TOKEN not in caplog.text
+
+
+def test_slacks_refresh_disconnect_mid_stream_loses_nothing(
+    fake: FakeSlack, sqlite_repository: SqlRepository
+) -> None:
+    listener = SocketModeListener(_settings(fake), sqlite_repository)
+    with running(listener):
+        wait_for(lambda: listener.contiguous_channels() == set(CHANNELS))
+        for n in range(60):
+            fake.add_message(CHANNELS[n % 2], f"before the refresh {n}")
+        # Slack asks for a new connection every few hours ("refresh_requested").
+        fake.disconnect_sockets()
+        for n in range(60):
+            fake.add_message(CHANNELS[n % 2], f"after the refresh {n}")
+        wait_for(lambda: fake.socket_counts["connections"] == 2, what="the new connection")
+        wait_for(lambda: fake.unacked == 0 and listener.contiguous_channels() == set(CHANNELS))
+    assert listener.counts.events["hello"] == 2
+    _assert_same(fake, sqlite_repository)
+    for channel_id in CHANNELS:
+        assert watermark_promises_missing(sqlite_repository, fake, channel_id) == []
+
+
+def test_a_write_that_fails_is_not_acknowledged_and_comes_again(
+    fake: FakeSlack, tmp_path: Path
+) -> None:
+    database = DatabaseSettings(path=tmp_path / "locked.db", sqlite_busy_timeout_s=0.2)
+    repository = SqlRepository.from_settings(database)
+    repository.create_schema()
+    fake.socket_ack_timeout_s = 1.0
+    listener = SocketModeListener(_settings(fake), repository)
+    try:
+        with running(listener):
+            wait_for(lambda: listener.contiguous_channels() == set(CHANNELS))
+            # Another writer holds SQLite's write lock past the listener's busy timeout.
+            blocker = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")
+            ts = fake.add_message(CHANNELS[0], "stored only after the lock is gone")
+            wait_for(lambda: fake.socket_counts["sent"] >= 1)
+            time.sleep(0.6)
+            assert fake.unacked == 1  # the write failed: no ack
+            assert CHANNELS[0] not in listener.contiguous_channels()
+            blocker.execute("ROLLBACK")
+            blocker.close()
+            wait_for(lambda: fake.unacked == 0, what="the redelivery stored")
+            wait_for(lambda: listener.contiguous_channels() == set(CHANNELS), what="a refill")
+        assert fake.socket_counts["redelivered"] >= 1
+        assert ts in {m.ts for m in repository.get_messages(CHANNELS[0])}
+        _assert_same(fake, repository)
+        assert watermark_promises_missing(repository, fake, CHANNELS[0]) == []
+    finally:
+        repository.close()
+
+
+def test_the_bot_needs_only_read_scopes_and_the_app_token_connections_write(
+    sqlite_repository: SqlRepository,
+) -> None:
+    workspace = generate_workspace(channels=2, days=1, per_day=5, seed=3)
+    server = FakeSlack.from_workspace(
+        workspace,
+        tokens={
+            DEFAULT_TOKEN: {"channels:history", "channels:read"},
+            DEFAULT_APP_TOKEN: {"connections:write"},
+        },
+    )
+    with server.serve():
+        listener = SocketModeListener(_settings(server), sqlite_repository)
+        with running(listener):
+            wait_for(lambda: listener.contiguous_channels() == set(CHANNELS))
+            server.add_message(CHANNELS[1], "pushed with least privilege")
+            wait_for(lambda: server.unacked == 0)
+        _assert_same(server, sqlite_repository)
