@@ -135,9 +135,11 @@ class SocketModeListener:
             ),
             # One at a time, in arrival order: the watermark rule depends on it.
             concurrency=1,
-            # The builtin client parses frames recursively, one level per read: with the
-            # default 1 KiB reads a backlog of envelopes after a restart (hundreds of KiB
-            # back to back) exceeds Python's recursion limit (python-slack-sdk#1232).
+            # The builtin client parses a stream recursively, a level per read and per
+            # frame: with its default 1 KiB reads a backlog of envelopes after a restart
+            # (hundreds of KiB back to back) passes Python's recursion limit
+            # (python-slack-sdk#1232). Larger reads keep it lower; should the client
+            # still lose its place, _on_socket_error reconnects.
             receive_buffer_size=_RECEIVE_BUFFER,
             logger=logging.getLogger("slack_events_dagster.slack.socket_mode"),
             on_error_listeners=[self._on_socket_error],
@@ -163,12 +165,12 @@ class SocketModeListener:
     def run(self, stop: threading.Event, *, on_ready: Callable[[], None] | None = None) -> None:
         """Listen until ``stop`` is set; raises ListenerConfigError or SlackAuthError when
         a token is refused (the listener cannot do anything useful then)."""
-        self.source.check_auth()
-        self._base_url = self.source.workspace_url()
-        self._refresh_channels(force=True)
         timer = threading.Thread(target=self._tick, name="listener-timer", daemon=True)
-        timer.start()
         try:
+            self.source.check_auth()
+            self._base_url = self.source.workspace_url()
+            self._refresh_channels(force=True)
+            timer.start()
             self._connect()
             if on_ready is not None:
                 on_ready()
@@ -178,7 +180,8 @@ class SocketModeListener:
         finally:
             self._stopping.set()
             self.client.close()
-            timer.join(timeout=30)
+            if timer.is_alive():
+                timer.join(timeout=30)
 
     def _connect(self) -> None:
         try:
