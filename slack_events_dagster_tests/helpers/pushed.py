@@ -4,6 +4,7 @@ whether a watermark promises a message that is not stored."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -105,8 +106,7 @@ def running(listener: SocketModeListener, timeout_s: float = 60.0) -> Iterator[N
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
-    import time
-
+    """Poll ``condition`` until it holds; fail naming ``what`` after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
