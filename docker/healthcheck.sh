@@ -3,6 +3,8 @@
 #   code-server  the gRPC server answers its health check (DAGSTER_GRPC_PORT, default 4000)
 #   webserver    GET /server_info answers 200 (DAGSTER_WEBSERVER_PORT inside, default 3000)
 #   daemon       every daemon sent a heartbeat recently (dagster-daemon liveness-check)
+#   listener     (Socket Mode) healthy while it runs: it reconnects by itself, and the
+#                channel_freshness check says when channels stop being read
 # Run containers and one-off commands have no role: healthy while they run.
 set -euo pipefail
 case "${SLACK_EVENTS_ROLE:-}" in

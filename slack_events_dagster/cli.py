@@ -7,6 +7,7 @@
                                          run the pipeline for a range of days
     slack-events demo                    run it on the bundled sample workspace (SQLite, rules)
     slack-events ui [--port N]           the Dagster UI on the same settings and instance
+    slack-events listen                  store messages as Slack pushes them (Socket Mode)
 
 Every command takes ``--config PATH`` (else $SLACK_EVENTS_CONFIG, else ./config.yaml) and
 ``-v``, before or after the command's name.
@@ -152,6 +153,37 @@ def cmd_ui(args: argparse.Namespace, settings: Settings) -> int:
     )
 
 
+def cmd_listen(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+    import threading
+
+    from slack_events_dagster.slack.listener import SocketModeListener
+    from slack_events_dagster.storage.repository import SqlRepository
+
+    if args.if_configured and not settings.slack.app_token.get_secret_value():
+        # The compose file starts the listener in every deployment; polling ones end it.
+        print("slack.app_token is not set: Socket Mode is off, the watermark sensor polls")
+        return 0
+    if settings.slack.source != "api":
+        raise UsageError(
+            "slack-events listen reads a live workspace: set slack.source to api "
+            "(SLACK_EVENTS_SLACK__SOURCE=api) with slack.token and slack.app_token"
+        )
+    repository = SqlRepository.from_settings(settings.database)
+    try:
+        if problem := repository.prepare_schema():
+            raise UsageError(problem)
+        listener = SocketModeListener(settings.slack, repository)
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        listener.run(stop, on_ready=lambda: log.info("listening for Slack events (Socket Mode)"))
+        log.info("stopped: %s", dict(listener.counts.events))
+    finally:
+        repository.close()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="slack-events",
@@ -207,6 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="without a config file: the demo's folder to open (as `demo --output-dir`)",
     )
     ui.set_defaults(handler=cmd_ui)
+
+    listen = commands.add_parser(
+        "listen",
+        help="store messages as Slack pushes them (Socket Mode, slack.app_token); "
+        "fills gaps by polling from each watermark",
+    )
+    listen.add_argument(
+        "--if-configured",
+        action="store_true",
+        help="exit 0 at once when slack.app_token is not set (the compose file's service)",
+    )
+    listen.set_defaults(handler=cmd_listen)
     return parser
 
 

@@ -63,6 +63,20 @@ def _check_timezone(value: str) -> str:
 TimeZoneName = Annotated[str, AfterValidator(_check_timezone)]
 
 
+def _check_app_token(value: SecretStr) -> SecretStr:
+    token = value.get_secret_value()
+    if token and not token.startswith("xapp-"):
+        # The value is a secret: the message says what it looks like, never what it is.
+        raise ValueError(
+            "is not an app-level token (those start with xapp-); create one under the Slack "
+            "app's Basic Information, App-Level Tokens, with the scope connections:write"
+        )
+    return value
+
+
+AppToken = Annotated[SecretStr, AfterValidator(_check_app_token)]
+
+
 class PostgresSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(5432, ge=1, le=65535)
@@ -98,6 +112,10 @@ class SlackSettings(_Section):
     # What to do with an unreadable file inside an export: skip it and go on, or stop.
     export_errors: Literal["skip", "stop"] = "skip"
     token: SecretStr = SecretStr("")
+    # The app-level token (xapp-...) of Socket Mode: set, the listener (slack-events
+    # listen) receives messages as Slack pushes them and the watermark sensor runs the
+    # channels whose messages arrived instead of asking Slack (docs/operations.md).
+    app_token: AppToken = SecretStr("")
     base_url: str = "https://slack.com/api/"
     channels: list[str] = []
     exclude_channels: list[str] = []
@@ -158,6 +176,9 @@ class PipelineSettings(_Section):
     candidate_threshold: float = Field(0.5, ge=0, le=1)
     channel_weights: dict[str, float] = {}
     sensor_interval_s: int = Field(300, ge=30)
+    # The watermark sensor's interval with Socket Mode (slack.app_token): it reads the
+    # database, not Slack, so it can look often; a pushed message waits at most this long.
+    push_sensor_interval_s: int = Field(30, ge=5)
     freshness_hours: float = Field(72.0, gt=0)
     max_candidate_rate: float = Field(0.5, ge=0, le=1)
     # How to read a numeric date whose day and month could both be either ("03/04"):

@@ -23,6 +23,7 @@ COMMANDS: dict[str, list[str]] = {
     "copy-db": ["--source", "sqlite:///a.db", "--target", "sqlite:///b.db"],
     "run": ["--from", "2026-03-02"],
     "demo": [],
+    "listen": [],
 }
 
 
@@ -118,3 +119,35 @@ def test_run_prints_the_days_it_chose(
     assert out.splitlines()[0] == ("days 2026-03-02 .. 2026-03-22 (the days the export holds)")
     with SqlRepository.from_url(f"sqlite:///{database}") as repository:
         assert repository.get_digest(SAMPLE_END) is not None  # the run covered those days
+
+
+def test_listen_needs_the_api_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_EVENTS_CONFIG", raising=False)
+    assert main(["listen"]) == 2
+    assert "set slack.source to api" in capsys.readouterr().err
+
+
+def test_listen_names_a_bad_app_token_without_printing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_EVENTS_CONFIG", raising=False)
+    monkeypatch.setenv("SLACK_EVENTS_SLACK__SOURCE", "api")
+    monkeypatch.setenv("SLACK_EVENTS_SLACK__APP_TOKEN", "xoxb-a-bot-token-by-mistake")
+    assert main(["listen"]) == 2
+    err = capsys.readouterr().err
+    assert "slack.app_token" in err and "SLACK_EVENTS_SLACK__APP_TOKEN" in err
+    assert "xapp-" in err and "a-bot-token-by-mistake" not in err
+
+
+def test_listen_if_configured_ends_quietly_without_an_app_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLACK_EVENTS_CONFIG", raising=False)
+    monkeypatch.delenv("SLACK_EVENTS_SLACK__APP_TOKEN", raising=False)
+    assert main(["listen", "--if-configured"]) == 0
+    assert "Socket Mode is off" in capsys.readouterr().out

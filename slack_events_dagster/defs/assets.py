@@ -14,6 +14,7 @@ from typing import Any
 import dagster as dg
 
 from slack_events_dagster import steps
+from slack_events_dagster.defs.automation import PUSHED_RUN_TAG
 from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
 from slack_events_dagster.domain.listing import event_rows
 from slack_events_dagster.domain.models import (
@@ -88,8 +89,27 @@ def raw_slack_messages(
     ranges = channel_ranges(context)
     channels = _channels(repo, ranges)
     now = _now()
+    # The Socket Mode listener stored these messages already (the watermark sensor says
+    # so with the tag): nothing to read from Slack, the run goes on to the events.
+    pushed = context.run.tags.get(PUSHED_RUN_TAG) == "true"
     reports: list[tuple[ChannelDays, IngestionReport]] = []
     for channel_days in ranges:
+        if pushed:
+            channel = channels[channel_days.channel_id]
+            watermark = repo.get_watermark(channel.id)
+            reports.append(
+                (
+                    channel_days,
+                    IngestionReport(
+                        channel.id,
+                        channel.name,
+                        "push",
+                        watermark_before=watermark,
+                        watermark_after=watermark,
+                    ),
+                )
+            )
+            continue
         report = steps.ingest_days(
             source,
             repo,
@@ -124,6 +144,7 @@ def raw_slack_messages(
             "new": sum(r.new for _, r in reports),
             "edited": sum(r.edited for _, r in reports),
             "deleted": sum(r.deleted for _, r in reports),
+            "pushed": pushed,
             "skipped_channels": [
                 r.channel_name for _, r in reports if r.outcome is IngestionOutcome.SKIPPED
             ],

@@ -10,7 +10,7 @@ evaluation) is needed.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,14 @@ DagsterEventType = dg.DagsterEventType
 # Runs that may call the LLM carry this tag; the deployment's run queue limits how many
 # run at once (deploy/dagster.yaml, tag_concurrency_limits).
 LLM_RUN_TAG = "slack_events/llm"
+# Runs for messages the Socket Mode listener already stored: raw_slack_messages reads
+# nothing from Slack in them (defs/assets.py).
+PUSHED_RUN_TAG = "slack_events/pushed"
+# A row's updated_at is taken before its transaction commits: each tick looks this far
+# behind its cursor too, and run keys make the rows seen twice harmless.
+_PUSH_OVERLAP = timedelta(minutes=2)
+# The first tick with Socket Mode looks back this far.
+_PUSH_FIRST_LOOK = timedelta(hours=1)
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -107,14 +115,28 @@ def channel_discovery_sensor(
 
 
 def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
-    """Polls at pipeline.sensor_interval_s; today is the pipeline zone's today."""
+    """Polls at pipeline.sensor_interval_s; today is the pipeline zone's today.
+
+    With Socket Mode (``slack.app_token`` set, ``slack.source: api``) the listener stores
+    messages as they arrive, and the sensor asks the database instead of Slack: the
+    partitions (day x channel) whose messages were written since its last tick get a run
+    that reads nothing from Slack (``PUSHED_RUN_TAG``), every
+    ``pipeline.push_sensor_interval_s``. Without it, one cheap history call per channel."""
+    pushed = settings.slack.source == "api" and bool(settings.slack.app_token.get_secret_value())
 
     @dg.sensor(
         name="watermark_sensor",
         job=ingest_job,
-        minimum_interval_seconds=settings.pipeline.sensor_interval_s,
-        default_status=dg.DefaultSensorStatus.STOPPED,
-        description="Asks Slack cheaply (one call per channel) for news since each watermark.",
+        minimum_interval_seconds=settings.pipeline.push_sensor_interval_s
+        if pushed
+        else settings.pipeline.sensor_interval_s,
+        # Polling costs Slack calls, so it waits to be turned on; reading the database
+        # costs none, so with Socket Mode it runs from the start.
+        default_status=dg.DefaultSensorStatus.RUNNING if pushed else dg.DefaultSensorStatus.STOPPED,
+        description="Runs the channel days whose messages the Socket Mode listener stored "
+        "(no Slack call)"
+        if pushed
+        else "Asks Slack cheaply (one call per channel) for news since each watermark.",
     )
     def sensor(
         context: dg.SensorEvaluationContext,
@@ -123,9 +145,56 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
     ) -> dg.SensorResult | dg.SkipReason:
         if problem := repository.prepare_schema():
             return dg.SkipReason(problem)
+        if pushed:
+            return _pushed_since_cursor(context, repository, settings)
         return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
 
     return sensor
+
+
+def _pushed_since_cursor(
+    context: dg.SensorEvaluationContext, repo: Repository, settings: Settings
+) -> dg.SensorResult:
+    """Runs for the day x channel partitions whose stored messages changed since the last
+    tick (the listener's writes, its gap fills too), within slack.lookback_days."""
+    now = datetime.now(UTC)
+    state: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    since = (
+        datetime.fromisoformat(state["changed_after"])
+        if "changed_after" in state
+        else now - _PUSH_FIRST_LOOK
+    )
+    zone = ZoneInfo(settings.pipeline.timezone)
+    first_day = settings.pipeline.start_date
+    partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
+    posted_since = now - timedelta(days=settings.slack.lookback_days)
+    requests: list[dg.RunRequest] = []
+    for channel in repo.get_channels():
+        if channel.id not in partitions:
+            continue
+        newest_change: dict[str, datetime] = {}
+        for posted_at, updated_at in repo.changed_message_times(
+            channel.id, posted_since, since - _PUSH_OVERLAP
+        ):
+            day = posted_at.astimezone(zone).date()
+            if day < first_day:
+                continue
+            key = day.isoformat()
+            newest_change[key] = max(updated_at, newest_change.get(key, updated_at))
+        for day_key, changed in sorted(newest_change.items()):
+            # Same partition, same newest write: the same run key, so Dagster runs it once.
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"pushed:{channel.id}:{day_key}:{changed.isoformat()}",
+                    partition_key=dg.MultiPartitionKey({"day": day_key, "channel": channel.id}),
+                    tags={PUSHED_RUN_TAG: "true"},
+                )
+            )
+    return dg.SensorResult(
+        run_requests=requests,
+        cursor=json.dumps({"changed_after": now.isoformat()}),
+        skip_reason=None if requests else dg.SkipReason("no pushed message since the last tick"),
+    )
 
 
 def _news_since_watermarks(

@@ -120,6 +120,14 @@ class MessageStore(Protocol):
 
     def newest_message_ts(self, channel_id: str) -> str | None: ...
 
+    def changed_message_times(
+        self, channel_id: str, posted_since: datetime, changed_after: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        """(posted_at, updated_at) of the channel's messages posted at or after
+        ``posted_since`` whose row was written (inserted or changed) after ``changed_after``:
+        where pushed messages arrived, without asking Slack."""
+        ...
+
     def get_watermark(self, channel_id: str) -> str | None: ...
 
     def get_watermarks(self) -> dict[str, str]: ...

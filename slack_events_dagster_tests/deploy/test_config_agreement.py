@@ -121,6 +121,7 @@ def test_services_start_in_dependency_order_on_health() -> None:
         "code-server": {"postgres"},
         "webserver": {"postgres", "code-server"},
         "daemon": {"postgres", "code-server"},
+        "listener": {"postgres", "code-server"},
     }
     for name, needs in expected.items():
         depends = services[name]["depends_on"]
@@ -168,7 +169,7 @@ def test_postgres_names_agree_between_compose_and_dagster_yaml() -> None:
         assert dagster_env["DAGSTER_POSTGRES_PASSWORD"] == postgres["POSTGRES_PASSWORD"]
         # The postgres service creates that database (docker/postgres-init.sh).
         assert dagster_env["DAGSTER_POSTGRES_DB"] == postgres["DAGSTER_POSTGRES_DB"]
-    for name in ("code-server", "daemon"):
+    for name in ("code-server", "daemon", "listener"):
         app = service_env(name, env)
         assert app["SLACK_EVENTS_DATABASE__POSTGRES__HOST"] == "postgres"
         assert app["SLACK_EVENTS_DATABASE__POSTGRES__DATABASE"] == postgres["POSTGRES_DB"]
@@ -201,6 +202,22 @@ def test_run_containers_get_every_variable_the_daemon_has() -> None:
     assert code_server["DAGSTER_CURRENT_IMAGE"] == _yaml(COMPOSE)["services"]["code-server"][
         "image"
     ].replace("${SLACK_EVENTS_IMAGE:-slack-events-dagster:latest}", "slack-events-dagster:latest")
+
+
+def test_the_listener_is_the_fifth_service_and_ends_quietly_without_socket_mode() -> None:
+    services = _yaml(COMPOSE)["services"]
+    assert set(services) == {"postgres", *DAGSTER_SERVICES, "listener"}
+    listener = services["listener"]
+    assert listener["command"] == ["slack-events", "listen", "--if-configured"]
+    # Without an app token it exits 0 at once: restarting only on failure keeps it down.
+    assert listener["restart"] == "on-failure"
+    env = service_env("listener", env_example())
+    assert env["SLACK_EVENTS_ROLE"] == "listener" and env["SLACK_EVENTS_MIGRATE"] == "0"
+    # The same product settings as the code server, which decides the sensor's mode.
+    code_server = service_env("code-server", env_example())
+    settings = {k: v for k, v in code_server.items() if k.startswith("SLACK_EVENTS_") and "__" in k}
+    assert {k: env[k] for k in settings} == settings
+    assert "SLACK_EVENTS_SLACK__APP_TOKEN" in settings
 
 
 def test_the_compose_settings_are_valid_product_settings(monkeypatch: pytest.MonkeyPatch) -> None:

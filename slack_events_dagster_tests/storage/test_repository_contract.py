@@ -158,6 +158,25 @@ def test_messages_by_window_and_thread(repository: SqlRepository) -> None:
     assert repository.count_messages("C2") == 3
 
 
+def test_changed_message_times_name_the_writes_since(repository: SqlRepository) -> None:
+    """What the watermark sensor reads with Socket Mode: rows written after a moment,
+    within a posting window, without asking Slack."""
+    messages = [make_message(i) for i in range(5)]
+    repository.upsert_messages(messages)
+    posted = {m.ts: m.posted_at for m in messages}
+    since = datetime.now(UTC)
+    time.sleep(0.01)
+    assert repository.changed_message_times("C1", posted[messages[0].ts], since) == []
+    edited = messages[3].model_copy(update={"text": "moved", "edited_ts": f"{BASE_TS + 999}.0"})
+    repository.upsert_messages([edited, messages[4]])  # the second is unchanged: not written
+    changed = repository.changed_message_times("C1", posted[messages[0].ts], since)
+    assert [p for p, _ in changed] == [posted[messages[3].ts]]
+    assert all(written > since for _, written in changed)
+    # Posted before the window: not named, however recently written.
+    assert repository.changed_message_times("C1", posted[messages[4].ts], since) == []
+    assert repository.changed_message_times("C2", posted[messages[0].ts], since) == []
+
+
 def test_unicode_and_40kb_messages(repository: SqlRepository) -> None:
     long_text = ("Ünïcödé 🎉 שלום 你好 — " * 2000)[:40_000]
     emoji_only = "🚀🔥🧪👩🏽‍💻🏳️‍🌈"

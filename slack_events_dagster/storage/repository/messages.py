@@ -333,6 +333,19 @@ class MessageTables(RepositoryCore):
         with self._transaction("newest_message_ts") as conn:
             return conn.execute(query).scalar_one_or_none()
 
+    def changed_message_times(
+        self, channel_id: str, posted_since: datetime, changed_after: datetime
+    ) -> list[tuple[datetime, datetime]]:
+        t = raw_slack_messages
+        # The (channel_id, posted_at) index bounds the scan to the lookback's rows.
+        query = select(t.c.posted_at, t.c.updated_at).where(
+            t.c.channel_id == channel_id,
+            t.c.posted_at >= posted_since,
+            t.c.updated_at > changed_after,
+        )
+        with self._transaction("changed_message_times") as conn:
+            return [(row.posted_at, row.updated_at) for row in conn.execute(query)]
+
     # -- watermarks and ingestion state ----------------------------------------
     def get_watermark(self, channel_id: str) -> str | None:
         w = channel_watermarks

@@ -25,9 +25,14 @@ digest and alert tests.
 Command line: ``python -m slack_events_dagster.testing.fake_slack --export PATH --port N``
 or ``--generate --channels 5 --days 30 --per-day 100``.
 
+Socket Mode (``socket_mode``): ``apps.connections.open`` with an app-level token
+(``DEFAULT_APP_TOKEN``) opens a WebSocket on the same port that pushes every change to
+the workspace as ``events_api`` envelopes and sends unacknowledged ones again.
+
 The package: ``protocol`` (the Web API's conventions), ``state`` (the workspace),
-``methods`` (what each method answers), ``server`` (HTTP, dispatch, faults, rate limits)
-and ``__main__`` (the command line).
+``methods`` (what each method answers), ``socket_mode`` (Socket Mode's connection and
+events), ``server`` (HTTP, dispatch, faults, rate limits) and ``__main__`` (the command
+line).
 """
 
 from slack_events_dagster.testing.fake_slack.protocol import (
@@ -36,5 +41,14 @@ from slack_events_dagster.testing.fake_slack.protocol import (
     TIER_LIMITS,
 )
 from slack_events_dagster.testing.fake_slack.server import FakeSlack, FaultPlan
+from slack_events_dagster.testing.fake_slack.socket_mode import APP_SCOPES, DEFAULT_APP_TOKEN
 
-__all__ = ["ALL_SCOPES", "DEFAULT_TOKEN", "TIER_LIMITS", "FakeSlack", "FaultPlan"]
+__all__ = [
+    "ALL_SCOPES",
+    "APP_SCOPES",
+    "DEFAULT_APP_TOKEN",
+    "DEFAULT_TOKEN",
+    "TIER_LIMITS",
+    "FakeSlack",
+    "FaultPlan",
+]

@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_events_dagster.testing.fake_slack.protocol import ALL_SCOPES, DEFAULT_TOKEN
 from slack_events_dagster.testing.fake_slack.server import FakeSlack, FaultPlan
+from slack_events_dagster.testing.fake_slack.socket_mode import APP_SCOPES, DEFAULT_APP_TOKEN
 from slack_events_dagster.testing.workspace_gen import generate_workspace
 
 
@@ -25,11 +26,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--token", default=DEFAULT_TOKEN)
+    parser.add_argument("--app-token", default=DEFAULT_APP_TOKEN, help="Socket Mode's token")
     parser.add_argument("--rate-limits", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     args = parser.parse_args(argv)
     options: dict[str, Any] = {
-        "tokens": {args.token: ALL_SCOPES},
+        "tokens": {args.token: ALL_SCOPES, args.app_token: APP_SCOPES},
         "rate_limits": args.rate_limits,
         "faults": FaultPlan(rate=args.fault_rate, seed=args.seed, retry_after_s=1),
         "host": args.host,
@@ -46,6 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     total = sum(len(c.messages) for c in fake.channels.values())
     print(f"fake Slack at {base_url} ({len(fake.channels)} channels, {total} messages)", flush=True)
     print(f"token: {args.token}", flush=True)
+    print(f"app token (Socket Mode): {args.app_token}", flush=True)
     try:
         while True:
             time.sleep(3600)

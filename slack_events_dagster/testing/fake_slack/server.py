@@ -17,13 +17,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from slack_events_dagster.testing.fake_slack.methods import WebApiMethods
 from slack_events_dagster.testing.fake_slack.protocol import (
     ALL_SCOPES,
     DEFAULT_TOKEN,
     METHOD_SCOPES,
     TIER_LIMITS,
     ApiError,
+)
+from slack_events_dagster.testing.fake_slack.socket_mode import (
+    APP_SCOPES,
+    DEFAULT_APP_TOKEN,
+    SOCKET_PATH,
+    SocketModeMethods,
 )
 
 
@@ -44,7 +49,7 @@ class FaultPlan:
     after_calls: int = 0
 
 
-class FakeSlack(WebApiMethods):
+class FakeSlack(SocketModeMethods):
     """The workspace state and the HTTP server around it."""
 
     def __init__(
@@ -62,7 +67,9 @@ class FakeSlack(WebApiMethods):
         super().__init__(team_domain=team_domain)
         self.tokens: dict[str, frozenset[str]] = {
             token: frozenset(scopes)
-            for token, scopes in (tokens or {DEFAULT_TOKEN: ALL_SCOPES}).items()
+            for token, scopes in (
+                tokens or {DEFAULT_TOKEN: ALL_SCOPES, DEFAULT_APP_TOKEN: APP_SCOPES}
+            ).items()
         }
         self.revoked: set[str] = set()
         self.rate_limits = rate_limits
@@ -110,6 +117,7 @@ class FakeSlack(WebApiMethods):
         return self.base_url
 
     def stop(self) -> None:
+        self.close_sockets()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -224,6 +232,11 @@ class _Handler(BaseHTTPRequestHandler):
         return
 
     def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        if parts.path == SOCKET_PATH:
+            query = dict(parse_qsl(parts.query))
+            self.server_state.serve_websocket(self, query)
+            return
         self._dispatch()
 
     def do_POST(self) -> None:
