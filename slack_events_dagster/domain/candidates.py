@@ -122,7 +122,7 @@ _CHANGES_FOLLOW = re.compile(
 _VERSION_HINT = re.compile(r"\d\.\d")
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
-    r"|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
+    r"|youtube\.com/live/|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
     r"|calendly\.com/|whereby\.com/|webcal://|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
 )
 _BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")

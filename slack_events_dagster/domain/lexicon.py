@@ -417,6 +417,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "planning meeting",
             "design review",
             "live stream",
+            "live broadcast",
             "q and a",
             "data jam",
         ),
@@ -859,6 +860,7 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
         "take the stage",
         "takes the stage",
         "taking the stage",
+        "live broadcast",
     ),
     EventCategory.INCIDENT: WordSet.of(
         "is down",
@@ -890,6 +892,8 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
     ),
     EventCategory.ANNOUNCEMENT: WordSet.of(
         "now published",
+        "on demand now",
+        "now on demand",
         "is published",
         "are published",
         "been published",

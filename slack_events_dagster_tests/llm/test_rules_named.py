@@ -767,3 +767,22 @@ def test_a_headline_of_another_paragraph_names_nothing() -> None:
 )
 def test_someone_attending_in_japanese_is_no_announcement(text: str) -> None:
     assert drafts(text, "2026-03-05T09:00:00", zone="Asia/Tokyo") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "name"),
+    [
+        ("surprise live broadcast of rust after hours!\n<https://ex.com/pod>", "meeting", "rust"),
+        (
+            "With an all-access pass you can watch the Grafana content on-demand now <https://ex.com/>",
+            "announcement",
+            "grafana",
+        ),
+    ],
+)
+def test_a_broadcast_or_a_publication_said_now_is_on_the_posting_day(
+    text: str, category: str, name: str
+) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.category.value, d.start_date) for d in found] == [(category, date(2026, 3, 5))]
+    assert name in found[0].title.lower()

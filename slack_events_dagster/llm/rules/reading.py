@@ -98,7 +98,7 @@ _RESOLVED = Guarded(
 )
 _MEETING_HOSTS = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
-    r"|whereby\.com/"
+    r"|whereby\.com/|youtube\.com/live/"
 )
 _CALENDAR_LINK = re.compile(
     r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://"

@@ -102,7 +102,7 @@ _WORK_NOUNS = {
 }
 _KEEP_LINK_HEADS = frozenset(
     "webinar webinars ama talk talks workshop session sessions meetup meeting call review "
-    "presentation lecture livestream webcast demo class course training bootcamp panel "
+    "presentation lecture livestream webcast broadcast demo class course training bootcamp panel "
     "hangout registration registrations tickets rsvp rsvps signup signups".split()
 )
 
