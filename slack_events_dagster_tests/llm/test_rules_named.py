@@ -786,3 +786,24 @@ def test_a_broadcast_or_a_publication_said_now_is_on_the_posting_day(
     found = drafts(text, "2026-03-05T09:00:00")
     assert [(d.category.value, d.start_date) for d in found] == [(category, date(2026, 3, 5))]
     assert name in found[0].title.lower()
+
+
+def test_a_label_introduced_names_the_launch() -> None:
+    found = drafts(
+        "We're excited to introduce our new *<https://ex.com/f|Plugin Feedback Portal>*, built"
+        " to hear from plugin authors, and we'll share results in the first half of 2027.",
+        "2026-03-05T09:00:00",
+    )
+    assert [d.title for d in found if d.start_date == date(2026, 3, 5)] == [
+        "Plugin Feedback Portal launch"
+    ]
+
+
+def test_a_label_whose_sentence_says_what_it_is_about_is_only_its_kind() -> None:
+    found = drafts(
+        "Ana and I are giving a <https://ex.com/w|Rust live webinar> about the Tokio Console"
+        " API this Thursday March 12th at 2pm EST.",
+        "2026-03-05T09:00:00",
+    )
+    assert len(found) == 1
+    assert "tokio console" in found[0].title.lower()

@@ -30,6 +30,8 @@ _NOT_NAMING = frozenset(
     "follow check view go according".split()
 )
 MAX_LABEL_WORDS = 12
+# A label whose sentence goes on to say what it is about: the label is only its kind.
+_GOES_ON = re.compile(r"\W{0,3}\s+(?:about|on|for|covering)\s", re.IGNORECASE)
 _FORMATTING = re.compile(r"(?<!\w)[*_~`]+|[*_~`]+(?!\w)")
 
 
@@ -59,6 +61,8 @@ def naming_label(
     for begin, end in spans:
         if not any(begin <= position < end for position in positions):
             continue
+        if _GOES_ON.match(text, end) is not None:
+            continue  # "a <url|DHUG live webinar> about the Custom Channels API"
         label = list(text[begin:end])
         for blank_begin, blank_end in blanks:
             for index in range(max(blank_begin, begin), min(blank_end, end)):

@@ -592,6 +592,17 @@ def _label_title(reading: Reading, heads: Sequence[Head]) -> str | None:
         return None
     spans = reading.when.spans if reading.when is not None else ()
     positions = [head.begin for head in heads] + [begin for begin, _ in spans]
+    if reading.now_at is not None and not any(
+        begin <= head.begin < end for head in heads for begin, end in reading.labels
+    ):
+        # "We're excited to introduce our new <url|Developer Feedback Tool>".
+        introduced = _INTRODUCED_LABEL.match(reading.prose.lower, reading.now_at)
+        if introduced is not None:
+            named = naming_label(reading.prose.text, reading.labels, [introduced.end()])
+            if named and reading.category in (EventCategory.RELEASE, EventCategory.LAUNCH):
+                # The introduced thing and what happens to it: "Developer Feedback Tool
+                # launch".
+                return titles.finish(f"{named} {lx.CATEGORY[reading.category].noun}")
     named = naming_label(reading.prose.text, reading.labels, positions, spans)
     return titles.finish(named) if named else None
 
@@ -603,6 +614,11 @@ def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str
     return titles.noun_phrase(sentence, begin - sentence_start, word, category)
 
 
+# A label right after the words that introduce it.
+_INTRODUCED_LABEL = re.compile(
+    r"(?:[\w']+\s+){0,3}?(?:introduce|introducing|announce|announcing|launch|launched|"
+    r"launching|release|released|releasing)\s+(?:(?:our|the|a|an|brand|all|new)\s+){0,3}\W*"
+)
 # A "now" phrase that opens something: "now officially accepting", "are now open".
 _OPENS = re.compile(r"(?:\w+\s+){0,2}?(?:open|accepting)\b")
 _GREETING = re.compile(
