@@ -1193,7 +1193,7 @@ JA_ATTENDANCE: tuple[str, ...] = (
 # Words of trouble a question about an incident asks with ("Is HubSpot down?").
 TROUBLE_WORDS = frozenset(
     "down outage outages broken errors error failing slow unavailable unreachable "
-    "degraded incident issues".split()
+    "degraded incident issues downtime problems problem".split()
 )
 # Words a first-person plan is made of ("I'll deploy tonight", "I'm launching my site").
 FIRST_PERSON = frozenset({"i", "im", "ive", "id", "my", "me"})

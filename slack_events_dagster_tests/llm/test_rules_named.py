@@ -807,3 +807,23 @@ def test_a_label_whose_sentence_says_what_it_is_about_is_only_its_kind() -> None
     )
     assert len(found) == 1
     assert "tokio console" in found[0].title.lower()
+
+
+def test_a_status_page_under_a_question_takes_the_questions_trouble() -> None:
+    found = drafts(
+        "We do now have a <https://status.grafana.example/incidents/q81x| status page> up for"
+        " this incident FYI",
+        "2026-03-05T11:00:00",
+        parent="Anyone else experiencing downtime on Loki query requests?",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert len(found) == 1
+    assert "loki query requests" in found[0].title.lower()
+
+
+def test_a_named_things_trouble_titles_a_status_page() -> None:
+    found = drafts(
+        "For folks seeing Loki issues: <https://status.grafana.example/incidents/q81x>",
+        "2026-03-05T11:00:00",
+    )
+    assert [d.title for d in found] == ["Loki issues"]

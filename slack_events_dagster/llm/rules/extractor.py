@@ -289,8 +289,11 @@ class RuleExtractor:
     ) -> EventDraft:
         title, category = reading.title, reading.category
         if parent is not None and _asks_about_an_incident(parent) and _answers_incident(reading):
-            # The answer to "Is HubSpot down?": the question names what was down.
-            title = parent.title if reading.head is None else title
+            # The answer to "Is HubSpot down?": the question names what was down, better
+            # than a status page's host ("HubSpot incident" for "downtime on CRM card
+            # requests?").
+            by_host = reading.url is not None and title == titles.status_page_title(reading.url)
+            title = parent.title if reading.head is None or by_host else title
         elif (
             parent is not None
             and _announced(parent)

@@ -236,7 +236,18 @@ def trouble_title(text: str) -> str | None:
     """ "Some edits are failing with marketing email" -> "Edits failing"; "CMS sites
     should now be loading" is no trouble; "parts of HubSpot, including the navigation and
     CRM records, are not loading" -> "Navigation and CRM records not loading"."""
+    named = _NAMED_TROUBLE.search(text)
+    if named is not None:
+        return f"{named['what'].strip()} {named['trouble'].lower()}"
     return _subject_and(_TROUBLE, text)
+
+
+# "For folks seeing API issues", "experiencing Workflows errors": a named thing's trouble
+# (the name capitalized, as people write product names).
+_NAMED_TROUBLE = re.compile(
+    r"\b(?:seeing|having|experiencing|reporting|reports\s+of|with)\s+(?:some\s+)?"
+    r"(?P<what>(?:[A-Z][\w.-]*\s+){1,3})(?P<trouble>(?i:issues|errors|problems|outages?|downtime))\b"
+)
 
 
 _DUE = re.compile(
