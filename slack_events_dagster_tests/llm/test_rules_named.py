@@ -827,3 +827,13 @@ def test_a_named_things_trouble_titles_a_status_page() -> None:
         "2026-03-05T11:00:00",
     )
     assert [d.title for d in found] == ["Loki issues"]
+
+
+def test_who_is_having_the_event_names_it() -> None:
+    found = drafts(
+        "also, the Rust user’s group is having a talk tomorrow that may interest folks here",
+        "2026-03-05T09:00:00",
+    )
+    assert [(d.start_date, d.title) for d in found] == [
+        (date(2026, 3, 6), "Rust user's group talk")
+    ]

@@ -169,6 +169,8 @@ def _kind_only(run: Sequence[Token]) -> bool:
     """ "Public Beta", "Webinar": capitalized words of kind; "Meetings API" names one."""
     if any(len(t.text) > 1 and (t.text.isupper() or _mixed(t.text)) for t in run):
         return False
+    if any(t.lower.endswith(("'s", "’s")) for t in run):
+        return False  # "R user's group talk": whose it is names it
     return all(_generic(t.text) or t.lower in _KINDS or t.lower in _MANNER for t in run)
 
 

@@ -202,6 +202,11 @@ def noun_phrase(
         return None
     head_lower = " ".join(t.lower for t in head_tokens)
     noun = lx.CATEGORY[category].noun
+    host = _host(tokens, index)
+    if host:
+        # "the R user's group is having a talk tomorrow": who holds it names it.
+        held = [t for t in head_tokens if t.lower not in _HOSTED_ARTICLES]
+        return _join([*host, *held, *_right_extra(tokens, index + width)])
     if index >= 2 and [t.lower for t in tokens[index - 2 : index]] == ["out", "of"]:
         # "The Loki plugin is now out of beta": what leaves the beta, and that it does.
         leaving = _subject(tokens, index - 2)
@@ -378,6 +383,28 @@ def _right_extra(tokens: Sequence[Token], index: int) -> list[Token]:
         extra.append(token)
         index += 1
     return extra
+
+
+_HOSTING = frozenset("having hosting holding running throwing organizing organising".split())
+_HOSTED_ARTICLES = frozenset("a an another its their his her".split())
+
+
+def _host(tokens: Sequence[Token], index: int) -> list[Token]:
+    """Who "is having / hosting / holding a" the event at ``index`` (empty otherwise)."""
+    # The head may begin with its article ("a talk" is one lexicon phrase).
+    position = index if tokens[index].lower in _HOSTED_ARTICLES else index - 1
+    while position >= 0 and (
+        tokens[position].lower in _MODIFIERS or _NUMBER.match(tokens[position].text)
+    ):
+        position -= 1  # "is hosting a monthly meetup"
+    if position < 2 or tokens[position].lower not in _HOSTED_ARTICLES:
+        return []
+    if tokens[position - 1].lower not in _HOSTING:
+        return []
+    if tokens[position - 2].lower not in ("is", "are", "will", "be"):
+        return []
+    host = _subject(tokens, position - 1)
+    return [t for t in host if t.lower not in ("we", "i", "you", "they")]
 
 
 def _right_name(tokens: Sequence[Token], index: int) -> list[Token]:
