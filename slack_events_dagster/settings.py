@@ -91,6 +91,48 @@ class DatabaseSettings(_Section):
     batch_size: int = Field(2000, ge=1, le=100_000)
 
 
+class MethodLimit(_Section):
+    """How one Web API method may be called: its pace and the objects one call asks for.
+
+    ``calls_per_minute`` is the shared budget of every process and run of the app (a
+    token bucket in the database); None leaves the method unpaced (calls go as fast as
+    Slack answers, a 429 waits for its ``Retry-After``). ``burst`` calls may go at once
+    after a quiet spell; with 1 the calls are spaced evenly and no minute holds more
+    than ``calls_per_minute``. ``limit`` is the page size asked for (Slack reduces a
+    larger one to the app's cap)."""
+
+    calls_per_minute: float | None = Field(None, gt=0, le=10_000)
+    limit: int = Field(1000, ge=1, le=1000)
+    burst: int = Field(1, ge=1, le=1000)
+
+
+class RateLimits(_Section):
+    """Per-method overrides of the app profile's limits (unset: the profile's)."""
+
+    history: MethodLimit | None = None  # conversations.history
+    replies: MethodLimit | None = None  # conversations.replies
+
+
+# What Slack grants each app type for conversations.history and .replies (Slack's rate
+# limit changes of 2025: unlisted apps distributed outside the Marketplace, and from
+# March 2026 their existing installations, get 1 call a minute of at most 15 objects).
+# Internal (and Marketplace) apps are Tier 3, about 50 calls a minute with bursts
+# tolerated: unpaced, the client waits out the rare 429.
+APP_PROFILES: dict[str, dict[str, MethodLimit]] = {
+    "internal": {
+        "history": MethodLimit(calls_per_minute=None, limit=1000, burst=1),
+        "replies": MethodLimit(calls_per_minute=None, limit=1000, burst=1),
+    },
+    "unlisted": {
+        "history": MethodLimit(calls_per_minute=1, limit=15, burst=1),
+        "replies": MethodLimit(calls_per_minute=1, limit=15, burst=1),
+    },
+}
+# The pace the planner assumes for an unpaced method (Tier 3's nominal rate).
+UNPACED_ESTIMATE_PER_MINUTE = 50.0
+METHOD_NAMES = {"history": "conversations.history", "replies": "conversations.replies"}
+
+
 class SlackSettings(_Section):
     source: Literal["api", "export"] = "export"
     # None means the sample workspace bundled with the package.
@@ -114,11 +156,27 @@ class SlackSettings(_Section):
     # about 50 a minute), so a 30-day re-read of a busy channel takes 6 calls at 1000
     # instead of 27 at 200. Lower it only for apps Slack caps at a smaller limit.
     page_size: int = Field(1000, ge=1, le=1000)
+    # Which limits Slack gives the app: "internal" (an app of your own workspace, or a
+    # Marketplace app: Tier 3) or "unlisted" (distributed outside the Marketplace: 1 call
+    # a minute, 15 objects per call). rate_limits overrides a method's values.
+    app_profile: Literal["internal", "unlisted"] = "internal"
+    rate_limits: RateLimits = RateLimits()
     max_retries: int = Field(5, ge=0, le=20)
     # Base of the exponential backoff between retries of 5xx and connection errors.
     retry_backoff_s: float = Field(0.5, gt=0, le=60)
     timeout_s: float = Field(30.0, gt=0)
     workspace_url: str | None = None
+
+    def method_limit(self, method: Literal["history", "replies"]) -> MethodLimit:
+        """The limits of ``conversations.<method>``: the override, else the profile's
+        (history's page size is also bounded by ``page_size``)."""
+        override: MethodLimit | None = getattr(self.rate_limits, method)
+        if override is not None:
+            return override
+        chosen = APP_PROFILES[self.app_profile][method]
+        if method == "history" and self.page_size < chosen.limit:
+            return chosen.model_copy(update={"limit": self.page_size})
+        return chosen
 
     def resolved_export_path(self) -> Path:
         return self.export_path if self.export_path is not None else SAMPLE_WORKSPACE
