@@ -130,7 +130,11 @@ APP_PROFILES: dict[str, dict[str, MethodLimit]] = {
 }
 # The pace the planner assumes for an unpaced method (Tier 3's nominal rate).
 UNPACED_ESTIMATE_PER_MINUTE = 50.0
-METHOD_NAMES = {"history": "conversations.history", "replies": "conversations.replies"}
+PacedMethod = Literal["history", "replies"]
+METHOD_NAMES: dict[PacedMethod, str] = {
+    "history": "conversations.history",
+    "replies": "conversations.replies",
+}
 
 
 class SlackSettings(_Section):
@@ -167,16 +171,11 @@ class SlackSettings(_Section):
     timeout_s: float = Field(30.0, gt=0)
     workspace_url: str | None = None
 
-    def method_limit(self, method: Literal["history", "replies"]) -> MethodLimit:
-        """The limits of ``conversations.<method>``: the override, else the profile's
-        (history's page size is also bounded by ``page_size``)."""
+    def method_limit(self, method: PacedMethod) -> MethodLimit:
+        """The limits of ``conversations.<method>``: the override, else the profile's.
+        ``limit`` caps every page of the method (``page_size`` chooses below it)."""
         override: MethodLimit | None = getattr(self.rate_limits, method)
-        if override is not None:
-            return override
-        chosen = APP_PROFILES[self.app_profile][method]
-        if method == "history" and self.page_size < chosen.limit:
-            return chosen.model_copy(update={"limit": self.page_size})
-        return chosen
+        return override if override is not None else APP_PROFILES[self.app_profile][method]
 
     def resolved_export_path(self) -> Path:
         return self.export_path if self.export_path is not None else SAMPLE_WORKSPACE

@@ -93,7 +93,7 @@ def test_app_profiles_choose_the_rate_limits(
     internal = load_settings().slack
     assert internal.app_profile == "internal"
     assert internal.method_limit("history").calls_per_minute is None  # unpaced, 429s waited
-    assert internal.method_limit("history").limit == internal.page_size == 1000
+    assert internal.method_limit("history").limit == 1000
     assert internal.method_limit("replies").limit == 1000
 
     config = tmp_path / "unlisted.yaml"

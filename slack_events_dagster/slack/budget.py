@@ -22,7 +22,7 @@ def paces(settings: SlackSettings) -> dict[str, Pace]:
     """The pace of each paced Web API method (by its Slack name)."""
     chosen: dict[str, Pace] = {}
     for key, method in METHOD_NAMES.items():
-        limit = settings.method_limit(key)  # type: ignore[arg-type]
+        limit = settings.method_limit(key)
         if limit.calls_per_minute is not None:
             chosen[method] = Pace(limit.calls_per_minute, limit.burst)
     return chosen
