@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from slack_events_dagster.defs.partitions import CHANNELS_PARTITION
+from slack_events_dagster.defs.polling import mark_polled, plan_tick
 from slack_events_dagster.domain.models import ts_sort_key
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import redact
@@ -123,7 +124,7 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
     ) -> dg.SensorResult | dg.SkipReason:
         if problem := repository.prepare_schema():
             return dg.SkipReason(problem)
-        return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
+        return _news_since_watermarks(context, repository, source, settings)
 
     return sensor
 
@@ -132,15 +133,17 @@ def _news_since_watermarks(
     context: dg.SensorEvaluationContext,
     repo: Repository,
     source: MessageSource,
-    timezone: str,
+    settings: Settings,
 ) -> dg.SensorResult:
-    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
     watermarks = repo.get_watermarks()
     partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
-    today = _today(timezone)
+    today = _today(settings.pipeline.timezone)
     requests: list[dg.RunRequest] = []
+    # Under a paced budget only the channels the planner chooses are asked this tick.
+    plan = plan_tick(repo, settings, sorted(partitions), cursor, datetime.now(UTC))
     for channel in repo.get_channels():
-        if channel.id not in partitions:
+        if channel.id not in partitions or channel.id not in plan.poll:
             continue
         newest = source.newest_ts(channel)
         seen = cursor.get(channel.id) or watermarks.get(channel.id)
@@ -154,10 +157,12 @@ def _news_since_watermarks(
             )
         )
         cursor[channel.id] = newest
+    mark_polled(cursor, plan, datetime.now(UTC))
+    context.log.info("polling: %s", plan.summary())
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor, sort_keys=True),
-        skip_reason=None if requests else dg.SkipReason("no channel has news"),
+        skip_reason=None if requests else dg.SkipReason(f"no channel has news; {plan.summary()}"),
     )
 
 

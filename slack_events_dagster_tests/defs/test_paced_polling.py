@@ -1,0 +1,104 @@
+"""The watermark sensor under a paced budget: each tick asks only the channels the
+planner chooses, says the backlog and the catch-up time, and the next tick asks the
+ones left; a run's metadata says what it spent of the budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+
+from slack_events_dagster import steps
+from slack_events_dagster.defs.definitions import build_definitions
+from slack_events_dagster.defs.polling import POLLED_KEY, run_budget_metadata
+from slack_events_dagster.defs.resources import message_source
+from slack_events_dagster.settings import load_settings
+from slack_events_dagster.storage.repository import SqlRepository
+from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
+
+
+def test_a_paced_sensor_asks_a_few_channels_per_tick_and_reports_the_backlog(
+    sqlite_repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        slack={
+            "source": "api",
+            "base_url": fake_slack.base_url,
+            "token": DEFAULT_TOKEN,
+            "app_profile": "unlisted",
+            # 4 calls a minute, 4 at once: a 60 s tick asks 2 channels, without waiting.
+            "rate_limits": {"history": {"calls_per_minute": 4, "burst": 4, "limit": 15}},
+        },
+        pipeline={"sensor_interval_s": 60},
+        database={"url": sqlite_repository.engine.url.render_as_string(hide_password=False)},
+        digest={"output_dir": str(tmp_path / "out")},
+    )
+    defs = build_definitions(settings)
+    resources = dict(defs.resources or {})
+    instance = dg.DagsterInstance.ephemeral()
+    channels = steps.register_channels(message_source(settings.slack), sqlite_repository)
+    instance.add_dynamic_partitions("channels", [c.id for c in channels])
+    sensor = defs.resolve_sensor_def("watermark_sensor")
+    fake_slack.reset_counts()
+
+    def tick(cursor: str | None) -> dg.SensorResult:
+        with dg.build_sensor_context(
+            instance=instance, resources=resources, cursor=cursor
+        ) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        return result
+
+    first = tick(None)
+    assert fake_slack.calls["conversations.history"] == 2
+    assert fake_slack.refused["conversations.history"] == 0
+    # Nothing stored yet: both channels asked have news.
+    asked = {r.partition_key.keys_by_dimension["channel"] for r in first.run_requests or []}  # type: ignore[union-attr]
+    assert len(asked) == 2
+    assert first.cursor is not None
+    assert set(json.loads(first.cursor)[POLLED_KEY]) == asked
+
+    second = tick(first.cursor)
+    assert fake_slack.calls["conversations.history"] == 4
+    again = {r.partition_key.keys_by_dimension["channel"] for r in second.run_requests or []}  # type: ignore[union-attr]
+    assert len(again) == 2 and not again & asked  # the backlog's turn
+
+    # A run's metadata: the budget's pace and the channels still due.
+    source = message_source(settings.slack, sqlite_repository)
+    metadata = run_budget_metadata(source, sqlite_repository, settings)
+    assert metadata["slack_calls_per_minute"].data == {
+        "conversations.history": 4,
+        "conversations.replies": 1,
+    }
+    assert metadata["poll_backlog_channels"] == len(channels)  # no run has read any yet
+    assert metadata["poll_catch_up_minutes"] == len(channels) / 4
+
+
+def test_the_tick_says_the_backlog_when_nothing_is_new(
+    sqlite_repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    settings = load_settings(
+        slack={
+            "source": "api",
+            "base_url": fake_slack.base_url,
+            "token": DEFAULT_TOKEN,
+            "rate_limits": {"history": {"calls_per_minute": 2, "burst": 2, "limit": 15}},
+        },
+        pipeline={"sensor_interval_s": 60},
+        database={"url": sqlite_repository.engine.url.render_as_string(hide_password=False)},
+    )
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    channels = steps.register_channels(message_source(settings.slack), sqlite_repository)
+    instance.add_dynamic_partitions("channels", [c.id for c in channels])
+    # Every channel's newest message already seen: the cursor says so.
+    seen = {c.id: fake_slack.channels[c.id].history_ts[-1] for c in channels}
+    with dg.build_sensor_context(
+        instance=instance, resources=dict(defs.resources or {}), cursor=json.dumps(seen)
+    ) as context:
+        result = defs.resolve_sensor_def("watermark_sensor")(context)
+    assert isinstance(result, dg.SensorResult) and not result.run_requests
+    reason = str(result.skip_reason)
+    assert f"{len(channels)} channels due, 1 polled now, backlog {len(channels) - 1}" in reason
+    assert f"catch-up {len(channels) / 2:.0f} min (2 history calls a minute)" in reason
