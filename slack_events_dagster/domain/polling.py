@@ -6,8 +6,10 @@ calls where news is likely instead. Each channel is worth asking again after an
 interval that grows with its quiet: every tick while it is active (a message in the
 last hour, or a thread answered in the last day), then about a sixth of the time it has
 been quiet (a channel quiet for a day is asked every 4 hours), at most once a day. The
-channels whose interval has passed are due; the most overdue are polled first, as many
-as the tick's calls allow, and the rest are the backlog. The catch-up time is how long
+channels whose interval has passed are due; the one whose turn came first is polled
+first (busy channels have a turn every tick, yet never starve a quiet one), as many as
+the tick's calls allow, and the rest are the backlog; calls left over go to the
+channels nearest their turn. The catch-up time is how long
 the budget needs to ask every due channel once.
 """
 
@@ -48,17 +50,15 @@ def poll_interval(activity: ChannelActivity, now: datetime, tick: timedelta) -> 
 
 @dataclass(frozen=True)
 class PollPlan:
-    """The channels to ask now (most overdue first), the due ones left for later, and
+    """The channels to ask now (whose turn came first first), the due ones left for later, and
     how long the budget needs to ask every due channel once."""
 
     poll: tuple[str, ...]
     backlog: tuple[str, ...]
     catch_up: timedelta
     calls_per_minute: float | None
-
-    @property
-    def due(self) -> int:
-        return len(self.poll) + len(self.backlog)
+    # Channels whose interval has passed (polled now or in the backlog).
+    due: int = 0
 
     def summary(self) -> str:
         pace = (
@@ -67,7 +67,7 @@ class PollPlan:
             else f"{self.calls_per_minute:g} history calls a minute"
         )
         return (
-            f"{self.due} channels due, {len(self.poll)} polled now, backlog "
+            f"{self.due} channels due, {len(self.poll)} asked now, backlog "
             f"{len(self.backlog)}, catch-up {_minutes(self.catch_up)} ({pace})"
         )
 
@@ -96,21 +96,26 @@ def plan_polls(
     app's Tier 3 budget is ample for asking), every channel every tick."""
     channels = list(channels)
     if calls_per_minute is None:
-        return PollPlan(tuple(a.channel_id for a in channels), (), timedelta(0), None)
+        ids = tuple(a.channel_id for a in channels)
+        return PollPlan(ids, (), timedelta(0), None, len(ids))
+    # Seconds past each channel's turn (negative: before it). The channel whose turn came
+    # first goes first: an active channel has a turn every tick, a quiet one waits its
+    # longer interval but is never starved by the busy ones.
     ranked: list[tuple[float, float, str]] = []
     for activity in channels:
-        interval = poll_interval(activity, now, tick)
         if activity.last_polled_at is None:
-            overdue = math.inf
+            late = math.inf
         else:
-            overdue = (now - activity.last_polled_at) / interval
-        if overdue < 1:
-            continue
+            turn = activity.last_polled_at + poll_interval(activity, now, tick)
+            late = (now - turn).total_seconds()
         # Ties (never asked) go to the most recently active channel.
         recent = activity.last_message_at.timestamp() if activity.last_message_at else 0.0
-        ranked.append((-overdue, -recent, activity.channel_id))
+        ranked.append((-late, -recent, activity.channel_id))
     ranked.sort()
-    due = [channel_id for _, _, channel_id in ranked]
-    limit = calls_per_tick(calls_per_minute, tick) or len(due)
-    catch_up = timedelta(minutes=len(due) / calls_per_minute)
-    return PollPlan(tuple(due[:limit]), tuple(due[limit:]), catch_up, calls_per_minute)
+    limit = calls_per_tick(calls_per_minute, tick) or len(ranked)
+    # Calls the due channels leave go to those nearest their turn rather than unspent.
+    poll = [channel_id for _, _, channel_id in ranked[:limit]]
+    backlog = [channel_id for late, _, channel_id in ranked[limit:] if -late >= 0]
+    due = sum(1 for late, _, _ in ranked if -late >= 0)
+    catch_up = timedelta(minutes=due / calls_per_minute)
+    return PollPlan(tuple(poll), tuple(backlog), catch_up, calls_per_minute, due)

@@ -100,5 +100,5 @@ def test_the_tick_says_the_backlog_when_nothing_is_new(
         result = defs.resolve_sensor_def("watermark_sensor")(context)
     assert isinstance(result, dg.SensorResult) and not result.run_requests
     reason = str(result.skip_reason)
-    assert f"{len(channels)} channels due, 1 polled now, backlog {len(channels) - 1}" in reason
+    assert f"{len(channels)} channels due, 1 asked now, backlog {len(channels) - 1}" in reason
     assert f"catch-up {len(channels) / 2:.0f} min (2 history calls a minute)" in reason

@@ -46,6 +46,10 @@ def test_the_budget_goes_to_active_channels_first() -> None:
     assert plan.due == 3
     assert plan.catch_up == timedelta(minutes=3)
     assert "backlog 1" in plan.summary() and "catch-up 3 min" in plan.summary()
+    # A larger budget asks the channels not yet due too, rather than leave calls unspent.
+    ample = plan_polls(channels, NOW, tick=TICK, calls_per_minute=10)
+    assert ample.poll[:3] == ("NEW", "BUSY", "THREADS") and len(ample.poll) == 5
+    assert ample.backlog == () and ample.due == 3
 
 
 def test_never_asked_channels_go_most_recently_active_first() -> None:
@@ -60,3 +64,15 @@ def test_unpaced_polls_every_channel_every_tick() -> None:
     channels = [ChannelActivity(f"C{i}", NOW - timedelta(days=i), asked) for i in range(30)]
     plan = plan_polls(channels, NOW, tick=TICK, calls_per_minute=None)
     assert len(plan.poll) == 30 and plan.backlog == () and plan.catch_up == timedelta(0)
+
+
+def test_busy_channels_never_starve_a_quiet_one() -> None:
+    # Five busy channels asked a tick ago are due every tick; the quiet one's turn
+    # (an hour after it was last asked) came 30 minutes ago, before theirs.
+    busy = [
+        ChannelActivity(f"BUSY{i}", NOW - timedelta(minutes=1), NOW - TICK * 2) for i in range(5)
+    ]
+    quiet = ChannelActivity("QUIET", NOW - timedelta(hours=6), NOW - timedelta(minutes=90))
+    plan = plan_polls([*busy, quiet], NOW, tick=TICK, calls_per_minute=0.4)
+    assert calls_per_tick(0.4, TICK) == 1
+    assert plan.poll == ("QUIET",) and len(plan.backlog) == 5
