@@ -27,7 +27,10 @@ the product's own work (HTTP, normalizing, SQLite writes) takes no simulated tim
 is a few milliseconds per call against the minute each call waits.
 
     .venv/bin/python -m bench.live                 # polling only, and the push row
-    .venv/bin/python -m bench.live --mode poll --horizon-hours 2 --json
+    .venv/bin/python -m bench.live --mode poll --horizon-hours 24 --tick-s 300 --json
+
+The defaults are docs/operations.md's advice for an unlisted app: a 60 s sensor tick,
+no lookback, thread parents of the last 3 hours re-read for new replies.
 """
 
 from __future__ import annotations
@@ -335,7 +338,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--horizon-hours",
         type=float,
-        default=0,
+        default=3,
         help="thread parents re-read for new replies (each 15 messages cost a call)",
     )
     parser.add_argument("--drain-hours", type=float, default=2, help="simulated after midnight")

@@ -151,14 +151,17 @@ class SlackSettings(_Section):
         "public_channel"
     ]
     join_public_channels: bool = False
-    lookback_days: int = Field(7, ge=0, le=365)
+    # Fractions of a day are allowed (0.125 is 3 hours): an unlisted app pays a call for
+    # each 15 messages re-read.
+    lookback_days: float = Field(7, ge=0, le=365)
     # Thread parents this much older than the watermark are still watched for new
     # replies (their latest_reply is read from history; dormant threads are never polled).
-    thread_horizon_days: int = Field(30, ge=0, le=365)
+    thread_horizon_days: float = Field(30, ge=0, le=365)
     # Messages per conversations.history call. Slack allows up to 1000 and suggests 200
     # for snappy responses; calls are what the rate limit counts (history is Tier 3,
     # about 50 a minute), so a 30-day re-read of a busy channel takes 6 calls at 1000
-    # instead of 27 at 200. Lower it only for apps Slack caps at a smaller limit.
+    # instead of 27 at 200. An app Slack caps lower (unlisted: 15) says so with
+    # app_profile or rate_limits, whose limit bounds every page.
     page_size: int = Field(1000, ge=1, le=1000)
     # Which limits Slack gives the app: "internal" (an app of your own workspace, or a
     # Marketplace app: Tier 3) or "unlisted" (distributed outside the Marketplace: 1 call
