@@ -216,7 +216,7 @@ def run_poll(args: argparse.Namespace, workdir: Path) -> Figures:
                 cursor[channel_id] = newest
                 runs += 1
                 _ingest(source, repository, channels[channel_id], day, args, stored_at)
-            mark_polled(cursor, plan, tick_start)
+            mark_polled(cursor, plan.poll, tick_start)
             day.advance(max(day.now, tick_start + tick))
     wall_s = time.perf_counter() - wall
     repository.close()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from slack_events_dagster.defs.partitions import CHANNELS_PARTITION
-from slack_events_dagster.defs.polling import mark_polled, plan_tick
+from slack_events_dagster.defs.polling import mark_polled, may_ask_now, plan_tick
 from slack_events_dagster.domain.models import ts_sort_key
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import redact
@@ -140,12 +140,16 @@ def _news_since_watermarks(
     partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
     today = _today(settings.pipeline.timezone)
     requests: list[dg.RunRequest] = []
-    # Under a paced budget only the channels the planner chooses are asked this tick.
+    # Under a paced budget only the channels the planner chooses are asked, most urgent
+    # first; unpaced, every channel.
     plan = plan_tick(repo, settings, sorted(partitions), cursor, datetime.now(UTC))
-    for channel in repo.get_channels():
-        if channel.id not in partitions or channel.id not in plan.poll:
-            continue
+    listed = {channel.id: channel for channel in repo.get_channels()}
+    asked: list[str] = []
+    for channel in (listed[c] for c in plan.poll if c in listed):
+        if not may_ask_now(source):
+            break  # the budget is spent for now: the rest wait for the next tick
         newest = source.newest_ts(channel)
+        asked.append(channel.id)
         seen = cursor.get(channel.id) or watermarks.get(channel.id)
         if newest is None or (seen is not None and ts_sort_key(newest) <= ts_sort_key(seen)):
             continue
@@ -157,7 +161,7 @@ def _news_since_watermarks(
             )
         )
         cursor[channel.id] = newest
-    mark_polled(cursor, plan, datetime.now(UTC))
+    mark_polled(cursor, asked, datetime.now(UTC))
     context.log.info("polling: %s", plan.summary())
     return dg.SensorResult(
         run_requests=requests,

@@ -71,18 +71,31 @@ def plan_tick(
     now: datetime,
 ) -> PollPlan:
     """The channels this tick asks for news, within the history budget."""
+    calls_per_minute = settings.slack.method_limit("history").calls_per_minute
+    activity = (
+        # Unpaced, every channel is asked: what each did does not matter.
+        [ChannelActivity(channel_id) for channel_id in channel_ids]
+        if calls_per_minute is None
+        else channel_activity(repo, channel_ids, cursor, now)
+    )
     return plan_polls(
-        channel_activity(repo, channel_ids, cursor, now),
+        activity,
         now,
         tick=timedelta(seconds=settings.pipeline.sensor_interval_s),
-        calls_per_minute=settings.slack.method_limit("history").calls_per_minute,
+        calls_per_minute=calls_per_minute,
     )
 
 
-def mark_polled(cursor: MutableMapping[str, Any], plan: PollPlan, now: datetime) -> None:
-    """Remember in the cursor when the plan's channels were asked."""
+def may_ask_now(source: MessageSource) -> bool:
+    """Whether the budget has a history call for the sensor now (taken if so): a tick
+    asks no further channel rather than sleep for the budget."""
+    return source.budget is None or source.budget.take_now("conversations.history")
+
+
+def mark_polled(cursor: MutableMapping[str, Any], asked: Iterable[str], now: datetime) -> None:
+    """Remember in the cursor when these channels were asked."""
     polled: dict[str, str] = dict(cursor.get(POLLED_KEY) or {})
-    polled.update(dict.fromkeys(plan.poll, now.isoformat()))
+    polled.update(dict.fromkeys(asked, now.isoformat()))
     cursor[POLLED_KEY] = polled
 
 

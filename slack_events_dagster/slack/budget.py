@@ -49,6 +49,7 @@ class CallBudget:
         self.sleep = sleep
         # Seconds spent waiting for the budget, per method (for reports and metadata).
         self.waited: defaultdict[str, float] = defaultdict(float)
+        self._taken_ahead: defaultdict[str, int] = defaultdict(int)
 
     @classmethod
     def from_settings(
@@ -67,10 +68,26 @@ class CallBudget:
         return method in self.paces
 
     def spend(self, method: str) -> None:
-        """Take one call of ``method``, first waiting for the budget as long as needed."""
+        """Take one call of ``method``, first waiting for the budget as long as needed
+        (a call taken ahead by :meth:`take_now` is used first)."""
         pace = self.paces.get(method)
         if pace is None:
+            return
+        if self._taken_ahead[method] > 0:
+            self._taken_ahead[method] -= 1
             return
         while (wait := self.store.take_api_call(method, pace, self.clock())) > 0:
             self.waited[method] += wait
             self.sleep(wait)
+
+    def take_now(self, method: str) -> bool:
+        """Take a call of ``method`` for the next :meth:`spend` if the budget has one
+        now; False, taking nothing, when it would have to wait. A sensor asks this: its
+        tick must not sleep for the budget (Dagster times a tick out after 60 s)."""
+        pace = self.paces.get(method)
+        if pace is None:
+            return True
+        if self.store.take_api_call(method, pace, self.clock()) > 0:
+            return False
+        self._taken_ahead[method] += 1
+        return True

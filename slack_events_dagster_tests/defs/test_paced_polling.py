@@ -102,3 +102,33 @@ def test_the_tick_says_the_backlog_when_nothing_is_new(
     reason = str(result.skip_reason)
     assert f"{len(channels)} channels due, 1 asked now, backlog {len(channels) - 1}" in reason
     assert f"catch-up {len(channels) / 2:.0f} min (2 history calls a minute)" in reason
+
+
+def test_a_tick_never_sleeps_for_the_budget(
+    sqlite_repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The plan allows 2 channels, the budget has 1 call now: the tick asks one and
+    leaves the other for the next tick (a sleeping tick would be timed out by Dagster)."""
+    settings = load_settings(
+        slack={
+            "source": "api",
+            "base_url": fake_slack.base_url,
+            "token": DEFAULT_TOKEN,
+            "rate_limits": {"history": {"calls_per_minute": 4, "burst": 1, "limit": 15}},
+        },
+        pipeline={"sensor_interval_s": 60},
+        database={"url": sqlite_repository.engine.url.render_as_string(hide_password=False)},
+    )
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    channels = steps.register_channels(message_source(settings.slack), sqlite_repository)
+    instance.add_dynamic_partitions("channels", [c.id for c in channels])
+    fake_slack.reset_counts()
+    with dg.build_sensor_context(
+        instance=instance, resources=dict(defs.resources or {})
+    ) as context:
+        result = defs.resolve_sensor_def("watermark_sensor")(context)
+    assert isinstance(result, dg.SensorResult) and result.cursor is not None
+    assert fake_slack.calls["conversations.history"] == 1
+    assert len(json.loads(result.cursor)[POLLED_KEY]) == 1
+    assert len(result.run_requests or []) == 1
