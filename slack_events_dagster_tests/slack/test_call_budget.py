@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from slack_events_dagster.domain.budget import PACE_MARGIN
 from slack_events_dagster.domain.models import SlackChannel
@@ -177,3 +178,35 @@ def test_without_the_shared_budget_two_processes_get_429s(serve: Serve, tmp_path
     assert made == [CALLS, CALLS]  # they got there by waiting out Retry-After
     assert fake.refused["conversations.history"] > 0
     assert fake.calls["conversations.history"] == 2 * CALLS + fake.refused["conversations.history"]
+
+
+def test_the_fake_command_line_serves_an_unlisted_apps_limits() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "slack_events_dagster.testing.fake_slack",
+            "--generate",
+            "--channels=1",
+            "--days=1",
+            "--per-day=40",
+            "--port=0",
+            "--unlisted",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        base_url = line.split(" at ")[1].split(" ")[0]
+        client = WebClient(base_url=base_url, token=DEFAULT_TOKEN, retry_handlers=[])
+        page = client.conversations_history(channel=CHANNEL.id, limit=1000)
+        assert len(page["messages"]) == 15
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_history(channel=CHANNEL.id, limit=1000)
+        assert refused.value.response.status_code == 429
+        assert int(refused.value.response.headers["Retry-After"]) > 1
+    finally:
+        stop_process(process)
