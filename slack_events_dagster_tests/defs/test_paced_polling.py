@@ -132,3 +132,50 @@ def test_a_tick_never_sleeps_for_the_budget(
     assert fake_slack.calls["conversations.history"] == 1
     assert len(json.loads(result.cursor)[POLLED_KEY]) == 1
     assert len(result.run_requests or []) == 1
+
+
+def test_an_ingest_run_draws_from_the_database_budget_and_says_so(
+    sqlite_repository: SqlRepository, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    releases, first, last = "C0Q3BGHK7PB", "2026-03-02", "2026-03-22"
+    ample = {"calls_per_minute": 600, "burst": 600, "limit": 5}  # paced, never waiting
+    settings = load_settings(
+        slack={
+            "source": "api",
+            "base_url": fake_slack.base_url,
+            "token": DEFAULT_TOKEN,
+            "app_profile": "unlisted",
+            "rate_limits": {"history": ample, "replies": ample},
+        },
+        pipeline={"start_date": first, "timezone": "America/New_York"},
+        database={"url": sqlite_repository.engine.url.render_as_string(hide_password=False)},
+        digest={"output_dir": str(tmp_path / "out")},
+    )
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("channels", [releases])
+    steps.register_channels(message_source(settings.slack), sqlite_repository)
+    fake_slack.reset_counts()
+    result = defs.resolve_job_def("ingest_job").execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": f"{releases}|{first}",
+            "dagster/asset_partition_range_end": f"{releases}|{last}",
+        },
+    )
+    assert result.success
+    [metadata] = {
+        json.dumps({k: str(v) for k, v in e.materialization.metadata.items()}, sort_keys=True)
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("raw_slack_messages")
+    }
+    shown = json.loads(metadata)
+    assert "conversations.history" in shown["slack_calls_per_minute"]
+    assert "slack_budget_wait_s" in shown and "poll_catch_up_minutes" in shown
+    # Pages of 5 at most (the limit configured), every call taken from the budget table.
+    assert fake_slack.calls["conversations.history"] >= 2
+    with sqlite_repository.engine.connect() as conn:
+        methods = {row[0] for row in conn.exec_driver_sql("SELECT method FROM api_budget")}
+    assert "conversations.history" in methods
+    stored = sqlite_repository.get_messages(releases)
+    assert stored and len(stored) <= 5 * sum(fake_slack.calls.values())
