@@ -8,10 +8,10 @@ handler for ``200 ok:false error:ratelimited``, all capped at ``slack.max_retrie
 Paced methods (``slack.app_profile``, ``slack.rate_limits``) take each call from the
 app's shared budget first (``slack.budget``), and ask for pages of at most the app's
 ``limit``. Calls per channel are kept low: history pages of ``slack.page_size`` (Slack
-caps at 1000), ``conversations.replies`` only for threads whose ``latest_reply`` changed since the
-stored one (a dormant thread is never polled), and permalinks built from the workspace
-URL (``slack.workspace_url`` or one ``auth.test``) instead of one ``chat.getPermalink``
-per message.
+caps at 1000), ``conversations.replies`` only for threads whose ``latest_reply``
+changed since the stored one (a dormant thread is never polled), and permalinks built
+from the workspace URL (``slack.workspace_url`` or one ``auth.test``) instead of one
+``chat.getPermalink`` per message.
 
 Errors the caller must act on are translated: refused tokens -> :class:`SlackAuthError`,
 unreadable channels -> :class:`ChannelSkipped`; any other failure -> ``SlackSourceError``.
