@@ -105,6 +105,52 @@ class DatabaseSettings(_Section):
     batch_size: int = Field(2000, ge=1, le=100_000)
 
 
+class MethodLimit(_Section):
+    """How one Web API method may be called: its pace and the objects one call asks for.
+
+    ``calls_per_minute`` is the shared budget of every process and run of the app (a
+    token bucket in the database); None leaves the method unpaced (calls go as fast as
+    Slack answers, a 429 waits for its ``Retry-After``). ``burst`` calls may go at once
+    after a quiet spell; with 1 the calls are spaced evenly and no minute holds more
+    than ``calls_per_minute``. ``limit`` is the page size asked for (Slack reduces a
+    larger one to the app's cap)."""
+
+    calls_per_minute: float | None = Field(None, gt=0, le=10_000)
+    limit: int = Field(1000, ge=1, le=1000)
+    burst: int = Field(1, ge=1, le=1000)
+
+
+class RateLimits(_Section):
+    """Per-method overrides of the app profile's limits (unset: the profile's)."""
+
+    history: MethodLimit | None = None  # conversations.history
+    replies: MethodLimit | None = None  # conversations.replies
+
+
+# What Slack grants each app type for conversations.history and .replies (Slack's rate
+# limit changes of 2025: unlisted apps distributed outside the Marketplace, and from
+# March 2026 their existing installations, get 1 call a minute of at most 15 objects).
+# Internal (and Marketplace) apps are Tier 3, about 50 calls a minute with bursts
+# tolerated: unpaced, the client waits out the rare 429.
+APP_PROFILES: dict[str, dict[str, MethodLimit]] = {
+    "internal": {
+        "history": MethodLimit(calls_per_minute=None, limit=1000, burst=1),
+        "replies": MethodLimit(calls_per_minute=None, limit=1000, burst=1),
+    },
+    "unlisted": {
+        "history": MethodLimit(calls_per_minute=1, limit=15, burst=1),
+        "replies": MethodLimit(calls_per_minute=1, limit=15, burst=1),
+    },
+}
+# The pace the planner assumes for an unpaced method (Tier 3's nominal rate).
+UNPACED_ESTIMATE_PER_MINUTE = 50.0
+PacedMethod = Literal["history", "replies"]
+METHOD_NAMES: dict[PacedMethod, str] = {
+    "history": "conversations.history",
+    "replies": "conversations.replies",
+}
+
+
 class SlackSettings(_Section):
     source: Literal["api", "export"] = "export"
     # None means the sample workspace bundled with the package.
@@ -123,20 +169,34 @@ class SlackSettings(_Section):
         "public_channel"
     ]
     join_public_channels: bool = False
-    lookback_days: int = Field(7, ge=0, le=365)
+    # Fractions of a day are allowed (0.125 is 3 hours): an unlisted app pays a call for
+    # each 15 messages re-read.
+    lookback_days: float = Field(7, ge=0, le=365)
     # Thread parents this much older than the watermark are still watched for new
     # replies (their latest_reply is read from history; dormant threads are never polled).
-    thread_horizon_days: int = Field(30, ge=0, le=365)
+    thread_horizon_days: float = Field(30, ge=0, le=365)
     # Messages per conversations.history call. Slack allows up to 1000 and suggests 200
     # for snappy responses; calls are what the rate limit counts (history is Tier 3,
     # about 50 a minute), so a 30-day re-read of a busy channel takes 6 calls at 1000
-    # instead of 27 at 200. Lower it only for apps Slack caps at a smaller limit.
+    # instead of 27 at 200. An app Slack caps lower (unlisted: 15) says so with
+    # app_profile or rate_limits, whose limit bounds every page.
     page_size: int = Field(1000, ge=1, le=1000)
+    # Which limits Slack gives the app: "internal" (an app of your own workspace, or a
+    # Marketplace app: Tier 3) or "unlisted" (distributed outside the Marketplace: 1 call
+    # a minute, 15 objects per call). rate_limits overrides a method's values.
+    app_profile: Literal["internal", "unlisted"] = "internal"
+    rate_limits: RateLimits = RateLimits()
     max_retries: int = Field(5, ge=0, le=20)
     # Base of the exponential backoff between retries of 5xx and connection errors.
     retry_backoff_s: float = Field(0.5, gt=0, le=60)
     timeout_s: float = Field(30.0, gt=0)
     workspace_url: str | None = None
+
+    def method_limit(self, method: PacedMethod) -> MethodLimit:
+        """The limits of ``conversations.<method>``: the override, else the profile's.
+        ``limit`` caps every page of the method (``page_size`` chooses below it)."""
+        override: MethodLimit | None = getattr(self.rate_limits, method)
+        return override if override is not None else APP_PROFILES[self.app_profile][method]
 
     def resolved_export_path(self) -> Path:
         return self.export_path if self.export_path is not None else SAMPLE_WORKSPACE

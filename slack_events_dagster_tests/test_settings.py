@@ -85,3 +85,42 @@ def test_unknown_key_and_missing_file_are_errors(tmp_path: Path) -> None:
         load_settings(config)
     with pytest.raises(ConfigError, match="does not exist"):
         load_settings(tmp_path / "nope.yaml")
+
+
+def test_app_profiles_choose_the_rate_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    internal = load_settings().slack
+    assert internal.app_profile == "internal"
+    assert internal.method_limit("history").calls_per_minute is None  # unpaced, 429s waited
+    assert internal.method_limit("history").limit == 1000
+    assert internal.method_limit("replies").limit == 1000
+
+    config = tmp_path / "unlisted.yaml"
+    config.write_text("slack:\n  app_profile: unlisted\n")
+    unlisted = load_settings(config).slack
+    for method in ("history", "replies"):
+        limit = unlisted.method_limit(method)  # type: ignore[arg-type]
+        assert (limit.calls_per_minute, limit.limit, limit.burst) == (1, 15, 1)
+
+    # One method overridden from the environment; the other keeps the profile's.
+    monkeypatch.setenv("SLACK_EVENTS_SLACK__RATE_LIMITS__REPLIES__CALLS_PER_MINUTE", "3")
+    monkeypatch.setenv("SLACK_EVENTS_SLACK__RATE_LIMITS__REPLIES__LIMIT", "15")
+    mixed = load_settings(config).slack
+    assert mixed.method_limit("replies").calls_per_minute == 3
+    assert mixed.method_limit("history").calls_per_minute == 1
+
+
+def test_bad_rate_limits_name_the_setting(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(
+        "slack:\n  app_profile: marketplace\n"
+        "  rate_limits:\n    history: {calls_per_minute: 0}\n    search: {limit: 15}\n"
+    )
+    with pytest.raises(ConfigError) as error:
+        load_settings(config)
+    message = str(error.value)
+    assert "slack.app_profile" in message and "'internal' or 'unlisted'" in message
+    assert "slack.rate_limits.history.calls_per_minute" in message
+    assert "SLACK_EVENTS_SLACK__RATE_LIMITS__HISTORY__CALLS_PER_MINUTE" in message
+    assert "slack.rate_limits.search" in message

@@ -16,6 +16,7 @@ import dagster as dg
 from slack_events_dagster import steps
 from slack_events_dagster.defs.automation import PUSHED_RUN_TAG
 from slack_events_dagster.defs.partitions import DAY, ChannelDays, Partitions, group_channel_days
+from slack_events_dagster.defs.polling import run_budget_metadata
 from slack_events_dagster.domain.listing import event_rows
 from slack_events_dagster.domain.models import (
     Event,
@@ -150,6 +151,7 @@ def raw_slack_messages(
             ],
             "slack_api_calls": sum(calls.values()),
             "slack_api_calls_by_method": dg.MetadataValue.json(calls),
+            **run_budget_metadata(source, repo, settings),
             "watermark_before": dg.MetadataValue.json(
                 {r.channel_id: r.watermark_before for _, r in reports}
             ),

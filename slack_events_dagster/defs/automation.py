@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from slack_events_dagster.defs.partitions import CHANNELS_PARTITION
+from slack_events_dagster.defs.polling import mark_polled, may_ask_now, plan_tick
 from slack_events_dagster.domain.models import ts_sort_key
 from slack_events_dagster.settings import Settings
 from slack_events_dagster.slack.errors import redact
@@ -147,7 +148,7 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
             return dg.SkipReason(problem)
         if pushed:
             return _pushed_since_cursor(context, repository, settings)
-        return _news_since_watermarks(context, repository, source, settings.pipeline.timezone)
+        return _news_since_watermarks(context, repository, source, settings)
 
     return sensor
 
@@ -201,17 +202,23 @@ def _news_since_watermarks(
     context: dg.SensorEvaluationContext,
     repo: Repository,
     source: MessageSource,
-    timezone: str,
+    settings: Settings,
 ) -> dg.SensorResult:
-    cursor: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+    cursor: dict[str, Any] = json.loads(context.cursor) if context.cursor else {}
     watermarks = repo.get_watermarks()
     partitions = set(context.instance.get_dynamic_partitions(CHANNELS_PARTITION))
-    today = _today(timezone)
+    today = _today(settings.pipeline.timezone)
     requests: list[dg.RunRequest] = []
-    for channel in repo.get_channels():
-        if channel.id not in partitions:
-            continue
+    # Under a paced budget only the channels the planner chooses are asked, most urgent
+    # first; unpaced, every channel.
+    plan = plan_tick(repo, settings, sorted(partitions), cursor, datetime.now(UTC))
+    listed = {channel.id: channel for channel in repo.get_channels()}
+    asked: list[str] = []
+    for channel in (listed[c] for c in plan.poll if c in listed):
+        if not may_ask_now(source):
+            break  # the budget is spent for now: the rest wait for the next tick
         newest = source.newest_ts(channel)
+        asked.append(channel.id)
         seen = cursor.get(channel.id) or watermarks.get(channel.id)
         if newest is None or (seen is not None and ts_sort_key(newest) <= ts_sort_key(seen)):
             continue
@@ -223,10 +230,12 @@ def _news_since_watermarks(
             )
         )
         cursor[channel.id] = newest
+    mark_polled(cursor, asked, datetime.now(UTC))
+    context.log.info("polling: %s", plan.summary())
     return dg.SensorResult(
         run_requests=requests,
         cursor=json.dumps(cursor, sort_keys=True),
-        skip_reason=None if requests else dg.SkipReason("no channel has news"),
+        skip_reason=None if requests else dg.SkipReason(f"no channel has news; {plan.summary()}"),
     )
 
 

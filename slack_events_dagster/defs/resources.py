@@ -22,20 +22,23 @@ import dagster as dg
 from slack_events_dagster.llm.base import Extractor
 from slack_events_dagster.llm.rules import RuleExtractor
 from slack_events_dagster.settings import Settings, SlackSettings
+from slack_events_dagster.slack.budget import CallBudget
 from slack_events_dagster.slack.export import ExportSource
 from slack_events_dagster.slack.poster import SlackPoster
 from slack_events_dagster.slack.source import MessageSource
 from slack_events_dagster.slack.webapi import WebApiSource
-from slack_events_dagster.storage.base import Repository
+from slack_events_dagster.storage.base import BudgetStore, Repository
 from slack_events_dagster.storage.migrate import SchemaNotReadyError
 from slack_events_dagster.storage.repository import SqlRepository
 
 
-def message_source(settings: SlackSettings) -> MessageSource:
-    """The source the settings name: an export (default: the sample) or the Web API."""
+def message_source(settings: SlackSettings, budget: BudgetStore | None = None) -> MessageSource:
+    """The source the settings name: an export (default: the sample) or the Web API,
+    whose paced methods draw from the app's shared call budget in ``budget``."""
     if settings.source == "export":
         return ExportSource.from_settings(settings)
-    return WebApiSource(settings)
+    calls = CallBudget.from_settings(budget, settings) if budget is not None else None
+    return WebApiSource(settings, budget=calls)
 
 
 def extractor(settings: Settings, repository: Repository) -> Extractor:
@@ -68,9 +71,13 @@ def build_resources(settings: Settings) -> dict[str, dg.ResourceDefinition]:
         finally:
             repo.close()
 
-    @dg.resource(description="Where messages come from: the Web API or an export (slack.*).")
-    def source(_: dg.InitResourceContext) -> MessageSource:
-        return message_source(settings.slack)
+    @dg.resource(
+        required_resource_keys={"repository"},
+        description="Where messages come from: the Web API or an export (slack.*); paced "
+        "calls draw from the app's budget in the repository.",
+    )
+    def source(context: dg.InitResourceContext) -> MessageSource:
+        return message_source(settings.slack, context.resources.repository)
 
     @dg.resource(
         required_resource_keys={"repository"},

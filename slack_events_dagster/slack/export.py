@@ -39,6 +39,7 @@ from slack_events_dagster.domain.models import (
     ts_sort_key,
 )
 from slack_events_dagster.settings import SlackSettings
+from slack_events_dagster.slack.budget import CallBudget
 from slack_events_dagster.slack.errors import ExportArchiveError, ExportFileError
 from slack_events_dagster.slack.normalize import (
     normalize_channel,
@@ -165,6 +166,7 @@ class ExportSource:
     name = "export"
     live = False
     needs_membership = False
+    budget: CallBudget | None = None  # a file costs no Slack call
 
     def __init__(
         self,

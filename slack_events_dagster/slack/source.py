@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
+from slack_events_dagster.slack.budget import CallBudget
 
 PageKind = Literal["history", "replies"]
 
@@ -62,6 +63,8 @@ class MessageSource(Protocol):
     live: bool
     # A channel can be read only by a member (the Web API's bot user must be in it).
     needs_membership: bool
+    # The app's shared call budget the source draws from (None: unpaced, as an export).
+    budget: CallBudget | None
 
     def days(self, channel: SlackChannel) -> tuple[date, date] | None:
         """The first and last day the source holds for the channel, when its history is

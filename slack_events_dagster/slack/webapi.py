@@ -5,11 +5,13 @@ Retries are slack_sdk's own handlers: ``RateLimitErrorRetryHandler`` (429 and it
 returns too), ``ConnectionErrorRetryHandler`` (widened to read timeouts), plus one small
 handler for ``200 ok:false error:ratelimited``, all capped at ``slack.max_retries``.
 
-Calls per channel are kept low: history pages of ``slack.page_size`` (Slack caps at
-1000), ``conversations.replies`` only for threads whose ``latest_reply`` changed since the
-stored one (a dormant thread is never polled), and permalinks built from the workspace
-URL (``slack.workspace_url`` or one ``auth.test``) instead of one ``chat.getPermalink``
-per message.
+Paced methods (``slack.app_profile``, ``slack.rate_limits``) take each call from the
+app's shared budget first (``slack.budget``), and ask for pages of at most the app's
+``limit``. Calls per channel are kept low: history pages of ``slack.page_size`` (Slack
+caps at 1000), ``conversations.replies`` only for threads whose ``latest_reply``
+changed since the stored one (a dormant thread is never polled), and permalinks built
+from the workspace URL (``slack.workspace_url`` or one ``auth.test``) instead of one
+``chat.getPermalink`` per message.
 
 Errors the caller must act on are translated: refused tokens -> :class:`SlackAuthError`,
 unreadable channels -> :class:`ChannelSkipped`; any other failure -> ``SlackSourceError``.
@@ -44,6 +46,7 @@ from slack_sdk.web import SlackResponse
 
 from slack_events_dagster.domain.models import SlackChannel, SlackMessage, SlackUser, ts_sort_key
 from slack_events_dagster.settings import SlackSettings
+from slack_events_dagster.slack.budget import CallBudget
 from slack_events_dagster.slack.errors import (
     ChannelSkipped,
     SlackAuthError,
@@ -163,6 +166,12 @@ def _retry_after(response: HttpResponse | None) -> float:
         return 1.0
 
 
+def _next_cursor(response: SlackResponse) -> str:
+    data = response.data if isinstance(response.data, dict) else {}
+    metadata = data.get("response_metadata") or {}
+    return str(metadata.get("next_cursor") or data.get("next_cursor") or "")
+
+
 def build_retry_handlers(max_retries: int, backoff_s: float) -> list[RetryHandler]:
     """slack_sdk retry handlers for rate limits, server errors and connection errors."""
     interval = BackoffRetryIntervalCalculator(
@@ -202,9 +211,19 @@ class WebApiSource:
     live = True
     needs_membership = True
 
-    def __init__(self, settings: SlackSettings, *, client: WebClient | None = None) -> None:
+    def __init__(
+        self,
+        settings: SlackSettings,
+        *,
+        client: WebClient | None = None,
+        budget: CallBudget | None = None,
+    ) -> None:
         self.settings = settings
         self.client = client or web_client(settings, purpose="")
+        # Paced methods wait for the app's shared budget before each call (slack.budget).
+        self.budget = budget
+        self._history_limit = settings.method_limit("history").limit
+        self._replies_limit = settings.method_limit("replies").limit
         self.calls = CallCounter()
         self.skipped_messages = 0
         self._workspace_url = settings.workspace_url
@@ -245,19 +264,28 @@ class WebApiSource:
     def _pages(
         self, method: str, channel: str | None, first: Callable[[], SlackResponse]
     ) -> Iterator[SlackResponse]:
-        """Every page of a cursor-paginated method (slack_sdk's own iteration), counted."""
-        self.calls[method] += 1
+        """Every page of a cursor-paginated method (slack_sdk's own iteration), counted,
+        each call taken from the budget first."""
+        self._spend(method)
         response: SlackResponse = self._guard(method, channel, first)
         pages = iter(response)
         index = 0
         while True:
+            if index > 0:
+                # slack_sdk calls again only when the page it holds names a next cursor.
+                if not _next_cursor(response):
+                    return
+                self._spend(method)
             page = self._guard(method, channel, lambda: next(pages, None))
             if page is None:
                 return
-            if index > 0:
-                self.calls[method] += 1
             index += 1
             yield page
+
+    def _spend(self, method: str) -> None:
+        if self.budget is not None:
+            self.budget.spend(method)
+        self.calls[method] += 1
 
     def workspace_url(self) -> str:
         """The workspace's base URL for permalinks (one auth.test when not configured)."""
@@ -339,7 +367,7 @@ class WebApiSource:
 
     def newest_ts(self, channel: SlackChannel) -> str | None:
         """The ts of the newest message in the channel (one cheap history call)."""
-        self.calls["conversations.history"] += 1
+        self._spend("conversations.history")
         response = self._guard(
             "conversations.history",
             channel.id,
@@ -360,7 +388,8 @@ class WebApiSource:
     ) -> Iterator[MessagePage]:
         base_url = self.workspace_url()
         cutoff = ts_sort_key(thread_parents_before) if thread_parents_before else None
-        limit = min(page_size or self.settings.page_size, MAX_PAGE)
+        # The app's cap (slack.rate_limits: 15 for an unlisted app) bounds any page size.
+        limit = min(page_size or self.settings.page_size, MAX_PAGE, self._history_limit)
         arguments: dict[str, Any] = {"channel": channel.id, "limit": limit, "inclusive": True}
         if oldest_ts is not None:
             arguments["oldest"] = oldest_ts
@@ -396,7 +425,7 @@ class WebApiSource:
             "conversations.replies",
             channel.id,
             lambda: self.client.conversations_replies(
-                channel=channel.id, ts=thread_ts, limit=MAX_PAGE
+                channel=channel.id, ts=thread_ts, limit=self._replies_limit
             ),
         )
         try:

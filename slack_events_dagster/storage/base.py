@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from slack_events_dagster.domain.budget import Pace
 from slack_events_dagster.domain.models import (
     CandidateStatus,
     Digest,
@@ -266,8 +267,26 @@ class DigestStore(Protocol):
     ) -> None: ...
 
 
+class BudgetStore(Protocol):
+    """The Slack app's call budget per Web API method, shared by every process and run
+    that uses this database (a token bucket; see ``domain.budget``)."""
+
+    def take_api_call(self, method: str, pace: Pace, now: datetime) -> float:
+        """Take one call of ``method`` if the budget has one at ``now`` and return 0.0;
+        else take nothing and return the seconds until it has one. Atomic across
+        processes: two takers never both get the last call."""
+        ...
+
+
 class Repository(
-    MessageStore, ChannelStore, CandidateStore, EventStore, LlmCallStore, DigestStore, Protocol
+    MessageStore,
+    ChannelStore,
+    CandidateStore,
+    EventStore,
+    LlmCallStore,
+    DigestStore,
+    BudgetStore,
+    Protocol,
 ):
     """Every port at once, for what works across aggregates (the pipeline's steps and the
     assets around them). :class:`~slack_events_dagster.storage.repository.SqlRepository`

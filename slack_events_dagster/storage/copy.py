@@ -1,5 +1,8 @@
 """Copy every table from one database to another (e.g. SQLite to PostgreSQL).
 
+Every table but ``api_budget`` (the Slack app's recent calls, not data: the target's
+budget starts full).
+
 The target is migrated first. Tables are copied parents first, in primary-key
 order, in batches, with ``ON CONFLICT DO NOTHING``: an interrupted copy is
 resumed by running it again, and a finished one changes nothing when repeated.
@@ -17,7 +20,7 @@ from sqlalchemy.engine import URL
 from slack_events_dagster.storage.engine import normalize_url, redact_url
 from slack_events_dagster.storage.migrate import upgrade
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.storage.schema import TABLES_IN_DEPENDENCY_ORDER
+from slack_events_dagster.storage.schema import COPIED_TABLES
 
 # (table name, rows copied so far, rows in the source table)
 ProgressCallback = Callable[[str, int, int], None]
@@ -61,7 +64,7 @@ def copy_database(
             raise CopyError(
                 f"{redact_url(str(source_url))} has no slack-events tables; check --source"
             )
-        for table in TABLES_IN_DEPENDENCY_ORDER:
+        for table in COPIED_TABLES:
             results.append(_copy_table(source, target, table, batch_size, progress))
     mismatched = [r for r in results if not r.matches]
     if mismatched:

@@ -286,5 +286,21 @@ digests = Table(
     Column("created_at", UTCDateTime(), nullable=False),
 )
 
+# The Slack app's call budget per Web API method, shared by every process and run on
+# this database: a token bucket (tokens left at updated_at; it refills with time at the
+# configured pace). Runtime state, not data: copy-db leaves it behind.
+api_budget = Table(
+    "api_budget",
+    metadata,
+    Column("method", String(64), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime(), nullable=False),
+)
+
 # Parents before children: the order copy-db writes in and the reverse of deletes.
 TABLES_IN_DEPENDENCY_ORDER: tuple[Table, ...] = tuple(metadata.sorted_tables)
+# Tables copy-db copies: not the call budget, which describes the Slack app's recent
+# calls, not the data (a moved database starts with a full bucket, one burst at most).
+COPIED_TABLES: tuple[Table, ...] = tuple(
+    t for t in TABLES_IN_DEPENDENCY_ORDER if t is not api_budget
+)

@@ -85,3 +85,14 @@ def test_the_local_instance_snippet_names_a_storage_dagster_accepts() -> None:
     assert issubclass(storage_class, DagsterSqliteStorage)
     result = process_config(storage_class.config_type(), custom["config"])
     assert result.success, result.errors
+
+
+def test_the_rate_limit_snippet_is_valid_settings() -> None:
+    from slack_events_dagster.settings import load_settings
+
+    snippet = next(b for b in yaml_blocks(OPERATIONS.read_text()) if "rate_limits" in str(b))
+    settings = load_settings(**snippet)
+    assert settings.slack.app_profile == "unlisted"
+    assert settings.slack.method_limit("history").limit == 15
+    assert settings.slack.method_limit("replies").calls_per_minute == 2
+    assert settings.slack.thread_horizon_days == 0.125

@@ -11,6 +11,7 @@ the same name in :mod:`slack_events_dagster.storage.base`.
 
 from __future__ import annotations
 
+from slack_events_dagster.storage.repository.budget import BudgetTables
 from slack_events_dagster.storage.repository.channels import ChannelTables
 from slack_events_dagster.storage.repository.digests import DigestTables
 from slack_events_dagster.storage.repository.events import EventTables
@@ -18,7 +19,9 @@ from slack_events_dagster.storage.repository.llm_calls import LlmCallTables
 from slack_events_dagster.storage.repository.messages import MessageTables
 
 
-class SqlRepository(MessageTables, ChannelTables, EventTables, LlmCallTables, DigestTables):
+class SqlRepository(
+    MessageTables, ChannelTables, EventTables, LlmCallTables, DigestTables, BudgetTables
+):
     """Every port (:class:`~slack_events_dagster.storage.base.Repository`) on one engine."""
 
 

@@ -8,7 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slack_events_dagster.testing.fake_slack.protocol import ALL_SCOPES, DEFAULT_TOKEN
+from slack_events_dagster.testing.fake_slack.protocol import (
+    ALL_SCOPES,
+    DEFAULT_TOKEN,
+    UNLISTED_METHODS,
+    UNLISTED_OBJECT_CAP,
+)
 from slack_events_dagster.testing.fake_slack.server import FakeSlack, FaultPlan
 from slack_events_dagster.testing.fake_slack.socket_mode import APP_SCOPES, DEFAULT_APP_TOKEN
 from slack_events_dagster.testing.workspace_gen import generate_workspace
@@ -29,6 +34,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-token", default=DEFAULT_APP_TOKEN, help="Socket Mode's token")
     parser.add_argument("--rate-limits", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--fault-rate", type=float, default=0.0)
+    parser.add_argument(
+        "--unlisted",
+        action="store_true",
+        help="limit history and replies as Slack limits an unlisted app: 1 call a minute, "
+        "15 objects a call",
+    )
     args = parser.parse_args(argv)
     options: dict[str, Any] = {
         "tokens": {args.token: ALL_SCOPES, args.app_token: APP_SCOPES},
@@ -37,6 +48,12 @@ def main(argv: list[str] | None = None) -> None:
         "host": args.host,
         "port": args.port,
     }
+    if args.unlisted:
+        options.update(
+            rate_limits=True,
+            rate_limit_overrides=dict.fromkeys(UNLISTED_METHODS, 1),
+            object_cap=UNLISTED_OBJECT_CAP,
+        )
     if args.export is not None:
         fake = FakeSlack.from_export(args.export, **options)
     else:

@@ -26,6 +26,14 @@ from slack_events_dagster.testing.fake_slack.state import Channel, WorkspaceStat
 class WebApiMethods(WorkspaceState):
     """``_api_<method>`` answers the Web API method ``<method>`` (dots as underscores)."""
 
+    # Objects one conversations.history or .replies call returns at most, whatever its
+    # ``limit`` (None: Slack's 1000). An unlisted app gets 15.
+    object_cap: int | None = None
+
+    def _object_limit(self, params: dict[str, Any], default: int) -> int:
+        cap = min(1000, self.object_cap or 1000)
+        return page_limit(params, default=min(default, cap), cap=cap)
+
     def _channel(self, params: dict[str, Any]) -> Channel:
         channel_id = params.get("channel")
         if not channel_id:
@@ -123,7 +131,7 @@ class WebApiMethods(WorkspaceState):
         self, params: dict[str, Any], scopes: frozenset[str]
     ) -> dict[str, Any]:
         channel = self._readable(params, scopes)
-        limit = page_limit(params)
+        limit = self._object_limit(params, default=100)
         inclusive = truthy(params.get("inclusive", False))
         oldest = ts_key(params.get("oldest") or "0", "oldest")
         latest = ts_key(params["latest"], "latest") if params.get("latest") else FAR_FUTURE
@@ -175,7 +183,7 @@ class WebApiMethods(WorkspaceState):
         parent = channel.messages.get(thread_ts)
         if parent is None:
             raise ApiError("thread_not_found")
-        limit = page_limit(params, default=1000)
+        limit = self._object_limit(params, default=1000)
         inclusive = truthy(params.get("inclusive", False))
         oldest = ts_key(params.get("oldest") or "0", "oldest")
         latest = ts_key(params["latest"], "latest") if params.get("latest") else FAR_FUTURE

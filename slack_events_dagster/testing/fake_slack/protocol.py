@@ -36,6 +36,11 @@ TIER_LIMITS = {
     "chat.getPermalink": 100,
 }
 
+# Slack's limits for an app distributed outside the Marketplace (2025): these methods get
+# 1 call a minute and at most 15 objects a call.
+UNLISTED_METHODS = ("conversations.history", "conversations.replies")
+UNLISTED_OBJECT_CAP = 15
+
 # What each method needs; history/read methods on private channels need groups:*.
 METHOD_SCOPES = {
     "conversations.list": "channels:read",

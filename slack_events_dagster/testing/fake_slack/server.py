@@ -1,5 +1,9 @@
 """The fake Slack's HTTP server: options, dispatch of a call (authentication, scopes,
-seeded faults, per-method rate limits) and the counters tests read."""
+seeded faults, per-method rate limits) and the counters tests read.
+
+``FakeSlack(rate_limits=True, rate_limit_overrides={...}, object_cap=15)`` behaves as
+Slack does for an unlisted app: each limited method answers 429 with ``Retry-After``
+beyond its calls per window, and history and replies return at most 15 objects a call."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.parser import BytesParser
@@ -60,6 +64,8 @@ class FakeSlack(SocketModeMethods):
         rate_limits: bool = False,
         rate_limit_window_s: float = 60.0,
         rate_limit_overrides: dict[str, int] | None = None,
+        object_cap: int | None = None,
+        clock: Callable[[], float] = time.monotonic,
         faults: FaultPlan | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -75,6 +81,11 @@ class FakeSlack(SocketModeMethods):
         self.rate_limits = rate_limits
         self.rate_limit_window_s = rate_limit_window_s
         self.limits = {**TIER_LIMITS, **(rate_limit_overrides or {})}
+        self.object_cap = object_cap
+        # Seconds for the rate-limit windows (a benchmark's simulated clock).
+        self.clock = clock
+        # Calls answered 429 by the rate limits (not by seeded faults), per method.
+        self.refused: Counter[str] = Counter()
         self.faults = faults or FaultPlan()
         self._fault_rng = random.Random(self.faults.seed)
         self._fault_eligible = 0
@@ -92,6 +103,7 @@ class FakeSlack(SocketModeMethods):
         with self._lock:
             self.calls.clear()
             self.faults_injected.clear()
+            self.refused.clear()
 
     # -- HTTP ---------------------------------------------------------------------------
 
@@ -170,6 +182,7 @@ class FakeSlack(SocketModeMethods):
         delay = self.faults.hang_s if fault == "hang" else 0.0
         limited_after = self._rate_limited(method)
         if limited_after is not None:
+            self.refused[method] += 1
             return (
                 429,
                 {"Retry-After": str(limited_after)},
@@ -205,7 +218,7 @@ class FakeSlack(SocketModeMethods):
     def _rate_limited(self, method: str) -> int | None:
         if not self.rate_limits or method not in self.limits:
             return None
-        now = time.monotonic()
+        now = self.clock()
         window = self._windows.setdefault(method, deque())
         while window and window[0] <= now - self.rate_limit_window_s:
             window.popleft()

@@ -1,0 +1,381 @@
+"""Live ingestion under Slack's limits for an unlisted app: a simulated day of 20 channels.
+
+Slack gives an app distributed outside the Marketplace 1 ``conversations.history`` and
+1 ``conversations.replies`` call a minute, each returning at most 15 objects. This
+benchmark posts a day of realistic activity into the fake Slack server (2 busy channels,
+5 medium, 13 quiet; most messages in working hours; a fifth of them thread replies)
+and measures what the product stores and when:
+
+- API calls made per method and calls refused (429) by the fake, which enforces the
+  unlisted limits (``FakeSlack(rate_limits=True, object_cap=15)``);
+- the delay from a message being posted to its row being stored: median and 95th
+  percentile, and the messages not stored by the end;
+- with ``--mode poll`` (polling only; the day before is stored at the start): the
+  watermark sensor's flow, each tick planned by ``defs.polling`` / ``domain.polling``
+  (the same code as the sensor), probing the chosen channels with one history call
+  each (``newest_ts``) and ingesting a channel with news as its run would
+  (``slack.ingest.ingest_channel``), every call drawn from the shared budget in a real
+  SQLite database;
+- with ``--mode push``: Socket Mode events, history calls only to fill gaps. The push
+  listener is built on another branch; until it is merged here, this mode prints that
+  its row is pending rather than any figure.
+
+Time is simulated: a virtual clock drives the budget (``CallBudget(clock=, sleep=)``),
+the fake's rate-limit windows (``FakeSlack(clock=)``) and the posting of messages, so a
+day runs in a minute or two of wall time. A wait for the budget advances the clock;
+the product's own work (HTTP, normalizing, SQLite writes) takes no simulated time, which
+is a few milliseconds per call against the minute each call waits.
+
+    .venv/bin/python -m bench.live                 # polling only, and the push row
+    .venv/bin/python -m bench.live --mode poll --horizon-hours 24 --tick-s 300 --json
+
+The defaults are docs/operations.md's advice for an unlisted app: a 60 s sensor tick,
+no lookback, thread parents of the last 3 hours re-read for new replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from slack_events_dagster.defs.polling import channel_activity, mark_polled
+from slack_events_dagster.domain.models import SlackChannel, datetime_to_ts, ts_sort_key
+from slack_events_dagster.domain.polling import plan_polls
+from slack_events_dagster.settings import SlackSettings
+from slack_events_dagster.slack.budget import CallBudget
+from slack_events_dagster.slack.ingest import ingest_channel
+from slack_events_dagster.slack.webapi import WebApiSource
+from slack_events_dagster.storage.repository import SqlRepository
+from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
+from slack_events_dagster.testing.fake_slack.protocol import (
+    UNLISTED_METHODS,
+    UNLISTED_OBJECT_CAP,
+)
+
+DAY_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, UTC
+# Messages a day per channel: 2 busy, 5 medium, 13 quiet (about 560 in all).
+ACTIVITY = [150] * 2 + [40] * 5 + [5] * 13
+REPLY_FRACTION = 0.2
+
+
+@dataclass(order=True)
+class Post:
+    at: datetime
+    channel_id: str = field(compare=False)
+    reply_to: int | None = field(default=None, compare=False)  # index of the parent post
+    ts: str | None = field(default=None, compare=False)
+
+
+def day_of_posts(seed: int, start: datetime = DAY_START) -> list[Post]:
+    """Posts of a working day: 85% between 08:00 and 18:00 UTC, the rest at any time;
+    a reply answers a top-level post of its channel from the previous two hours."""
+    rng = random.Random(seed)
+    posts: list[Post] = []
+    for index, per_day in enumerate(ACTIVITY):
+        channel_id = f"C{index + 1:08d}"
+        for _ in range(per_day):
+            if rng.random() < 0.85:
+                second = rng.uniform(8 * 3600, 18 * 3600)
+            else:
+                second = rng.uniform(0, 24 * 3600)
+            posts.append(Post(start + timedelta(seconds=second), channel_id))
+    posts.sort()
+    for i, post in enumerate(posts):
+        if rng.random() >= REPLY_FRACTION:
+            continue
+        parents = [
+            j
+            for j in range(i - 1, -1, -1)
+            if posts[j].channel_id == post.channel_id
+            and posts[j].reply_to is None
+            and post.at - posts[j].at <= timedelta(hours=2)
+        ]
+        if parents:
+            post.reply_to = rng.choice(parents[:10])
+    return posts
+
+
+class VirtualDay:
+    """The simulated clock, and the posts that appear in the fake as it advances."""
+
+    def __init__(self, fake: FakeSlack, posts: list[Post], start: datetime = DAY_START) -> None:
+        self.now = start
+        self.fake = fake
+        self.posts = posts
+        self._next = 0
+
+    def clock(self) -> datetime:
+        return self.now
+
+    def seconds(self) -> float:
+        return self.now.timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(self.now + timedelta(seconds=seconds))
+
+    def advance(self, moment: datetime) -> None:
+        self.now = max(self.now, moment)
+        while self._next < len(self.posts) and self.posts[self._next].at <= self.now:
+            post = self.posts[self._next]
+            parent = None if post.reply_to is None else self.posts[post.reply_to].ts
+            post.ts = self.fake.add_message(
+                post.channel_id,
+                f"update {self._next}: deploy window moved to 15:00",
+                ts=datetime_to_ts(post.at),
+                thread_ts=parent,
+            )
+            self._next += 1
+
+
+@dataclass
+class Figures:
+    mode: str
+    calls: dict[str, int]
+    refused: dict[str, int]
+    budget_wait_min: dict[str, float]
+    probes: int
+    runs: int
+    posted: int
+    stored: int
+    replies_missed: int
+    median_delay_s: float | None
+    p95_delay_s: float | None
+    wall_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _fake(seed: int) -> FakeSlack:
+    fake = FakeSlack(
+        rate_limits=False,
+        rate_limit_overrides=dict.fromkeys(UNLISTED_METHODS, 1),
+        object_cap=UNLISTED_OBJECT_CAP,
+    )
+    fake.users["U00000001"] = {"id": "U00000001", "name": "ana", "real_name": "Ana"}
+    for index in range(len(ACTIVITY)):
+        channel_id = f"C{index + 1:08d}"
+        fake.add_channel({"id": channel_id, "name": f"channel-{index + 1}", "created": 0})
+    return fake
+
+
+def run_poll(args: argparse.Namespace, workdir: Path) -> Figures:
+    """Polling only: the sensor's plan each tick, a probe per chosen channel, a run for
+    each channel with news; every history and replies call from the shared budget."""
+    posts = day_of_posts(args.seed)
+    fake = _fake(args.seed)
+    repository = SqlRepository.from_url(f"sqlite:///{workdir / 'live.db'}")
+    repository.create_schema()
+    wall = time.perf_counter()
+    with fake.serve() as base_url:
+        settings = SlackSettings(
+            source="api",
+            token=DEFAULT_TOKEN,
+            base_url=base_url,
+            app_profile="unlisted",
+            workspace_url="https://fake-workspace.slack.com/",
+        )
+        channels = _previous_day_stored(fake, repository, settings, args)
+        day = VirtualDay(fake, posts)
+        fake.clock = day.seconds
+        fake.rate_limits = True
+        fake.reset_counts()
+        budget = CallBudget.from_settings(repository, settings, clock=day.clock, sleep=day.sleep)
+        source = WebApiSource(settings, budget=budget)
+        calls_per_minute = settings.method_limit("history").calls_per_minute
+        tick = timedelta(seconds=args.tick_s)
+        cursor: dict[str, Any] = {}
+        stored_at: dict[tuple[str, str], datetime] = {}
+        probes = runs = 0
+        end = DAY_START + timedelta(days=1, hours=args.drain_hours)
+        while day.now < end:
+            tick_start = day.now
+            day.advance(tick_start)
+            plan = plan_polls(
+                channel_activity(repository, channels, cursor, day.now),
+                day.now,
+                tick=tick,
+                calls_per_minute=calls_per_minute,
+            )
+            for channel_id in plan.poll:
+                probes += 1
+                newest = source.newest_ts(channels[channel_id])
+                seen = cursor.get(channel_id) or repository.get_watermark(channel_id)
+                if newest is None or (seen and ts_sort_key(newest) <= ts_sort_key(seen)):
+                    continue
+                cursor[channel_id] = newest
+                runs += 1
+                _ingest(source, repository, channels[channel_id], day, args, stored_at)
+            mark_polled(cursor, plan.poll, tick_start)
+            day.advance(max(day.now, tick_start + tick))
+    wall_s = time.perf_counter() - wall
+    repository.close()
+    assert budget is not None
+    return _figures(
+        "poll", fake, source, budget, posts, stored_at, probes=probes, runs=runs, wall_s=wall_s
+    )
+
+
+def _previous_day_stored(
+    fake: FakeSlack, repository: SqlRepository, settings: SlackSettings, args: argparse.Namespace
+) -> dict[str, SlackChannel]:
+    """The day before, posted and stored unpaced and unmeasured: the product starts the
+    day caught up, with each channel's watermark and its recent activity known."""
+    before = DAY_START - timedelta(days=1)
+    previous = VirtualDay(fake, day_of_posts(args.seed + 1, before), before)
+    previous.advance(DAY_START)
+    fake.rate_limits = False
+    source = WebApiSource(settings)
+    channels = {c.id: c for c in source.list_channels()}
+    repository.upsert_channels(channels.values())
+    for channel in channels.values():
+        ingest_channel(source, repository, channel, now=DAY_START)
+    return channels
+
+
+def _ingest(
+    source: WebApiSource,
+    repository: SqlRepository,
+    channel: SlackChannel,
+    day: VirtualDay,
+    args: argparse.Namespace,
+    stored_at: dict[tuple[str, str], datetime],
+) -> None:
+    ingest_channel(
+        source,
+        repository,
+        channel,
+        now=day.now,
+        lookback_days=args.lookback_hours / 24,
+        thread_horizon_days=args.horizon_hours / 24,
+    )
+    # A run stores page by page; every row it wrote counts as stored when it ends.
+    for message in repository.get_messages(channel.id, DAY_START, DAY_START + timedelta(days=2)):
+        stored_at.setdefault((channel.id, message.ts), day.now)
+
+
+def _figures(
+    mode: str,
+    fake: FakeSlack,
+    source: WebApiSource,
+    budget: CallBudget,
+    posts: list[Post],
+    stored_at: dict[tuple[str, str], datetime],
+    **extra: Any,
+) -> Figures:
+    delays = sorted(
+        (stored_at[(p.channel_id, p.ts)] - p.at).total_seconds()
+        for p in posts
+        if p.ts is not None and (p.channel_id, p.ts) in stored_at
+    )
+    p95 = statistics.quantiles(delays, n=20)[-1] if len(delays) >= 20 else None
+    return Figures(
+        mode=mode,
+        calls={m: fake.calls[m] for m in ("conversations.history", "conversations.replies")},
+        refused=dict(fake.refused),
+        budget_wait_min={m: round(s / 60, 1) for m, s in budget.waited.items()},
+        posted=len(posts),
+        stored=len(delays),
+        replies_missed=sum(
+            1 for p in posts if p.reply_to is not None and (p.channel_id, p.ts) not in stored_at
+        ),
+        median_delay_s=statistics.median(delays) if delays else None,
+        p95_delay_s=p95,
+        **extra,
+    )
+
+
+def run_push(args: argparse.Namespace, workdir: Path) -> Figures | None:
+    """Socket Mode events with history calls only as gap fills: pending on this branch.
+
+    To plug the listener in: start it against the fake's Socket Mode endpoint on the
+    virtual clock, store each event's message when it arrives (its stored time is the
+    clock's), run the poll loop above only for the gaps the listener reports, and
+    return the same Figures."""
+    return None
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+
+
+def report(figures: Figures, args: argparse.Namespace) -> None:
+    calls = figures.calls
+    print(
+        f"{figures.mode:<5} history calls {calls['conversations.history']:>5}  "
+        f"replies calls {calls['conversations.replies']:>5}  "
+        f"refused (429) {sum(figures.refused.values()):>3}  "
+        f"probes {figures.probes:>5}  runs {figures.runs:>4}"
+    )
+    print(
+        f"      stored {figures.stored}/{figures.posted} messages by the end "
+        f"({figures.replies_missed} replies missed); delay posted -> "
+        f"stored: median {_minutes(figures.median_delay_s)}, "
+        f"p95 {_minutes(figures.p95_delay_s)}"
+    )
+    waited = ", ".join(f"{m} {v} min" for m, v in figures.budget_wait_min.items())
+    print(f"      waited for the budget: {waited}; wall time {figures.wall_s:.1f} s")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--mode", choices=("poll", "push", "both"), default="both")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--tick-s", type=float, default=60, help="sensor interval (simulated)")
+    parser.add_argument(
+        "--lookback-hours", type=float, default=0, help="re-read before the watermark"
+    )
+    parser.add_argument(
+        "--horizon-hours",
+        type=float,
+        default=3,
+        help="thread parents re-read for new replies (each 15 messages cost a call)",
+    )
+    parser.add_argument("--drain-hours", type=float, default=2, help="simulated after midnight")
+    parser.add_argument("--json", action="store_true", help="print one JSON object last")
+    args = parser.parse_args(argv)
+
+    modes: dict[str, Callable[[argparse.Namespace, Path], Figures | None]] = {
+        "poll": run_poll,
+        "push": run_push,
+    }
+    chosen = list(modes) if args.mode == "both" else [args.mode]
+    posts = day_of_posts(args.seed)
+    print(
+        f"a simulated day: {len(ACTIVITY)} channels, {len(posts)} messages "
+        f"({sum(p.reply_to is not None for p in posts)} replies), unlisted app "
+        f"(1 call a minute per method, {UNLISTED_OBJECT_CAP} objects a call); "
+        f"sensor tick {args.tick_s:g} s, lookback {args.lookback_hours:g} h, thread horizon "
+        f"{args.horizon_hours:g} h, {args.drain_hours:g} h after midnight to drain"
+    )
+    print("time is simulated (virtual clock); wall time is what the run took\n")
+    results = []
+    for mode in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"bench-live-{mode}-") as tmp:
+            figures = modes[mode](args, Path(tmp))
+        if figures is None:
+            print(
+                f"{mode:<5} pending: the Socket Mode listener is not on this branch "
+                "(live-push); no figures until it is merged"
+            )
+            results.append({"mode": mode, "pending": True})
+            continue
+        report(figures, args)
+        results.append(figures.as_dict())
+    if args.json:
+        print(json.dumps({"benchmark": "live", "results": results}))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
