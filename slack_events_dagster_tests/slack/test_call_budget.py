@@ -139,8 +139,11 @@ def _pollers(
                 stop_process(process)
 
 
-# The fake allows 3 history calls in any 3 s: 60 a minute, the budget both processes use.
-WINDOW_S, WINDOW_CALLS, PER_MINUTE, CALLS = 3.0, 3, 60.0, 4
+# The fake allows 3 history calls in any 3 s (60 a minute); both processes share a budget
+# of 48 a minute. The margin is for this test's scale only: at one call a second, a call
+# that a loaded machine delivers 100 ms late lands in the next window (a real unlisted
+# app's minute absorbs that within the budget's own 3 % margin).
+WINDOW_S, WINDOW_CALLS, PER_MINUTE, CALLS = 3.0, 3, 48.0, 4
 
 
 def _limited_fake() -> FakeSlack:
