@@ -16,17 +16,25 @@ and measures what the product stores and when:
   each (``newest_ts``) and ingesting a channel with news as its run would
   (``slack.ingest.ingest_channel``), every call drawn from the shared budget in a real
   SQLite database;
-- with ``--mode push``: Socket Mode events, history calls only to fill gaps. The push
-  listener is built on another branch; until it is merged here, this mode prints that
-  its row is pending rather than any figure.
+- with ``--mode push`` (the day before stored too): the Socket Mode listener
+  (``slack.listener.SocketModeListener``, slack_sdk's client) connected to the fake's
+  Socket Mode endpoint, filling each channel's gap on ``hello`` from the shared budget
+  and storing every pushed message as it arrives; history calls are only those fills.
 
-Time is simulated: a virtual clock drives the budget (``CallBudget(clock=, sleep=)``),
-the fake's rate-limit windows (``FakeSlack(clock=)``) and the posting of messages, so a
-day runs in a minute or two of wall time. A wait for the budget advances the clock;
-the product's own work (HTTP, normalizing, SQLite writes) takes no simulated time, which
-is a few milliseconds per call against the minute each call waits.
+Polling's time is simulated: a virtual clock drives the budget (``CallBudget(clock=,
+sleep=)``), the fake's rate-limit windows (``FakeSlack(clock=)``) and the posting of
+messages, so a day runs in a minute or two of wall time. A wait for the budget advances
+the clock; the product's own work (HTTP, normalizing, SQLite writes) takes no simulated
+time, which is a few milliseconds per call against the minute each call waits.
 
-    .venv/bin/python -m bench.live                 # polling only, and the push row
+Push measures real seconds: a pushed message is stored when it arrives, so its delay is
+the product's own work. The day's posts are made on a compressed schedule (by default
+its 24 hours over 60 s of wall time, ``--push-wall-s``: 1440 times denser than a real
+day) while the listener runs; only the budget (and the fake's windows) stay on a virtual
+clock, so the 20 gap fills at connect, paced at 1 call a minute, take 20 simulated
+minutes (before the day starts) rather than 20 real ones.
+
+    .venv/bin/python -m bench.live                 # the poll row and the push row
     .venv/bin/python -m bench.live --mode poll --horizon-hours 24 --tick-s 300 --json
 
 The defaults are docs/operations.md's advice for an unlisted app: a 60 s sensor tick,
@@ -41,22 +49,30 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from slack_events_dagster.defs.polling import channel_activity, mark_polled
-from slack_events_dagster.domain.models import SlackChannel, datetime_to_ts, ts_sort_key
+from slack_events_dagster.domain.models import (
+    SlackChannel,
+    SlackMessage,
+    datetime_to_ts,
+    ts_sort_key,
+)
 from slack_events_dagster.domain.polling import plan_polls
 from slack_events_dagster.settings import SlackSettings
 from slack_events_dagster.slack.budget import CallBudget
 from slack_events_dagster.slack.ingest import ingest_channel
+from slack_events_dagster.slack.listener import SocketModeListener
 from slack_events_dagster.slack.webapi import WebApiSource
+from slack_events_dagster.storage.base import UpsertCounts
 from slack_events_dagster.storage.repository import SqlRepository
-from slack_events_dagster.testing.fake_slack import DEFAULT_TOKEN, FakeSlack
+from slack_events_dagster.testing.fake_slack import DEFAULT_APP_TOKEN, DEFAULT_TOKEN, FakeSlack
 from slack_events_dagster.testing.fake_slack.protocol import (
     UNLISTED_METHODS,
     UNLISTED_OBJECT_CAP,
@@ -66,6 +82,7 @@ DAY_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday, UTC
 # Messages a day per channel: 2 busy, 5 medium, 13 quiet (about 560 in all).
 ACTIVITY = [150] * 2 + [40] * 5 + [5] * 13
 REPLY_FRACTION = 0.2
+_PACED = ("conversations.history", "conversations.replies")
 
 
 @dataclass(order=True)
@@ -151,6 +168,11 @@ class Figures:
     median_delay_s: float | None
     p95_delay_s: float | None
     wall_s: float
+    # Push only: the history and replies calls of the fills at connect, the listener's
+    # events by kind, and how many times faster than real time the day was posted.
+    gap_fill_calls: dict[str, int] | None = None
+    events: dict[str, int] | None = None
+    wall_compression: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -221,9 +243,12 @@ def run_poll(args: argparse.Namespace, workdir: Path) -> Figures:
     wall_s = time.perf_counter() - wall
     repository.close()
     assert budget is not None
-    return _figures(
-        "poll", fake, source, budget, posts, stored_at, probes=probes, runs=runs, wall_s=wall_s
-    )
+    delays = {
+        key: (stored_at[key] - p.at).total_seconds()
+        for p in posts
+        if p.ts is not None and (key := (p.channel_id, p.ts)) in stored_at
+    }
+    return _figures("poll", fake, budget, posts, delays, probes=probes, runs=runs, wall_s=wall_s)
 
 
 def _previous_day_stored(
@@ -267,27 +292,24 @@ def _ingest(
 def _figures(
     mode: str,
     fake: FakeSlack,
-    source: WebApiSource,
     budget: CallBudget,
     posts: list[Post],
-    stored_at: dict[tuple[str, str], datetime],
+    delay_of: dict[tuple[str, str], float],
     **extra: Any,
 ) -> Figures:
-    delays = sorted(
-        (stored_at[(p.channel_id, p.ts)] - p.at).total_seconds()
-        for p in posts
-        if p.ts is not None and (p.channel_id, p.ts) in stored_at
-    )
+    """The figures of a run; ``delay_of`` is the seconds from posting to storing of each
+    post stored, by (channel, ts)."""
+    delays = sorted(delay_of.values())
     p95 = statistics.quantiles(delays, n=20)[-1] if len(delays) >= 20 else None
     return Figures(
         mode=mode,
-        calls={m: fake.calls[m] for m in ("conversations.history", "conversations.replies")},
+        calls={m: fake.calls[m] for m in _PACED},
         refused=dict(fake.refused),
         budget_wait_min={m: round(s / 60, 1) for m, s in budget.waited.items()},
         posted=len(posts),
         stored=len(delays),
         replies_missed=sum(
-            1 for p in posts if p.reply_to is not None and (p.channel_id, p.ts) not in stored_at
+            1 for p in posts if p.reply_to is not None and (p.channel_id, p.ts) not in delay_of
         ),
         median_delay_s=statistics.median(delays) if delays else None,
         p95_delay_s=p95,
@@ -295,18 +317,170 @@ def _figures(
     )
 
 
-def run_push(args: argparse.Namespace, workdir: Path) -> Figures | None:
-    """Socket Mode events with history calls only as gap fills: pending on this branch.
+class _Recording(SqlRepository):
+    """The repository, noting when each message's row was first committed (monotonic s)."""
 
-    To plug the listener in: start it against the fake's Socket Mode endpoint on the
-    virtual clock, store each event's message when it arrives (its stored time is the
-    clock's), run the poll loop above only for the gaps the listener reports, and
-    return the same Figures."""
-    return None
+    stored_at: dict[tuple[str, str], float]
+
+    def upsert_messages(
+        self, messages: Iterable[SlackMessage], *, watermarks: dict[str, str] | None = None
+    ) -> UpsertCounts:
+        batch = list(messages)
+        counts = super().upsert_messages(batch, watermarks=watermarks)
+        now = time.monotonic()
+        for message in batch:
+            self.stored_at.setdefault((message.channel_id, message.ts), now)
+        return counts
 
 
-def _minutes(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds / 60:.1f} min"
+class _FillClock:
+    """The budget's clock while the listener fills the gaps: a wait advances it at once
+    (as the poll half's virtual clock does), so 20 fills paced at 1 call a minute take
+    20 simulated minutes and no wall time."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+        self._lock = threading.Lock()
+
+    def clock(self) -> datetime:
+        with self._lock:
+            return self.now
+
+    def seconds(self) -> float:
+        return self.clock().timestamp()
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.now += timedelta(seconds=seconds)
+
+
+def run_push(args: argparse.Namespace, workdir: Path) -> Figures:
+    """Socket Mode events, history calls only as gap fills.
+
+    The day before is stored first (unmeasured), as for polling. The listener (slack_sdk's
+    SocketModeClient) then connects to the fake's Socket Mode endpoint; on ``hello`` it
+    fills each channel from its watermark (``ingest_channel``, one history call each),
+    every call from the shared budget. The budget and the fake's rate-limit windows run
+    on a virtual clock during the fills (:class:`_FillClock`): at 1 call a minute the 20
+    fills take 20 simulated minutes (before the day starts, 23:40) and no wall time. The
+    fills' thread horizon counts from the listener's own clock (``datetime.now``), months
+    after the simulated day, so they re-read no thread: connecting at a real midnight,
+    each thread of the last ``--horizon-hours`` with replies would cost a replies call.
+
+    The day's posts are then made in real time, compressed ``86400 / args.push_wall_s``
+    times (the whole day over ``--push-wall-s`` seconds): a pushed message is stored as
+    soon as it arrives, so its delay is real seconds (post -> envelope -> normalize ->
+    commit), measured from just before the fake posts it to the end of the transaction
+    that first stored its row. Compression only makes the bursts denser than a real day.
+    """
+    posts = day_of_posts(args.seed)
+    fake = _fake(args.seed)
+    repository = _Recording.from_url(f"sqlite:///{workdir / 'live.db'}")
+    repository.stored_at = {}
+    repository.create_schema()
+    wall = time.perf_counter()
+    with fake.serve() as base_url:
+        settings = SlackSettings(
+            source="api",
+            token=DEFAULT_TOKEN,
+            app_token=DEFAULT_APP_TOKEN,
+            base_url=base_url,
+            app_profile="unlisted",
+            workspace_url="https://fake-workspace.slack.com/",
+            lookback_days=args.lookback_hours / 24,
+            thread_horizon_days=args.horizon_hours / 24,
+        )
+        _previous_day_stored(fake, repository, settings, args)
+        fills = _FillClock(DAY_START - timedelta(minutes=len(ACTIVITY)))
+        fake.clock = fills.seconds
+        fake.rate_limits = True
+        fake.reset_counts()
+        budget = CallBudget.from_settings(
+            repository, settings, clock=fills.clock, sleep=fills.sleep
+        )
+        assert budget is not None
+        source = WebApiSource(settings, budget=budget)
+        listener = SocketModeListener(settings, repository, source=source)
+        stop, ready = threading.Event(), threading.Event()
+        failures: list[BaseException] = []
+
+        def listen() -> None:
+            try:
+                listener.run(stop, on_ready=ready.set)
+            except BaseException as exc:  # re-raised on the benchmark's thread
+                failures.append(exc)
+                ready.set()
+
+        thread = threading.Thread(target=listen, name="bench-listener", daemon=True)
+        thread.start()
+        try:
+            _wait(lambda: bool(failures) or len(listener.contiguous_channels()) == len(ACTIVITY))
+            if failures:
+                raise failures[0]
+            gap_fill_calls = dict(fake.calls)
+            posted_at = _post_in_real_time(fake, posts, args.push_wall_s)
+            _wait(lambda: bool(failures) or fake.unacked == 0, timeout_s=120)
+            if failures:
+                raise failures[0]
+        finally:
+            stop.set()
+            thread.join(30)
+    wall_s = time.perf_counter() - wall
+    repository.close()
+    delays = {
+        key: at - posted_at[key] for key, at in repository.stored_at.items() if key in posted_at
+    }
+    return _figures(
+        "push",
+        fake,
+        budget,
+        posts,
+        delays,
+        probes=0,
+        runs=listener.counts.fills,
+        wall_s=wall_s,
+        gap_fill_calls={m: gap_fill_calls.get(m, 0) for m in _PACED},
+        events=dict(listener.counts.events),
+        wall_compression=round(86400 / args.push_wall_s),
+    )
+
+
+def _post_in_real_time(
+    fake: FakeSlack, posts: list[Post], wall_s: float
+) -> dict[tuple[str, str], float]:
+    """Post the day into the fake, ``wall_s`` seconds of wall time for its 24 hours; the
+    monotonic time just before each post, by (channel, ts)."""
+    scale = wall_s / 86400
+    posted_at: dict[tuple[str, str], float] = {}
+    start = time.monotonic()
+    for index, post in enumerate(posts):
+        due = start + (post.at - DAY_START).total_seconds() * scale
+        if (ahead := due - time.monotonic()) > 0:
+            time.sleep(ahead)
+        parent = None if post.reply_to is None else posts[post.reply_to].ts
+        before = time.monotonic()
+        post.ts = fake.add_message(
+            post.channel_id,
+            f"update {index}: deploy window moved to 15:00",
+            ts=datetime_to_ts(post.at),
+            thread_ts=parent,
+        )
+        posted_at[(post.channel_id, post.ts)] = before
+    return posted_at
+
+
+def _wait(condition: Callable[[], bool], timeout_s: float = 300) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the push benchmark timed out waiting for the listener")
+        time.sleep(0.02)
+
+
+def _delay(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    return f"{seconds:.2f} s" if seconds < 60 else f"{seconds / 60:.1f} min"
 
 
 def report(figures: Figures, args: argparse.Namespace) -> None:
@@ -320,14 +494,27 @@ def report(figures: Figures, args: argparse.Namespace) -> None:
     print(
         f"      stored {figures.stored}/{figures.posted} messages by the end "
         f"({figures.replies_missed} replies missed); delay posted -> "
-        f"stored: median {_minutes(figures.median_delay_s)}, "
-        f"p95 {_minutes(figures.p95_delay_s)}"
+        f"stored: median {_delay(figures.median_delay_s)}, "
+        f"p95 {_delay(figures.p95_delay_s)}"
     )
-    waited = ", ".join(f"{m} {v} min" for m, v in figures.budget_wait_min.items())
+    waited = ", ".join(f"{m} {v} min" for m, v in figures.budget_wait_min.items()) or "none"
     print(f"      waited for the budget: {waited}; wall time {figures.wall_s:.1f} s")
+    if figures.gap_fill_calls is not None:
+        fills = figures.gap_fill_calls
+        events = ", ".join(f"{k} {v}" for k, v in sorted((figures.events or {}).items()))
+        print(
+            f"      gap fills at connect: {figures.runs} channels, history "
+            f"{fills['conversations.history']}, replies {fills['conversations.replies']} "
+            "(budget on the virtual clock: 1 call a simulated minute, no wall time); "
+            f"events: {events}"
+        )
+        print(
+            f"      the day posted {figures.wall_compression}x faster than real time "
+            f"({args.push_wall_s:g} s of wall time); delays are real seconds"
+        )
 
 
-def main(argv: list[str] | None = None) -> None:
+def main_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--mode", choices=("poll", "push", "both"), default="both")
     parser.add_argument("--seed", type=int, default=7)
@@ -342,10 +529,20 @@ def main(argv: list[str] | None = None) -> None:
         help="thread parents re-read for new replies (each 15 messages cost a call)",
     )
     parser.add_argument("--drain-hours", type=float, default=2, help="simulated after midnight")
+    parser.add_argument(
+        "--push-wall-s",
+        type=float,
+        default=60,
+        help="push: wall seconds over which the day's 24 hours of posts are made",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object last")
-    args = parser.parse_args(argv)
+    return parser
 
-    modes: dict[str, Callable[[argparse.Namespace, Path], Figures | None]] = {
+
+def main(argv: list[str] | None = None) -> None:
+    args = main_parser().parse_args(argv)
+
+    modes: dict[str, Callable[[argparse.Namespace, Path], Figures]] = {
         "poll": run_poll,
         "push": run_push,
     }
@@ -358,18 +555,14 @@ def main(argv: list[str] | None = None) -> None:
         f"sensor tick {args.tick_s:g} s, lookback {args.lookback_hours:g} h, thread horizon "
         f"{args.horizon_hours:g} h, {args.drain_hours:g} h after midnight to drain"
     )
-    print("time is simulated (virtual clock); wall time is what the run took\n")
+    print(
+        "poll: time is simulated (virtual clock); push: the budget is on the virtual clock, "
+        "the delays are real seconds; wall time is what the run took\n"
+    )
     results = []
     for mode in chosen:
         with tempfile.TemporaryDirectory(prefix=f"bench-live-{mode}-") as tmp:
             figures = modes[mode](args, Path(tmp))
-        if figures is None:
-            print(
-                f"{mode:<5} pending: the Socket Mode listener is not on this branch "
-                "(live-push); no figures until it is merged"
-            )
-            results.append({"mode": mode, "pending": True})
-            continue
         report(figures, args)
         results.append(figures.as_dict())
     if args.json:
