@@ -12,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from slack_events_dagster_tests.helpers.browser import find_chromium, render, screenshot
+from slack_events_dagster_tests.helpers.browser import (
+    find_chromium,
+    render,
+    render_showing,
+    screenshot,
+)
 from slack_events_dagster_tests.helpers.deployment import DIGEST_DAY, Deployment, SubmittedRun
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.xdist_group("deployment")]
@@ -26,14 +31,9 @@ def chromium() -> str:
 def test_asset_graph_shows_every_asset(
     chromium: str, deployment: Deployment, tmp_path: Path
 ) -> None:
-    text = render(chromium, tmp_path, f"{deployment.url}/asset-groups/slack_events")
-    for name in (
-        "raw_slack_messages",
-        "event_candidates",
-        "events",
-        "daily_digest",
-        "events_calendar",
-    ):
+    names = ("raw_slack_messages", "event_candidates", "events", "daily_digest", "events_calendar")
+    text = render_showing(chromium, tmp_path, f"{deployment.url}/asset-groups/slack_events", names)
+    for name in names:
         assert name in text, f"{name} not on the asset graph page: {text[:2000]}"
 
 

@@ -72,6 +72,20 @@ def render(chromium: str, folder: Path, url: str, name: str = "page") -> str:
     return page_text(result.stdout)
 
 
+def render_showing(
+    chromium: str, folder: Path, url: str, expected: tuple[str, ...], attempts: int = 3
+) -> str:
+    """:func:`render`, again (up to ``attempts`` times) while the page does not show every
+    ``expected`` text yet: on a loaded machine the app's first GraphQL answers can come
+    after Chromium's virtual time ran out. Returns the last render's text."""
+    text = ""
+    for attempt in range(attempts):
+        text = render(chromium, folder, url, name=f"page-{attempt}")
+        if all(word in text for word in expected):
+            break
+    return text
+
+
 def screenshot(
     chromium: str, folder: Path, url: str, name: str = "page", window: str = WINDOW_SIZE
 ) -> Path:
