@@ -178,6 +178,18 @@ class Figures:
         return self.__dict__.copy()
 
 
+def _unlisted_settings(base_url: str, **more: Any) -> SlackSettings:
+    """The fake's Web API under the unlisted app profile (both halves read through it)."""
+    return SlackSettings(
+        source="api",
+        token=DEFAULT_TOKEN,
+        base_url=base_url,
+        app_profile="unlisted",
+        workspace_url="https://fake-workspace.slack.com/",
+        **more,
+    )
+
+
 def _fake(seed: int) -> FakeSlack:
     fake = FakeSlack(
         rate_limits=False,
@@ -200,13 +212,7 @@ def run_poll(args: argparse.Namespace, workdir: Path) -> Figures:
     repository.create_schema()
     wall = time.perf_counter()
     with fake.serve() as base_url:
-        settings = SlackSettings(
-            source="api",
-            token=DEFAULT_TOKEN,
-            base_url=base_url,
-            app_profile="unlisted",
-            workspace_url="https://fake-workspace.slack.com/",
-        )
+        settings = _unlisted_settings(base_url)
         channels = _previous_day_stored(fake, repository, settings, args)
         day = VirtualDay(fake, posts)
         fake.clock = day.seconds
@@ -380,13 +386,9 @@ def run_push(args: argparse.Namespace, workdir: Path) -> Figures:
     repository.create_schema()
     wall = time.perf_counter()
     with fake.serve() as base_url:
-        settings = SlackSettings(
-            source="api",
-            token=DEFAULT_TOKEN,
+        settings = _unlisted_settings(
+            base_url,
             app_token=DEFAULT_APP_TOKEN,
-            base_url=base_url,
-            app_profile="unlisted",
-            workspace_url="https://fake-workspace.slack.com/",
             lookback_days=args.lookback_hours / 24,
             thread_horizon_days=args.horizon_hours / 24,
         )
