@@ -837,3 +837,28 @@ def test_who_is_having_the_event_names_it() -> None:
     assert [(d.start_date, d.title) for d in found] == [
         (date(2026, 3, 6), "Rust user's group talk")
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "banned", "kept"),
+    [
+        ("We're actively investigating an issue that delays published pages", "actively", None),
+        ("Originally Lisbon meetup was planned for May, it's on today now", "originally", "lisbon"),
+        ("The new editor features are gradually rolling out now", "gradually", "editor"),
+    ],
+)
+def test_adverbs_are_no_part_of_a_title(text: str, banned: str, kept: str | None) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert len(found) == 1, text
+    assert banned not in found[0].title.lower().split(), found[0].title
+    assert kept is None or kept in found[0].title.lower(), found[0].title
+
+
+def test_a_rollout_told_only_by_its_manner_names_nothing() -> None:
+    # "yes, it's being rolled out slowly": nothing named, no event ("Slowly release").
+    assert drafts("yes, it's being rolled out slowly to every account", "2026-03-05T09:00:00") == []
+
+
+def test_a_name_with_a_linking_word_inside_keeps_it() -> None:
+    found = drafts("Live broadcast of Devs After Dark starting now!", "2026-03-05T21:00:00")
+    assert ["after dark" in d.title.lower() for d in found] == [True]

@@ -364,13 +364,46 @@ def _left_name(tokens: Sequence[Token], index: int) -> list[Token]:
     while position >= 0 and len(name) < 5:
         token = tokens[position]
         if not _is_name(token, sentence_start=position == 0):
-            first_word = position == 0 and token.text[:1].isupper()
-            if first_word and token.lower not in _FUNCTION and token.lower not in _VERBISH:
+            if position == 0 and _opens_a_name(token):
                 name.insert(0, token)
             break
         name.insert(0, token)
         position -= 1
     return name
+
+
+def _opens_a_name(token: Token) -> bool:
+    """A capitalized first word of the sentence that may begin a name ("Houston
+    Hackathon"), not an adverb, an interjection or a linking word that is capitalized only
+    because it opens the sentence ("Actively outage", "Yup outage", "Since launch")."""
+    lower = token.lower
+    if not token.text[:1].isupper() or lower in _FUNCTION or lower in _VERBISH:
+        return False
+    return not _names_no_thing(lower)
+
+
+def _names_no_thing(lower: str) -> bool:
+    """An adverb, interjection or linking word: never part of what a title names ("We're
+    actively investigating", "it's being rolled out slowly", "Yup, back up")."""
+    if lower in _NO_NAME:
+        return True
+    return lower.endswith("ly") and len(lower) > 4 and "-" not in lower and lower not in _NOMINAL_LY
+
+
+# Interjections and the like: never a name's word.
+_NO_NAME = frozenset(
+    "yup yeah yea yah nope nah thanks thank thx ty lol haha got gotta having seems looks "
+    "sounds sorry oh ah wow hmm ugh aha alright actually still already again".split()
+)
+# Linking words: no name when they open the sentence ("Since launch, ...").
+_SUBORDINATORS = frozenset(
+    "since because while after before until unless though although once well".split()
+)
+# Words ending in -ly that are names or name their kind ("Weekly sync", "Italy meetup").
+_NOMINAL_LY = frozenset(
+    "weekly monthly daily yearly quarterly biweekly bimonthly nightly hourly early family "
+    "italy assembly rally holly emily kelly billy molly sally lily".split()
+)
 
 
 def _right_extra(tokens: Sequence[Token], index: int) -> list[Token]:
@@ -446,6 +479,8 @@ def _noun_run(tokens: Sequence[Token], position: int, limit: int = 5) -> list[To
             break
         if lower in _VERBISH or lower in _VERB_HEADS or lower in _AUXILIARY:
             break
+        if _names_no_thing(lower) and (position == 0 or not token.text[:1].isupper()):
+            break
         phrase.append(token)
         position += 1
     while phrase and (phrase[-1].lower in _FUNCTION or phrase[-1].lower in _INNER):
@@ -487,13 +522,23 @@ def _subject(tokens: Sequence[Token], index: int) -> list[Token]:
     """The noun phrase before a verb head, across auxiliaries: "[A/B testing website
     pages] is now live", "[The HubL Transpiler and JavaScript linting] is now available"."""
     position = index - 1
-    while position >= 0 and tokens[position].lower in _AUXILIARY:
-        position -= 1
+    while position >= 0 and (
+        tokens[position].lower in _AUXILIARY or _names_no_thing(tokens[position].lower)
+    ):
+        position -= 1  # "[The new editor features] are gradually rolling out"
     end = position + 1
     while position >= 0:
         lower = tokens[position].lower
         inner = lower in _INNER and position > 0 and position + 1 < end
-        if (lower in _FUNCTION and not inner) or lower in _VERBISH or lower in _VERB_HEADS:
+        if (
+            (lower in _FUNCTION and not inner)
+            or lower in _VERBISH
+            or lower in _VERB_HEADS
+            or (
+                (_names_no_thing(lower) or (position == 0 and lower in _SUBORDINATORS))
+                and (position == 0 or not tokens[position].text[:1].isupper())
+            )
+        ):
             break
         position -= 1
     phrase = list(tokens[position + 1 : end])
