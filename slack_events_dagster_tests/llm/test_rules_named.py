@@ -862,3 +862,38 @@ def test_a_rollout_told_only_by_its_manner_names_nothing() -> None:
 def test_a_name_with_a_linking_word_inside_keeps_it() -> None:
     found = drafts("Live broadcast of Devs After Dark starting now!", "2026-03-05T21:00:00")
     assert ["after dark" in d.title.lower() for d in found] == [True]
+
+
+def test_an_invitation_to_submit_today_is_no_deadline() -> None:
+    # The launch said first is the event; "submit it today!" invites, it sets no deadline.
+    found = drafts(
+        "Hi all! Our first batch of community plugins are now live on the registry! If you"
+        " have a plugin of your own, submit it today!",
+        "2026-03-05T09:00:00",
+    )
+    assert [(d.category, d.start_date) for d in found] == [(EventCategory.LAUNCH, date(2026, 3, 5))]
+    assert "plugins" in found[0].title.lower()
+
+
+def test_the_event_is_named_where_it_is_stated_not_where_it_is_pointed_at() -> None:
+    # "speak at RustFest!" points at the event; the call's talks are what is due.
+    found = drafts(
+        "Hello folks. We want YOU to speak at RustFest! We've opened a call for submissions"
+        " for lightning talks. You have until *May 19th* to submit your ideas.",
+        "2026-03-05T09:00:00",
+    )
+    assert [(d.category, d.start_date) for d in found][:1] == [
+        (EventCategory.DEADLINE, date(2026, 5, 19))
+    ]
+    assert "lightning talks" in found[0].title.lower()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We're kicking off the new mentoring program in the second 1/2 of 2026. Come to the AMA",
+        "We host about 1/2 per month of these, come to the AMA if you want to help",
+    ],
+)
+def test_a_fraction_is_no_date(text: str) -> None:
+    assert all(d.date_source is DateSource.POSTED for d in drafts(text, "2026-03-05T09:00:00"))

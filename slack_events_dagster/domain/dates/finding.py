@@ -196,6 +196,9 @@ def _month_context(lower: str, match: re.Match[str]) -> bool:
 _ORDINAL_DAY = re.compile(r"\d(?:st|nd|rd|th)\b")
 
 
+_QUANTITY_AFTER = re.compile(r"\s*(?:per|of|each|times|cups?)\b")
+
+
 def _numeric_dates(lower: str, today: date, order: DateOrder, found: _Found) -> None:
     for match in _NUMERIC_DATE.finditer(lower):
         if not found.free(*match.span()) or match.group(0).startswith(("24/7", "50/50")):
@@ -203,6 +206,8 @@ def _numeric_dates(lower: str, today: date, order: DateOrder, found: _Found) -> 
         sep = match["sep"]
         if sep == "." and match["y"] is None:
             continue  # "4.14" is a version, "20.10." too often a sentence end
+        if match["y"] is None and _QUANTITY_AFTER.match(lower, match.end()) is not None:
+            continue  # "1/2 per month", "3/4 of the seats": a fraction
         parsed = _numeric(int(match["a"]), int(match["b"]), order, sep)
         if parsed is None:
             continue

@@ -213,8 +213,12 @@ def _main_head(heads: list[Head], text: str) -> tuple[Head | None, int]:
     word beats a common one ("Developer Day ... Registration is now open")."""
     if not heads:
         return None, 0
-    first_end = _first_sentence_end(text)
-    stated = [head for head in heads if head.begin < first_end] or heads
+    # The first sentence that names an event ("Hi all! We're excited to announce that our
+    # modules are now live ... submit them today!": the launch, not the invitation), not
+    # one that only points at it ("we want YOU to speak at Extend()!").
+    naming = [head for head in heads if not _pointer(head)] or heads
+    first_end = _sentence_end_after(text, min(head.begin for head in naming))
+    stated = [head for head in heads if head.begin < first_end]
     counts: dict[EventCategory, int] = {}
     for head in stated:
         weight = lx.CATEGORY[head.category].weight + _named(head, text)
@@ -234,7 +238,9 @@ def _category_at_date(heads: list[Head], text: str, when: When | None) -> EventC
     inside = [
         head
         for head in heads
-        if start <= head.begin < start + len(sentence) and abs(head.begin - date_begin) <= 25
+        if start <= head.begin < start + len(sentence)
+        and abs(head.begin - date_begin) <= 25
+        and (head.text not in _INVITING or _DUE.search(text, start, date_begin) is not None)
     ]
     if not inside:
         return None
@@ -246,13 +252,43 @@ def _category_at_date(heads: list[Head], text: str, when: When | None) -> EventC
     )
 
 
+# Words that invite as often as they set a deadline: "submit them today!" invites,
+# "submit your talk by Sept 18" sets one (a due word before the date).
+_INVITING = frozenset({"submit"})
+_DUE = re.compile(r"\b(?:by|before|until|till|due|close[sd]?|closing|ends?|deadline|later than)\b")
+
+
+def _deadline_noun_at(heads: list[Head], text: str, when: When | None) -> Head | None:
+    """A deadline word that names a thing ("Theme submissions", "code freeze") in the
+    sentence of the date, the nearest to it; None for predicates ("due", "closes")."""
+    if when is None or not when.spans:
+        return None
+    date_begin = when.spans[0][0]
+    start, sentence = sentence_around(text, date_begin)
+    nouns = [
+        head
+        for head in heads
+        if head.category is EventCategory.DEADLINE
+        and head.text not in _DEADLINE_PREDICATES
+        and start <= head.begin < start + len(sentence)
+        and abs(head.begin - date_begin) <= 25
+    ]
+    return min(nouns, key=lambda h: abs(h.begin - date_begin)) if nouns else None
+
+
+_DEADLINE_PREDICATES = frozenset(
+    {"due", "expires", "expire", "closes", "submit", "cut off", "last day", "last day to"}
+    | {"no later than"}
+)
+
+
 def _pointer(head: Head) -> bool:
     """ "speaking at", "join us for": words that point at the event rather than name it."""
     return head.text.endswith((" at", " for", " on", " to"))
 
 
-def _first_sentence_end(text: str) -> int:
-    match = _SENTENCE.search(text)
+def _sentence_end_after(text: str, position: int) -> int:
+    match = _SENTENCE.search(text, position)
     return match.start() if match else len(text)
 
 
@@ -338,6 +374,12 @@ def read(
         # "Security training is live in KnowBe4 ... it's due by Friday": a deadline is
         # what its day is said to be.
         category = EventCategory.DEADLINE
+        named = _deadline_noun_at(heads, prose.text, when)
+        if named is not None and head is not None and head.category in INTRODUCED:
+            # "... the CMS Boilerplate is now out of beta ... *Second,* the Marketplace will
+            # start accepting Theme submissions tomorrow, 3/10": the submissions are what
+            # the day is of (a bare "due" or "closes" leaves the thing to the main head).
+            head = named
     shift_days = _shift_days(lower)
     # "Moved to the big room" moves nothing in time: a change needs a new date or time
     # after the change words, a shift ("by a week") or an explicit "postponed".
