@@ -897,3 +897,33 @@ def test_the_event_is_named_where_it_is_stated_not_where_it_is_pointed_at() -> N
 )
 def test_a_fraction_is_no_date(text: str) -> None:
     assert all(d.date_source is DateSource.POSTED for d in drafts(text, "2026-03-05T09:00:00"))
+
+
+@pytest.mark.parametrize(
+    ("text", "parent"),
+    [
+        (
+            "Status page is up: <https://status.grafana.example/incidents/k2x9>",
+            "There is now an in-app banner that users can see, we are working on this",
+        ),
+        (
+            "Status page has been updated, our teams are on it! <https://status.grafana.example/>",
+            "But don't worry, All Systems are Operational :facepalm:",
+        ),
+    ],
+)
+def test_a_status_page_under_a_parent_that_names_nothing_is_titled_by_its_host(
+    text: str, parent: str
+) -> None:
+    found = drafts(text, "2026-03-05T11:00:00", parent=parent, parent_at="2026-03-05T10:50:00")
+    assert [(d.category, d.title) for d in found] == [(EventCategory.INCIDENT, "Grafana incident")]
+
+
+def test_someones_question_is_no_title() -> None:
+    found = drafts(
+        "Anyone else having issues loading Loki dashboards? Looks like"
+        " <https://status.grafana.example/incidents/k2x9|an incident>",
+        "2026-03-05T11:00:00",
+    )
+    assert len(found) == 1
+    assert "anyone" not in found[0].title.lower()

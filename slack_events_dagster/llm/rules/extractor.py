@@ -288,6 +288,9 @@ class RuleExtractor:
         links: list[EventLink],
     ) -> EventDraft:
         title, category = reading.title, reading.category
+        host = None
+        if category is EventCategory.INCIDENT and reading.url is not None:
+            host = titles.status_page_title(reading.url)
         if parent is not None and _asks_about_an_incident(parent) and _answers_incident(reading):
             # The answer to "Is HubSpot down?": the question names what was down, better
             # than a status page's host ("HubSpot incident" for "downtime on CRM card
@@ -306,7 +309,12 @@ class RuleExtractor:
             # "Reminder: this is tomorrow!", "Done, out of read-only as of 1:55am" in a
             # thread: the parent names the event.
             title, category = parent.title, parent.category
-        elif parent is not None and _nameless(title) and not _nameless(parent.title):
+        elif (
+            parent is not None
+            and _nameless(title)
+            and not _nameless(parent.title)
+            and not (host is not None and parent.category is not EventCategory.INCIDENT)
+        ):
             # "The recording is now available!" under "Developer Day 2020 ...": the parent
             # names the thing; a generic title keeps its kind ("... recording").
             kind = title.lower() if names.is_generic(title) else ""
@@ -315,6 +323,11 @@ class RuleExtractor:
                 if kind not in parent.title.lower()
                 else parent.title
             )
+        if host is not None and _nameless(title):
+            # "Status page has been updated <https://status.HubSpot.com/>" under "But
+            # don't worry, All Systems are Operational": whose status page it is names
+            # the incident.
+            title = host
         status = EventStatus.SCHEDULED
         if reading.cancelled:
             status = EventStatus.CANCELLED

@@ -112,7 +112,11 @@ _KINDS = frozenset(
 # fix", "Here's a new module that we just added", "This is now live".
 _CLAUSE_WORDS = frozenset(
     "i i'm i've i'll i'd we we're we've we'll you you're you've you'll it's here's this "
-    "that's there's they they're he she her his it thanks thank because was were".split()
+    "that's there's they they're he she her his it thanks thank because was were "
+    # someone's negations and indefinite subjects: "But don't worry ...", "Just in case
+    # anyone hasn't seen ...", "Anyone else having issues ..."
+    "don't didn't doesn't hasn't haven't isn't aren't wasn't can't won't anyone anybody "
+    "someone somebody there".split()
 )
 
 
