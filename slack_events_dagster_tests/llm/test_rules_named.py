@@ -927,3 +927,42 @@ def test_someones_question_is_no_title() -> None:
     )
     assert len(found) == 1
     assert "anyone" not in found[0].title.lower()
+
+
+def test_an_introduction_earlier_in_the_paragraph_makes_the_launch_now() -> None:
+    found = drafts(
+        "Hello developers!\n\nWe are introducing *Blueprints* to Lumen, a set of starter"
+        " projects that work together. To learn more, and to join the Blueprints beta, head"
+        " to #blueprints.",
+        "2026-03-05T09:00:00",
+    )
+    assert [(d.category, d.start_date, d.date_source) for d in found] == [
+        (EventCategory.LAUNCH, date(2026, 3, 5), DateSource.POSTED)
+    ]
+    assert "blueprints" in found[0].title.lower()
+
+
+def test_an_introduction_in_another_paragraph_introduces_nothing_there() -> None:
+    found = drafts(
+        "We are introducing a new look for this channel.\n\nUnrelated: who here tried the"
+        " Blueprints beta",
+        "2026-03-05T09:00:00",
+    )
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[Release] Included SCSS partials no longer need a rebuild of the parent theme. More"
+        " on the blog",
+        "*New:* dark mode for the Lumen dashboard is released for every workspace",
+    ],
+)
+def test_a_news_tag_at_the_start_makes_a_release_of_the_posting_day(text: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [(d.start_date, d.date_source) for d in found] == [(date(2026, 3, 5), DateSource.POSTED)]
+
+
+def test_a_reminder_tag_makes_no_release_of_the_posting_day() -> None:
+    assert drafts("[Reminder] release notes go in the wiki, not here", "2026-03-05T09:00:00") == []

@@ -208,12 +208,32 @@ INTRODUCED = frozenset({EventCategory.LAUNCH, EventCategory.RELEASE})
 
 def introduced(prose: Prose, head: Head) -> int | None:
     """The position of a launch or release introduced in the event word's sentence."""
-    _, sentence = sentence_around(prose.lower, head.begin)
-    if INTRODUCING.search(sentence) is None or sentence.rstrip().endswith("?"):
-        return None
-    if not _AHEAD_WORDS.isdisjoint(lx.words(sentence)):
+    start, sentence = sentence_around(prose.lower, head.begin)
+    if INTRODUCING.search(sentence) is None:
+        # "We are introducing *Themes* to the CMS ... request to be part of the Themes
+        # beta": an introduction earlier in the paragraph introduces what it goes on about.
+        paragraph = prose.lower.rfind("\n\n", 0, head.begin) + 1
+        found = INTRODUCING.search(prose.lower, paragraph, start)
+        if found is None:
+            return None
+        _, sentence = sentence_around(prose.lower, found.start())
+    if sentence.rstrip().endswith("?") or not _AHEAD_WORDS.isdisjoint(lx.words(sentence)):
         return None
     return head.begin
+
+
+def tagged_now(prose: Prose, head: Head) -> int | None:
+    """The position of a release or launch tagged as news at the message's start
+    ("[Release] Included CSS files no longer require ...", "*New:* ...")."""
+    if head.category not in INTRODUCED or _NEWS_TAG.match(prose.lower) is None:
+        return None
+    return head.begin
+
+
+# A tag that opens a message as news of the day: "[Release]", "New:", "[Now Live]".
+_NEWS_TAG = re.compile(
+    r"^\W*(?:now\s+live|new|release[sd]?|launch(?:ed)?|shipped)\W*[\]:|\-]",
+)
 
 
 def named_today(text: str, head: Head) -> int | None:

@@ -37,6 +37,7 @@ from slack_events_dagster.llm.rules.happening import (
     reports_now,
     sentence_around,
     supposed,
+    tagged_now,
     versions,
 )
 from slack_events_dagster.llm.rules.labels import Label, label_spans, naming_label
@@ -393,6 +394,8 @@ def read(
         now_at = named_today(prose.text, head)
     if now_at is None and when is None and head is not None and head.category in INTRODUCED:
         now_at = introduced(prose, head)
+    if now_at is None and when is None and head is not None:
+        now_at = tagged_now(prose, head)
     replay = replayed(prose, heads) if now_at is None and when is None else None
     if replay is not None:
         # The recording of "the Themes Challenge Workshop" is published now.
