@@ -616,6 +616,7 @@ NOT_EVENTS = WordSet.of(
     "control panel",
     "admin panel",
     "settings panel",
+    "of course",
 )
 
 

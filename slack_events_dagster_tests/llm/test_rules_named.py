@@ -966,3 +966,39 @@ def test_a_news_tag_at_the_start_makes_a_release_of_the_posting_day(text: str) -
 
 def test_a_reminder_tag_makes_no_release_of_the_posting_day() -> None:
     assert drafts("[Reminder] release notes go in the wiki, not here", "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "My client is not happy. Now they are fixing to launch today and the forms break",
+        "Register for conference by Monday: <https://example.org/r|example.org/r>",
+        "in the starting of next week, we will have the demo and landing page ready",
+    ],
+)
+def test_a_bare_kind_on_a_day_said_in_passing_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_a_bare_kind_with_a_time_is_still_an_event() -> None:
+    found = drafts("Demo tomorrow at 3pm, everyone welcome", "2026-03-05T09:00:00")
+    assert [d.start_date for d in found] == [date(2026, 3, 6)]
+
+
+def test_of_course_is_no_course() -> None:
+    found = drafts(
+        "Heads up: we are out next week. Our support team will of course be available for"
+        " emergencies, back on July 10th!",
+        "2026-07-01T09:00:00",
+    )
+    assert all(d.category is not EventCategory.MEETING for d in found)
+
+
+def test_a_range_from_a_relative_day_joined_by_a_hyphen() -> None:
+    found = drafts(
+        "Heads up, the Lumen office is closed from tomorrow-through January 6th",
+        "2026-12-19T09:00:00",
+    )
+    assert [(d.start_date, d.end.date() if hasattr(d.end, "date") else d.end) for d in found] == [
+        (date(2026, 12, 20), date(2027, 1, 6))
+    ]

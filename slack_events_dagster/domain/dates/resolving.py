@@ -279,7 +279,9 @@ def _instant(hit: DateMention, default_zone: str, mentions: tuple[tuple[int, int
 
 # "from Monday to Wednesday", "from now until Jan 1st", "today through Friday": one
 # mention of several days.
-_RANGE_JOIN = re.compile(r"^\s*(?:-|\u2013|\u2014|to|until|till|through|thru)\s*$")
+_RANGE_JOIN = re.compile(
+    r"^\s*(?:[-\u2013\u2014]\s*)?(?:-|\u2013|\u2014|to|until|till|through|thru)\s*$"
+)
 # "moved from Tuesday to Thursday" is a change of day, not a range.
 _MOVED = re.compile(
     r"\b(?:mov|shift|push|bump|chang|postpon|reschedul|slipp|delay)\w*\s+(?:\w+\s+){0,3}from\s*$"

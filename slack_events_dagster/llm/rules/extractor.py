@@ -215,6 +215,19 @@ class RuleExtractor:
             # like it's back up": with neither a date nor a name, nothing says which
             # event this is.
             return []
+        if (
+            when.source is DateSource.RELATIVE
+            and not when.has_time
+            and names.is_generic(draft.title)
+            and len(draft.title.split()) == 1
+            and reading.meeting_url is None
+            and thread_ts is None
+            and not _headline(reading)
+        ):
+            # "they are fixing to launch today" ("Launch"): a bare kind on a day said
+            # in passing (not as the message's headline, "Release tomorrow"), without a
+            # time, a meeting link or a thread to name it.
+            return []
         return [draft]
 
     def _when(self, reading: Reading, timezone: str) -> When | None:
@@ -539,6 +552,11 @@ def _announced(reading: Reading) -> bool:
 
 def _reports_incident(reading: Reading) -> bool:
     return reading.now and reading.category is EventCategory.INCIDENT
+
+
+def _headline(reading: Reading) -> bool:
+    """The event word opens the message ("Release tomorrow", "Offsite next week")."""
+    return reading.head is not None and reading.head.begin <= 2
 
 
 def _nameless(title: str) -> bool:

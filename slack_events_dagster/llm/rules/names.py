@@ -116,7 +116,7 @@ _CLAUSE_WORDS = frozenset(
     # someone's negations and indefinite subjects: "But don't worry ...", "Just in case
     # anyone hasn't seen ...", "Anyone else having issues ..."
     "don't didn't doesn't hasn't haven't isn't aren't wasn't can't won't anyone anybody "
-    "someone somebody there".split()
+    "someone somebody there did does".split()
 )
 
 
