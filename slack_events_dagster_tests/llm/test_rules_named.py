@@ -1002,3 +1002,25 @@ def test_a_range_from_a_relative_day_joined_by_a_hyphen() -> None:
     assert [(d.start_date, d.end.date() if hasattr(d.end, "date") else d.end) for d in found] == [
         (date(2026, 12, 20), date(2027, 1, 6))
     ]
+
+
+def test_an_incidents_words_about_no_trouble_report_no_release() -> None:
+    text = (
+        "For 3, we are actively investigating ways of giving developers more control over the"
+        " editors. Stay tuned to our <https://example.org/changelog|developer changelog>."
+    )
+    parent = (
+        "Hello. 1/ Is it possible to integrate Bitbucket? 2/ Is auto-deployment possible?"
+        " 3/ Can we set limits in the text editors?"
+    )
+    found = drafts(text, "2026-03-05T11:00:00", parent=parent, parent_at="2026-03-05T10:00:00")
+    assert found == []
+
+
+def test_an_incidents_words_about_trouble_report_an_incident_whatever_it_hit() -> None:
+    found = drafts(
+        "The new beta editor is down for some users, we are investigating", "2026-03-05T09:00:00"
+    )
+    assert [(d.category, d.start_date) for d in found] == [
+        (EventCategory.INCIDENT, date(2026, 3, 5))
+    ]

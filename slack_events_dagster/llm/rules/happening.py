@@ -222,6 +222,25 @@ def introduced(prose: Prose, head: Head) -> int | None:
     return head.begin
 
 
+def incident_phrase(prose: Prose, at: int) -> bool | None:
+    """Whether the "happening now" phrase at ``at`` is an incident's only ("investigating",
+    "is down") and its sentence names trouble: True, it reports an incident; False, it
+    reports nothing of another kind; None when it is not an incident's phrase."""
+    offsets = [match.start() for match in _WORD.finditer(prose.masked)]
+    index = next((i for i, offset in enumerate(offsets) if offset >= at), None)
+    if index is None:
+        return None
+    kinds = {
+        category
+        for category, phrases in lx.NOW_BY_CATEGORY.items()
+        if any(start == index for start, _ in phrases.positions(prose.tokens))
+    }
+    if kinds != {EventCategory.INCIDENT}:
+        return None
+    _, sentence = sentence_around(prose.lower, at)
+    return not lx.TROUBLE_WORDS.isdisjoint(lx.words(sentence))
+
+
 def tagged_now(prose: Prose, head: Head) -> int | None:
     """The position of a release or launch tagged as news at the message's start
     ("[Release] Included CSS files no longer require ...", "*New:* ...")."""

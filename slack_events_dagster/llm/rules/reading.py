@@ -29,6 +29,7 @@ from slack_events_dagster.llm.rules.happening import (
     STARTING,
     Head,
     cancels,
+    incident_phrase,
     introduced,
     judged,
     named_today,
@@ -390,6 +391,16 @@ def read(
         or (when is not None and any(begin >= change.start() for begin, _ in when.spans))
     )
     now_at = reports_now(prose, heads, message.text)
+    if now_at is not None and category not in (None, EventCategory.INCIDENT):
+        trouble = incident_phrase(prose, now_at)
+        if trouble is False:
+            # "we are actively investigating ways of giving developers more control ...
+            # stay tuned to our changelog": an incident's words about no trouble report
+            # no release.
+            now_at = None
+        elif trouble:
+            # "The new beta editor is down for some users": an incident, whatever it hit.
+            category = EventCategory.INCIDENT
     if now_at is None and when is None and head is not None:
         now_at = named_today(prose.text, head)
     if now_at is None and when is None and head is not None and head.category in INTRODUCED:
