@@ -1024,3 +1024,12 @@ def test_an_incidents_words_about_trouble_report_an_incident_whatever_it_hit() -
     assert [(d.category, d.start_date) for d in found] == [
         (EventCategory.INCIDENT, date(2026, 3, 5))
     ]
+
+
+def test_a_name_goes_on_to_the_event_word_that_ends_it() -> None:
+    found = drafts(
+        "Come attend the Berlin Rust User Group Embedded Systems Night event on June 20th,"
+        " 6pm at the brewery",
+        "2026-06-01T09:00:00",
+    )
+    assert [d.title for d in found] == ["Berlin Rust User Group Embedded Systems Night event"]

@@ -234,8 +234,9 @@ def noun_phrase(
     left = _left_name(tokens, index)
     right = _right_extra(tokens, index + width)
     if not right and all(t.text[:1].isupper() for t in head_tokens):
-        # A head that is a name goes on with the names after it: "PyCon Lisbon 2026".
-        right = _right_name(tokens, index + width)
+        # A head that is a name goes on with the names after it: "PyCon Lisbon 2026",
+        # "Chicago HubSpot User Groups Developer Focused HUG event".
+        right = _right_name(tokens, index + width) or _named_kind(tokens, index + width)
     of_phrase = _of_phrase(tokens, index + width + len(right))
     last = head_lower.split()[-1]
     if of_phrase and last in _REORDER_HEADS and not left:
@@ -454,6 +455,23 @@ def _right_name(tokens: Sequence[Token], index: int) -> list[Token]:
         index += 1
     extra = _right_extra(tokens, index)
     return [*name, *extra] if extra else []
+
+
+def _named_kind(tokens: Sequence[Token], index: int) -> list[Token]:
+    """Capitalized words (at most four) ending in an event word, in one run after a named
+    head: "[User Groups] Developer Focused HUG event"."""
+    name: list[Token] = []
+    while index < len(tokens) and len(name) < 5:
+        token = tokens[index]
+        if name and token.begin - name[-1].end > 1:
+            return []
+        if token.lower == "event" or lx.EVENT_WORDS.any_in([token.lower], {token.lower}):
+            return [*name, token] if name else []
+        if not token.text[:1].isupper() or not _is_name(token, sentence_start=False):
+            return []
+        name.append(token)
+        index += 1
+    return []
 
 
 def _noun_run(tokens: Sequence[Token], position: int, limit: int = 5) -> list[Token]:
