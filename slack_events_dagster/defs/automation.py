@@ -39,12 +39,19 @@ _PUSH_OVERLAP = timedelta(minutes=2)
 # The first tick with Socket Mode looks back this far.
 _PUSH_FIRST_LOOK = timedelta(hours=1)
 
-ingest_job = dg.define_asset_job(
-    "ingest_job",
-    selection=["raw_slack_messages", "event_candidates", "events"],
-    description="Messages, candidates and events for channel days.",
-    tags={LLM_RUN_TAG: "true"},
-)
+
+def ingest_job(settings: Settings) -> dg.UnresolvedAssetJobDefinition:
+    """Messages, candidates and events for channel days. Its runs carry ``LLM_RUN_TAG``
+    when the extractor calls a model (the run queue limits those); with the rule
+    extractor they call none, and say so."""
+    return dg.define_asset_job(
+        "ingest_job",
+        selection=["raw_slack_messages", "event_candidates", "events"],
+        description="Messages, candidates and events for channel days.",
+        tags={LLM_RUN_TAG: "true"} if settings.llm.provider != "rules" else {},
+    )
+
+
 digest_job = dg.define_asset_job(
     "digest_job",
     selection=["daily_digest", "events_calendar"],
@@ -127,7 +134,7 @@ def watermark_sensor(settings: Settings) -> dg.SensorDefinition:
 
     @dg.sensor(
         name="watermark_sensor",
-        job=ingest_job,
+        job_name="ingest_job",
         minimum_interval_seconds=settings.pipeline.push_sensor_interval_s
         if pushed
         else settings.pipeline.sensor_interval_s,
@@ -302,7 +309,8 @@ def alert_sensor(
     )
 
 
-JOBS = [ingest_job, digest_job]
+def build_jobs(settings: Settings) -> list[dg.UnresolvedAssetJobDefinition]:
+    return [ingest_job(settings), digest_job]
 
 
 def build_automation(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dagster as dg
 
 from slack_events_dagster.defs.assets import build_assets
-from slack_events_dagster.defs.automation import JOBS, build_automation
+from slack_events_dagster.defs.automation import build_automation, build_jobs
 from slack_events_dagster.defs.partitions import Partitions
 from slack_events_dagster.defs.resources import build_resources
 from slack_events_dagster.settings import Settings
@@ -27,7 +27,7 @@ def build_definitions(
     schedules, sensors = build_automation(settings)
     return dg.Definitions(
         assets=build_assets(Partitions.from_settings(settings), settings),
-        jobs=JOBS,
+        jobs=build_jobs(settings),
         schedules=schedules,
         sensors=sensors,
         resources=build_resources(settings),

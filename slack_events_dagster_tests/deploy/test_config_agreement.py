@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import SecretStr
 
 from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster_tests.helpers.paths import REPO_ROOT
@@ -270,10 +271,14 @@ def test_instance_config_is_valid_for_each_class(monkeypatch: pytest.MonkeyPatch
 
 def test_the_llm_tag_is_on_the_job_that_calls_the_llm() -> None:
     from slack_events_dagster.defs.automation import LLM_RUN_TAG, ingest_job
+    from slack_events_dagster.settings import LLMSettings, Settings
 
     limits = _yaml(INSTANCE)["run_coordinator"]["config"]["tag_concurrency_limits"]
     assert LLM_RUN_TAG in {c["key"] for c in limits}
-    assert (ingest_job.tags or {}).get(LLM_RUN_TAG) == "true"
+    with_model = Settings(llm=LLMSettings(provider="openai", api_key=SecretStr("sk-test")))
+    assert (ingest_job(with_model).tags or {}).get(LLM_RUN_TAG) == "true"
+    # The rule extractor calls no model: its runs neither say so nor wait for the limit.
+    assert LLM_RUN_TAG not in (ingest_job(Settings()).tags or {})
 
 
 def test_dockerfile_runs_as_non_root_and_bakes_no_secret() -> None:
