@@ -232,18 +232,8 @@ def _main_head(heads: list[Head], text: str) -> tuple[Head | None, int]:
 
 def _category_at_date(heads: list[Head], text: str, when: When | None) -> EventCategory | None:
     """The category of the event words in the sentence that holds the chosen date."""
-    if when is None or not when.spans:
-        return None
-    date_begin = when.spans[0][0]
-    start, sentence = sentence_around(text, date_begin)
     # Only event words a few words from the date: "due by Friday", "deadline is tomorrow".
-    inside = [
-        head
-        for head in heads
-        if start <= head.begin < start + len(sentence)
-        and abs(head.begin - date_begin) <= 25
-        and (head.text not in _INVITING or _DUE.search(text, start, date_begin) is not None)
-    ]
+    inside = _heads_at_date(heads, text, when)
     if not inside:
         return None
     weights: dict[EventCategory, int] = {}
@@ -263,19 +253,31 @@ _DUE = re.compile(r"\b(?:by|before|until|till|due|close[sd]?|closing|ends?|deadl
 def _deadline_noun_at(heads: list[Head], text: str, when: When | None) -> Head | None:
     """A deadline word that names a thing ("Theme submissions", "code freeze") in the
     sentence of the date, the nearest to it; None for predicates ("due", "closes")."""
-    if when is None or not when.spans:
-        return None
-    date_begin = when.spans[0][0]
-    start, sentence = sentence_around(text, date_begin)
     nouns = [
         head
-        for head in heads
-        if head.category is EventCategory.DEADLINE
-        and head.text not in _DEADLINE_PREDICATES
-        and start <= head.begin < start + len(sentence)
-        and abs(head.begin - date_begin) <= 25
+        for head in _heads_at_date(heads, text, when)
+        if head.category is EventCategory.DEADLINE and head.text not in _DEADLINE_PREDICATES
     ]
-    return min(nouns, key=lambda h: abs(h.begin - date_begin)) if nouns else None
+    if when is None or not nouns:
+        return None
+    date_begin = when.spans[0][0]
+    return min(nouns, key=lambda h: abs(h.begin - date_begin))
+
+
+def _heads_at_date(heads: list[Head], text: str, when: When | None) -> list[Head]:
+    """The event words in the chosen date's sentence, a few words from it; an inviting
+    word ("submit") only with a due word before the date."""
+    if when is None or not when.spans:
+        return []
+    date_begin = when.spans[0][0]
+    start, sentence = sentence_around(text, date_begin)
+    return [
+        head
+        for head in heads
+        if start <= head.begin < start + len(sentence)
+        and abs(head.begin - date_begin) <= 25
+        and (head.text not in _INVITING or _DUE.search(text, start, date_begin) is not None)
+    ]
 
 
 _DEADLINE_PREDICATES = frozenset(
