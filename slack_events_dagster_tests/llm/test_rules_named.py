@@ -1033,3 +1033,21 @@ def test_a_name_goes_on_to_the_event_word_that_ends_it() -> None:
         "2026-06-01T09:00:00",
     )
     assert [d.title for d in found] == ["Berlin Rust User Group Embedded Systems Night event"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ana and Li are hosting a workshop on query planning on *March 12th at 2 PM CET*. "
+        "It's a great session for analysts and engineers alike, reserve a spot!",
+        "The Rust meetup is on Thursday March 12 at 6pm; great talk lined up, come along",
+    ],
+)
+def test_one_sign_of_the_past_does_not_outweigh_a_day_ahead(text: str) -> None:
+    found = drafts(text, "2026-03-05T09:00:00")
+    assert [d.start_date for d in found] == [date(2026, 3, 12)]
+
+
+def test_two_signs_of_the_past_still_make_a_recap_whatever_the_day() -> None:
+    text = "Thanks everyone for coming, it was a great session! Recording by March 12."
+    assert drafts(text, "2026-03-05T09:00:00") == []

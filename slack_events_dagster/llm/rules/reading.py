@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from slack_events_dagster.domain import candidates as signals
 from slack_events_dagster.domain import lexicon as lx
 from slack_events_dagster.domain.dates import DateOrder, When, find_when, has_past_day
-from slack_events_dagster.domain.models import EventCategory, SlackMessage
+from slack_events_dagster.domain.models import DateSource, EventCategory, SlackMessage
 from slack_events_dagster.domain.prose import Prose, read_prose
 from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import clauses, names, titles
@@ -445,8 +445,12 @@ def read(
     links = raw_links or []
     meeting_url = next((url for url in links if _MEETING_HOSTS.search(url)), None)
     calendar_url = next((url for url in links if _CALENDAR_LINK.search(url)), None)
+    # A day said ahead of the posting ("on *September 8th at 11 AM*", "Friday EOD") outweighs
+    # one sign of the past: "... on *September 8th at 11 AM EST* ... This is a great
+    # session for customers" announces what is to come.
+    ahead = when is not None and when.source is not DateSource.POSTED and when.day > posted.date()
     past = replay is None and (
-        signals.is_past(prose, now=now)
+        signals.is_past(prose, now=now or ahead)
         or (bool(prose.tokens) and prose.tokens[0] in lx.COMPLETION)
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
         or (head is not None and not now and judged(prose, head.begin))
