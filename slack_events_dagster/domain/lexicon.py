@@ -948,7 +948,7 @@ JA_EVENT_WORDS: tuple[tuple[str, EventCategory], ...] = (
     ("ハンズオン", EventCategory.MEETING),
     ("発表", EventCategory.MEETING),
     ("登壇", EventCategory.MEETING),
-    ("成果報告", EventCategory.MEETING),
+    ("成果報告会", EventCategory.MEETING),
     ("カンファレンス", EventCategory.CONFERENCE),
     ("まつり", EventCategory.CONFERENCE),
     ("祭り", EventCategory.CONFERENCE),

@@ -13,7 +13,7 @@ import pytest
 
 from slack_events_dagster.domain.models import DateSource, EventCategory
 from slack_events_dagster.llm.rules import names, titles
-from slack_events_dagster_tests.helpers.rules import drafts
+from slack_events_dagster_tests.helpers.rules import drafts, one
 
 
 @pytest.mark.parametrize(
@@ -1051,3 +1051,48 @@ def test_one_sign_of_the_past_does_not_outweigh_a_day_ahead(text: str) -> None:
 def test_two_signs_of_the_past_still_make_a_recap_whatever_the_day() -> None:
     text = "Thanks everyone for coming, it was a great session! Recording by March 12."
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Slackbot's confirmation of a reminder whose text names no event: a to-do.
+        " set up a reminder “Time to share what you did today! Post a short note” in this "
+        "channel at 6PM Saturday, March 7th, Central European Time.",
+        " set up a reminder “振り返りの時間です！やったことを共有しましょう” in this channel "
+        "at 6PM Saturday, March 7th, Japan Standard Time.",
+        " set up a reminder “@ana Add this channel to the log bot” in this channel at "
+        "9AM Monday, March 9th, Central European Time.",
+    ],
+)
+def test_a_reminder_set_up_for_a_to_do_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T23:10:00", "Europe/Berlin") == []
+
+
+def test_a_reminder_set_up_for_an_event_is_the_event_at_its_time() -> None:
+    text = (
+        " set up a reminder “第12回Rustもくもく会の時間です！自己紹介を書き込みましょう” in this "
+        "channel at 1PM Saturday, March 7th, Japan Standard Time."
+    )
+    found = one(text, "2026-03-05T23:10:00", "Asia/Tokyo")
+    assert found.category is EventCategory.MEETING
+    assert found.start is not None and found.start.isoformat() == "2026-03-07T04:00:00+00:00"
+    assert "もくもく会" in found.title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "when you hold an event about Haskell, post its link here by March 7": a guide.
+        "Haskellに関するイベントを開催するときは、3月7日までにこちらにリンクを張ってください",
+        # "if you present at the meetup, tell me by Friday"
+        "勉強会で発表する場合は金曜日までに教えてください",
+    ],
+)
+def test_a_japanese_supposition_announces_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T10:00:00", "Asia/Tokyo") == []
+
+
+def test_a_japanese_event_said_plainly_is_still_an_event() -> None:
+    found = one("3月7日に第12回勉強会を開催します！", "2026-03-05T10:00:00", "Asia/Tokyo")
+    assert found.start_date == date(2026, 3, 7)

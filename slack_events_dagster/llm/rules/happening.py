@@ -129,6 +129,12 @@ def _out_of_beta(prose: Prose, end: int) -> bool:
 
 
 _SUPPOSING = frozenset("if unless whether suppose supposing say imagine hypothetically".split())
+# The Japanese event word followed by "when/if (one does it)": "イベントを開催するときは
+# こちらに" (when you hold an event, post here), "発表する場合は" (if you present).
+_JA_SUPPOSING = re.compile(
+    r"[\u3040-\u30ff\u3400-\u9fff]{0,6}?"
+    r"(?:(?:する|される|した|の)(?:ときは|時は|場合は?|際は)|したら|するなら)"
+)
 _EXAMPLE_OPENERS = ("example", "for example", "e.g", "eg", "for instance")
 
 
@@ -270,6 +276,8 @@ def supposed(prose: Prose, begin: int) -> bool:
     """The word at ``begin`` is in a clause that supposes ("if you launch it at 1pm") or
     in a message that opens as an example."""
     if prose.lower.startswith(_EXAMPLE_OPENERS):
+        return True
+    if _JA_SUPPOSING.match(prose.text, begin):
         return True
     offsets = [match.start() for match in _WORD.finditer(prose.masked)]
     token = next((i for i, offset in enumerate(offsets) if offset >= begin), None)

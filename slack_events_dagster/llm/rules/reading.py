@@ -409,6 +409,10 @@ def read(
         now_at = introduced(prose, head)
     if now_at is None and when is None and head is not None:
         now_at = tagged_now(prose, head)
+    if _REMINDER_SET.match(prose.text):
+        # Slackbot's word that someone set a reminder ("set up a reminder “成果報告の時間です！”
+        # in this channel at 6PM Saturday"): what it quotes happens when it fires, not now.
+        now_at = None
     replay = replayed(prose, heads) if now_at is None and when is None else None
     if replay is not None:
         # The recording of "the Themes Challenge Workshop" is published now.
@@ -455,7 +459,11 @@ def read(
         or (has_past_day(lower) and prose.token_set.isdisjoint(_AHEAD))
         or (head is not None and not now and judged(prose, head.begin))
     )
-    announces = signals.announces(prose, message.text.lower())
+    # The reminder's confirmation is Slackbot's, not an announcement by its author; what it
+    # quotes is an event by its own words ("第48回もくもく会"), else a to-do.
+    announces = signals.announces(prose, message.text.lower()) and not _REMINDER_SET.match(
+        prose.text
+    )
     # "see you there", "wish I could": someone's attendance, unless the message itself
     # announces ("Tonight is our meetup! ... all the cool kids will be there").
     attendance = (
@@ -498,6 +506,9 @@ def read(
     elif opens and "open" not in title.lower():
         title = titles.finish(f"{title} open")
     return replace(reading, title=title)
+
+
+_REMINDER_SET = re.compile(r"\W*set up a reminder\b", re.IGNORECASE)
 
 
 def _blanked(text: str, when: When | None, blank: str = " ") -> str:
