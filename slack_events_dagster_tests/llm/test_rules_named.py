@@ -1096,3 +1096,47 @@ def test_a_japanese_supposition_announces_no_event(text: str) -> None:
 def test_a_japanese_event_said_plainly_is_still_an_event() -> None:
     found = one("3月7日に第12回勉強会を開催します！", "2026-03-05T10:00:00", "Asia/Tokyo")
     assert found.start_date == date(2026, 3, 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "We've fixed the issue that's caused report exports to be unavailable for some "
+            "teams. <https://status.example.com/incidents/abc123>",
+            "report exports unavailable",
+        ),
+        (
+            "For updates on the issue with search indexing and page previews please see "
+            "<https://status.example.com/incidents/abc123>",
+            "search indexing and page previews issue",
+        ),
+        ("You can follow the billing sync outage at status.example.com", "billing sync outage"),
+    ],
+)
+def test_an_issue_said_to_be_of_something_is_titled_by_it(text: str, title: str) -> None:
+    assert names.issue_title(text) == title
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "we are looking into the same issue as yesterday",
+        "The official issue if you want to follow along",
+        "the ongoing incident is over",
+    ],
+)
+def test_an_issue_said_to_be_the_same_or_ongoing_names_nothing(text: str) -> None:
+    assert names.issue_title(text) is None
+
+
+def test_a_reply_naming_what_is_in_trouble_titles_the_incident_over_its_thread() -> None:
+    found = one(
+        "We've addressed the issue that's caused report exports to be unavailable for some "
+        "users. <https://status.example.com/incidents/abc123>",
+        "2026-03-05T10:30:00",
+        parent="Anyone else seeing problems loading the dashboard?",
+        parent_at="2026-03-05T10:00:00",
+    )
+    assert found.category is EventCategory.INCIDENT
+    assert found.title == "Report exports unavailable"

@@ -304,7 +304,15 @@ class RuleExtractor:
         host = None
         if category is EventCategory.INCIDENT and reading.url is not None:
             host = titles.status_page_title(reading.url)
-        if parent is not None and _asks_about_an_incident(parent) and _answers_incident(reading):
+        trouble = None
+        if category is EventCategory.INCIDENT and parent is not None:
+            trouble = names.issue_title(reading.text)
+        if trouble is not None:
+            # "We've addressed the issue that's caused content and email editing tools to be
+            # unavailable" under "seeing issues when loading DM, anyone else?": the reply
+            # names what is in trouble, better than the question or the thread's opening.
+            title = titles.finish(trouble)
+        elif parent is not None and _asks_about_an_incident(parent) and _answers_incident(reading):
             # The answer to "Is HubSpot down?": the question names what was down, better
             # than a status page's host ("HubSpot incident" for "downtime on CRM card
             # requests?").

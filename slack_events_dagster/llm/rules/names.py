@@ -245,7 +245,54 @@ def trouble_title(text: str) -> str | None:
     named = _NAMED_TROUBLE.search(text)
     if named is not None:
         return f"{named['what'].strip()} {named['trouble'].lower()}"
-    return _subject_and(_TROUBLE, text)
+    return issue_title(text) or _subject_and(_TROUBLE, text)
+
+
+def issue_title(text: str) -> str | None:
+    """What an issue is said to be of: "the issue that's caused content and email editing
+    tools to be unavailable", "the issue with design manager and web page rendering",
+    "follow the crm card issue" (but not "the same issue")."""
+    caused = _subject_and(_CAUSED, text)
+    if caused is not None:
+        return caused
+    with_what = _ISSUE_WITH.search(text)
+    if with_what is not None:
+        return f"{with_what['what'].strip()} {with_what['issue'].lower()}"
+    own = _subject_and(_ISSUE_OF, text)
+    if own is not None and not set(lx.words(own.lower())[:-1]) <= _VAGUE_ISSUE:
+        return own
+    return None
+
+
+# Words before "issue" that say which issue without naming what is in trouble.
+_VAGUE_ISSUE = frozenset(
+    "same ongoing above current previous known following original main underlying actual "
+    "other first second last whole real big bigger major minor recent new old reported "
+    "mentioned related similar specific this that one weird strange odd general overall "
+    "biggest only official wider wide larger large broader global".split()
+)
+
+
+# "the issue that's caused content and email editing tools to be unavailable"
+_CAUSED = re.compile(
+    r"\b(?:issue|problem|bug|incident)s?\s+(?:that|which)\s*(?:'s|’s|\s+has|\s+had)?\s+caused\s+"
+    r"(?P<subject>(?:[\w.'’/+-]+\s+){1,6}?)to\s+be\s+"
+    r"(?P<trouble>unavailable|down|slow|delayed|broken|failing)\b",
+    re.IGNORECASE,
+)
+# "the issue with design manager and web page rendering", "issues affecting the CRM"
+_ISSUE_WITH = re.compile(
+    r"\b(?:the|an|some)\s+(?P<issue>issue|problem|outage|incident)s?\s+"
+    r"(?:with|affecting|impacting)\s+(?:the\s+|our\s+|your\s+)?"
+    r"(?P<what>[\w][\w &/'’.-]{2,60}?)(?=\s*[.,;:!?(<\n]|\s+(?:please|is|are|was|were|has|have"
+    r"|should|see|for|in|on|at|as|too|since|today|this|that|which|and\s+(?:we|our|it))\b|$)",
+    re.IGNORECASE,
+)
+# "follow the crm card issue at status.hubspot.com": a thing's own issue.
+_ISSUE_OF = re.compile(
+    r"\bthe\s+(?P<subject>(?:[\w.'’/+-]+\s+){1,4}?)(?P<trouble>issue|outage|incident)\b",
+    re.IGNORECASE,
+)
 
 
 # "For folks seeing API issues", "experiencing Workflows errors": a named thing's trouble
