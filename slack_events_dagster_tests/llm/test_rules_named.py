@@ -1140,3 +1140,25 @@ def test_a_reply_naming_what_is_in_trouble_titles_the_incident_over_its_thread()
     )
     assert found.category is EventCategory.INCIDENT
     assert found.title == "Report exports unavailable"
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "title"),
+    [
+        (
+            "Hey folks! How's everybody doing?\nQuick reminder: <https://example.com/e/1|The "
+            "next DHUG> will be on the *19th of March!*",
+            date(2026, 3, 19),
+            "DHUG",
+        ),
+        ("Our next Elm Berlin is on Thursday, March 12", date(2026, 3, 12), "Elm Berlin"),
+    ],
+)
+def test_the_next_one_of_a_named_series_is_an_event(text: str, day: date, title: str) -> None:
+    found = one(text, "2026-03-05T09:00:00")
+    assert found.start_date == day
+    assert found.title == title
+
+
+def test_the_next_of_something_unnamed_is_no_event() -> None:
+    assert drafts("the next step is on Thursday, March 12", "2026-03-05T09:00:00") == []

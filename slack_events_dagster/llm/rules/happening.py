@@ -182,6 +182,12 @@ def versions(prose: Prose) -> list[re.Match[str]]:
 _AT_LEAST = re.compile(r"\s*(?:\+|or\s+(?:higher|later|above|newer|greater))")
 
 
+# The next one of something held again and again, named: "The next DHUG will be on the
+# 29th", "our next Haskell-jp meetup is on Saturday".
+NEXT_ONE = re.compile(
+    r"\b(?:[Tt]he|[Oo]ur)\s+next\s+[*_]?(?P<name>[A-Z][\w.'’&+-]*(?:\s+[A-Z0-9][\w.'’&+-]*){0,3})[*_]?"
+    r"\s+(?:is|will\s+be|takes\s+place|happens)\b"
+)
 # A name (capitalized, an acronym, a number) right before a verb of beginning.
 STARTING = re.compile(
     r"(?:\b[A-Z][\w.'’&+-]*|\b\d[\w.]*|[)*>])\*?\s+"

@@ -25,6 +25,7 @@ from slack_events_dagster.domain.text import Guarded
 from slack_events_dagster.llm.rules import clauses, names, titles
 from slack_events_dagster.llm.rules.happening import (
     INTRODUCED,
+    NEXT_ONE,
     ORGANIZERS,
     STARTING,
     Head,
@@ -418,9 +419,15 @@ def read(
         # The recording of "the Themes Challenge Workshop" is published now.
         head, now_at, category = replay, replay.begin, EventCategory.ANNOUNCEMENT
     now = now_at is not None
-    if category is None and when is not None and not now and STARTING.search(prose.text):
+    if (
+        category is None
+        and when is not None
+        and not now
+        and (STARTING.search(prose.text) or NEXT_ONE.search(prose.text))
+    ):
         # "INBOUND 2021 starts tomorrow", "Finding Your Inner Voice with Hasan Minhaj
-        # starts in 15 minutes": something named begins on a day, whatever its kind.
+        # starts in 15 minutes", "The next DHUG will be on the 29th": something named
+        # begins on a day, whatever its kind.
         category = EventCategory.OTHER
     if category is None and now:
         category = lx.now_category(prose.tokens)
@@ -585,6 +592,10 @@ def _title(reading: Reading, links: list[str]) -> str:
         clause = clauses.trimmed_clause(text[tagged.end() :])
         if len(clause.split()) >= 2:
             return titles.finish(clause)
+    next_one = NEXT_ONE.search(text) if reading.head is None else None
+    if next_one is not None:
+        # "The next DHUG will be on the 29th": the thing held again is named there.
+        return titles.finish(next_one["name"])
     labelled = _label_title(reading, [reading.head] if reading.head is not None else [])
     if labelled is not None:
         return labelled
