@@ -1162,3 +1162,39 @@ def test_the_next_one_of_a_named_series_is_an_event(text: str, day: date, title:
 
 def test_the_next_of_something_unnamed_is_no_event() -> None:
     assert drafts("the next step is on Thursday, March 12", "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i don't think the app is out yet",
+        "wouldn't hurt to check your pages to make sure nothing is down",
+        "I got randomly kicked off a couple times with no way to log back in",
+        "My laziness in figuring out how to get that all up and running outweighs it",
+        "seems like the weekend is starting early",
+        "Yes, maybe http2 is happening right now for your site.",
+        "All the posts with the blog tag in the url are not loading. For example this one",
+    ],
+)
+def test_a_weak_now_phrase_of_no_named_thing_is_no_event(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("CDN is down: we are on it", EventCategory.INCIDENT),
+        ("I think GitLab is down for everyone", EventCategory.INCIDENT),
+        ("The Rust Berlin Lightning Session is starting, come on in", EventCategory.MEETING),
+        (
+            "The long awaited Elixir Certification is up and running. Give it a look",
+            EventCategory.LAUNCH,
+        ),
+    ],
+)
+def test_a_weak_now_phrase_of_a_named_thing_is_an_event_on_the_posting_day(
+    text: str, category: EventCategory
+) -> None:
+    found = one(text, "2026-03-05T09:00:00")
+    assert found.category is category
+    assert found.date_source is DateSource.POSTED

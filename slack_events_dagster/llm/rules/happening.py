@@ -92,7 +92,14 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         if in_question(lower, offsets[start]):
             continue
         begin, finish = offsets[start], offsets[end - 1] + len(prose.tokens[end - 1])
-        if linked_and_short or _has_subject(prose, offsets, start, end):
+        if linked_and_short:
+            return begin
+        weak = " ".join(phrase) in _WEAK_NOW
+        if (
+            _named_subject(prose, offsets, start)
+            if weak
+            else _has_subject(prose, offsets, start, end)
+        ):
             return begin
         for thing in things:
             low, high = sorted((thing, begin))
@@ -300,6 +307,62 @@ def _clause_start(lower: str, offsets: list[int], token: int) -> int:
     while first > 0 and offsets[first - 1] > cut:
         first -= 1
     return first
+
+
+# "Now" phrases that chat says of anything ("the app is out yet", "something is down",
+# "get that all up and running", "I got kicked off", "plans are underway"): they report
+# an event only of a named subject ("CDN is down", "The HubSpot Spotlight is starting",
+# "The long awaited CMS for Developers Certification is up and running") or beside an
+# event word.
+_WEAK_NOW = frozenset(
+    {
+        "is out",
+        "are out",
+        "up and running",
+        "is down",
+        "are down",
+        "not loading",
+        "back up",
+        "about to start",
+        "is starting",
+        "kicked off",
+        "kicking off",
+        "underway",
+        "under way",
+        "currently live",
+        "happening now",
+        "happening right now",
+    }
+)
+# Words between a subject and its "now" phrase ("HubSpot is *still* down").
+_BETWEEN = frozenset(
+    "just now still finally officially currently also already all is are was has have been be "
+    "the a an".split()
+)
+
+
+def _named_subject(prose: Prose, offsets: list[int], start: int) -> bool:
+    """The phrase opens the message ("Live now!"), or one of the three words before it in
+    its sentence is written as a name: capitals beyond a sentence's first letter ("HS
+    sites are down", "CDN is down", "The HubSpot Spotlight is starting")."""
+    if start == 0:
+        return True
+    index, seen = start - 1, 0
+    while index >= 0 and seen < 3:
+        begin = offsets[index]
+        if _SENTENCE_BREAK.search(prose.lower, begin, offsets[index + 1]):
+            return False
+        token = prose.tokens[index]
+        index -= 1
+        if token in _BETWEEN:
+            continue
+        seen += 1
+        written = prose.text[begin : begin + len(token)]
+        capitals = sum(ch.isupper() for ch in written)
+        opens = begin == 0 or _SENTENCE_BREAK.search(prose.lower, max(0, begin - 2), begin)
+        if capitals > 1 or (capitals == 1 and not opens):
+            return True
+    return False
 
 
 def _has_subject(prose: Prose, offsets: list[int], start: int, end: int) -> bool:
