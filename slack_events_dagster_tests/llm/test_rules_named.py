@@ -1198,3 +1198,16 @@ def test_a_weak_now_phrase_of_a_named_thing_is_an_event_on_the_posting_day(
     found = one(text, "2026-03-05T09:00:00")
     assert found.category is category
     assert found.date_source is DateSource.POSTED
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I just started on this project so nothing is live yet",
+        "We're working on a workspace-wide setting, but it's not rolled out quite yet.",
+        "the fix hasn't been released in a new version",
+        "Here's every template type that is not in beta",
+    ],
+)
+def test_a_denied_now_phrase_reports_nothing(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []

@@ -78,6 +78,10 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
             continue  # "the time we released X", "was down earlier" (in the same clause)
         following = prose.tokens[end] if end < len(prose.tokens) else ""
+        if following == "yet" or not _NEGATING.isdisjoint(
+            prose.tokens[max(clause, start - 4) : start]
+        ):
+            continue  # "nothing is live yet", "hasn't been rolled out to everyone": not so
         phrase = prose.tokens[start:end]
         if (
             (following == "of" and phrase[-1] == "out" and not _out_of_beta(prose, end))
@@ -309,6 +313,8 @@ def _clause_start(lower: str, offsets: list[int], token: int) -> int:
     return first
 
 
+# Words that deny what follows in their clause ("t": "isn't", "hasn't", "don't").
+_NEGATING = frozenset("not no nothing never nobody none neither t".split())
 # "Now" phrases that chat says of anything ("the app is out yet", "something is down",
 # "get that all up and running", "I got kicked off", "plans are underway"): they report
 # an event only of a named subject ("CDN is down", "The HubSpot Spotlight is starting",
