@@ -1211,3 +1211,31 @@ def test_a_weak_now_phrase_of_a_named_thing_is_an_event_on_the_posting_day(
 )
 def test_a_denied_now_phrase_reports_nothing(text: str) -> None:
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi all! We just launched our new site and Chrome gives us a redirect loop error. "
+        "Safari works fine. Any ideas?",
+        "Anyone else seeing a bug when they merge contacts? The newest value is released "
+        "to the record now",
+        "Hello, the vendor has released the new secondary domain feature. Unfortunately it "
+        "only takes subdomains. Is there a way to use another domain?",
+        "Hello all i am facing some issue in the mobile menu, all the submenus are opening",
+    ],
+)
+def test_a_request_for_help_announces_nothing(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If anyone uses the forms tool, we've just released a beta where forms map to "
+        "existing CRM properties",
+        "The Forms API v3 is now live! Let me know if anyone has any questions",
+    ],
+)
+def test_an_announcement_inviting_questions_is_still_an_announcement(text: str) -> None:
+    assert len(drafts(text, "2026-03-05T09:00:00")) == 1

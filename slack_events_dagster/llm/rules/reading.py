@@ -43,7 +43,7 @@ from slack_events_dagster.llm.rules.happening import (
     versions,
 )
 from slack_events_dagster.llm.rules.labels import Label, label_spans, naming_label
-from slack_events_dagster.llm.rules.speaker import is_personal, job_post
+from slack_events_dagster.llm.rules.speaker import asks_for_help, is_personal, job_post
 
 _WORD = re.compile(r"[a-z]+")
 _CONFERENCE_NAME = re.compile(r"\b[A-Z][A-Za-z]*[a-zA-Z](?:Con|Conf)\b")
@@ -442,7 +442,10 @@ def read(
         # "The Marketplace is now officially accepting module submissions": undated, the
         # submissions' opening is the event (their deadline is not said).
         category = EventCategory.ANNOUNCEMENT
-    if "/incidents/" in message.text and signals.STATUS_INCIDENT.search(message.text.lower()):
+    status_incident = "/incidents/" in message.text and bool(
+        signals.STATUS_INCIDENT.search(message.text.lower())
+    )
+    if status_incident:
         now = True
         if category is None:
             category = EventCategory.INCIDENT
@@ -496,7 +499,14 @@ def read(
         question=whole_question,
         past=past,
         hypothetical=head is not None and supposed(prose, head.begin),
-        personal=is_personal(prose, head) or attendance or job_post(prose),
+        personal=(
+            is_personal(prose, head)
+            or attendance
+            or job_post(prose)
+            # "Anyone else having issues loading Loki dashboards? <status incident>": a
+            # status page's incident is the event the question is about.
+            or (asks_for_help(prose) and not status_incident)
+        ),
         cancelled=cancels(prose),
         rescheduled=rescheduled,
         tentative=_TENTATIVE.search(lower) is not None,

@@ -54,3 +54,27 @@ def job_post(prose: Prose) -> bool:
         return True
     lower = prose.lower
     return ("looking" in lower or "searching" in lower) and _LOOKING_FOR.search(lower) is not None
+
+
+# Asking the channel for help: a support request, whatever it mentions launching, adding
+# or being down ("We just launched our new site and Chrome gives us a redirect loop
+# error. Any ideas?", "Anyone else seeing a bug when they merge contacts?").
+_ASKS_FOR_HELP = re.compile(
+    r"(?<!\bif )(?<!\bin case )\b(?:any\s?one|anybody|someone|somebody)\s+(?:else\s+)?"
+    r"(?:know|knows|seen|seeing|having|experiencing|noticed|run\s+into|ran\s+into|familiar)\b"
+    r"|\bany\s+(?:ideas?|advice|pointers|help)\b"
+    r"|\bhow\s+(?:do|can|could|would|should)\s+i\b"
+    r"|\bis\s+there\s+(?:a|any)\s+way\b"
+    r"|\b(?:can|could)\s+(?:someone|anyone|somebody|anybody)\s+(?:help|tell|point|explain|dm)\b"
+    r"|\bhelp\s+me\b"
+    r"|\bi\s*(?:'m|’m|\s+am)\s+(?:facing|having\s+(?:an?\s+|some\s+)?(?:issue|problem|trouble)"
+    r"|stuck|struggling)\b"
+    r"|\bi\s+have\s+a\s+question\b"
+    r"|\b(?:got|getting|gives?\s+(?:us|me))\s+(?:an?|the|this)\s+(?:[\w-]+\s+){0,2}error\b"
+    r"|\bdoes\s+any(?:one|body)\b"
+)
+
+
+def asks_for_help(prose: Prose) -> bool:
+    """The message asks the channel for help with its author's own problem."""
+    return _ASKS_FOR_HELP.search(prose.lower) is not None
