@@ -115,6 +115,14 @@ CASES: dict[str, Case] = {
     "no-zone-ny": Case("Standup tomorrow 9:30am", utc(2025, 10, 15, 13, 30), zone=NY),
     "time-only-later-today": Case("All-hands at 4pm", utc(2025, 10, 14, 14)),
     "in-minutes": Case("Webinar starts in 15 minutes", utc(2025, 10, 14, 8, 15)),
+    # A time already over, said to be so, is today's (not tomorrow's).
+    "time-over-today": Case(
+        "Status page updated: the outage affected saves during the period beginning at "
+        "2:51 PM to 3:42 PM",
+        utc(2025, 10, 14, 12, 51),
+        utc(2025, 10, 14, 13, 42),
+        posted="2025-10-14T18:44",
+    ),
     # Month and year ends, and DST changes.
     "year-end-weekday": Case("Deploy freeze Friday", d(2026, 1, 2), posted="2025-12-30T10:00"),
     "year-end-date": Case("Kickoff Jan 5", d(2026, 1, 5), posted="2025-12-30T10:00"),

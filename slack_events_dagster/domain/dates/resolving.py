@@ -40,7 +40,23 @@ def _near(day: DateMention, moment: TimeMention) -> bool:
 
 
 def _after_since(lower: str, moment: TimeMention) -> bool:
-    return lower[: moment.begin].rstrip(" *_~(").endswith(("since", "as of", "started at"))
+    return lower[: moment.begin].rstrip(" *_~(").endswith(_OVER_BEFORE)
+
+
+# Words before a time that put it behind the message ("down since 14:05", "during the
+# period beginning at 2:51 PM", "errors occurred at 9:10").
+_OVER_BEFORE = (
+    "since",
+    "as of",
+    "started at",
+    "started around",
+    "beginning at",
+    "began at",
+    "began around",
+    "occurred at",
+    "happened at",
+    "went down at",
+)
 
 
 def choose_date(
