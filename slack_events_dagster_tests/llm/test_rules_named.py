@@ -1239,3 +1239,36 @@ def test_a_request_for_help_announces_nothing(text: str) -> None:
 )
 def test_an_announcement_inviting_questions_is_still_an_announcement(text: str) -> None:
     assert len(drafts(text, "2026-03-05T09:00:00")) == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "Posting a final update: this should now be resolved and CMS sites should now be "
+            "loading",
+            "CMS sites outage",
+        ),
+        ("Workflows are available again, thanks for your patience", "Workflows outage"),
+        ("The editor is back up now", "editor outage"),
+    ],
+)
+def test_what_is_said_to_recover_titles_the_incident(text: str, title: str) -> None:
+    assert names.recovered_title(text) == title
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["everything is back online", "it is working again", "the new module is available here"],
+)
+def test_a_recovery_of_nothing_named_titles_nothing(text: str) -> None:
+    assert names.recovered_title(text) is None
+
+
+def test_a_status_page_update_of_a_recovery_is_titled_by_what_recovered() -> None:
+    found = one(
+        "Final update: this should now be resolved and CMS sites should now be loading "
+        "<https://status.example.com/incidents/0jh5j1cxktrz>",
+        "2026-03-05T10:30:00",
+    )
+    assert (found.category, found.title) == (EventCategory.INCIDENT, "CMS sites outage")

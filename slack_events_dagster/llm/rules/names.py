@@ -248,6 +248,39 @@ def trouble_title(text: str) -> str | None:
     return issue_title(text) or _subject_and(_TROUBLE, text)
 
 
+# "CMS sites should now be loading", "the editor is working again": what recovers names
+# what was in trouble.
+_RECOVERED = re.compile(
+    r"(?P<subject>(?:[\w.'’/+-]+,?\s+){1,6}?)(?:should|is|are|seems?\s+to\s+be)\s+"
+    r"(?:now\s+)?(?:be\s+)?(?P<trouble>loading|working|back\s+up|back\s+online"
+    r"|available(?=\s+(?:again|now)))"
+    r"(?:\s+(?:again|now|normally|properly|fine))?\b",
+    re.IGNORECASE,
+)
+
+
+def recovered_title(text: str) -> str | None:
+    """ "... this should now be resolved and CMS sites should now be loading" -> "CMS sites
+    outage": an incident titled by what is said to have recovered."""
+    found = _subject_and(_RECOVERED, text, predicate=False)
+    if found is None:
+        return None
+    words = found.split()
+    if "and" in words:
+        # "resolved and CMS sites": a participle joined to the subject is no part of it.
+        cut = words.index("and")
+        if all(w.islower() and w.endswith("ed") for w in words[:cut]):
+            words = words[cut + 1 :]
+    if not words or {w.lower() for w in words} <= _VAGUE_ISSUE | _TROUBLE_LEAD | _SOMETHING:
+        return None
+    return f"{' '.join(words)} outage"
+
+
+_SOMETHING = frozenset(
+    "everything something anything things thing it stuff all everyone nothing".split()
+)
+
+
 def issue_title(text: str) -> str | None:
     """What an issue is said to be of: "the issue that's caused content and email editing
     tools to be unavailable", "the issue with design manager and web page rendering",
@@ -329,7 +362,7 @@ def due_title(text: str) -> str | None:
 _EMPHASIS = re.compile(r"(?<!\w)[*_~]+|[*_~]+(?!\w)")
 
 
-def _subject_and(pattern: re.Pattern[str], text: str) -> str | None:
+def _subject_and(pattern: re.Pattern[str], text: str, *, predicate: bool = True) -> str | None:
     """The subject of the first match of ``pattern`` (words up to five, after the last
     function word that cannot be in it) and its predicate word ("failing", "due")."""
     for match in pattern.finditer(text):
@@ -347,8 +380,8 @@ def _subject_and(pattern: re.Pattern[str], text: str) -> str | None:
             continue
         if len(subject) == 1 and subject[0].lower() in _TROUBLE_LEAD | _FUNCTION:
             continue
-        predicate = " ".join(match["trouble"].lower().split())
-        return " ".join([*subject[-5:], predicate])
+        said = " ".join(match["trouble"].lower().split())
+        return " ".join([*subject[-5:], said] if predicate else subject[-5:])
     return None
 
 

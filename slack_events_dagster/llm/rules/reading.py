@@ -649,7 +649,9 @@ def _title(reading: Reading, links: list[str]) -> str:
         if issue is not None and len(issue["name"].split()) >= 2:
             return titles.finish(issue["name"])
         # A status page names whose incident; the message says what is in trouble.
-        trouble = names.trouble_title(text) if status is not None else None
+        trouble = (
+            names.trouble_title(text) or names.recovered_title(text) if status is not None else None
+        )
         if trouble is not None:
             return titles.finish(trouble)
         named = titles.status_page_title(status) if status is not None else None
