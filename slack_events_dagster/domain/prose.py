@@ -121,6 +121,18 @@ def _drop_noise_lines(text: str) -> tuple[str, bool]:
     return "\n".join(kept), dropped
 
 
+# Inline code that is words, as people use backticks for emphasis ("we've just launched our
+# `new Developer Documentation site`"): two to eight words of letters, one capitalized.
+_CODE_AS_WORDS = re.compile(r"`((?:[A-Za-z][a-z]*|[A-Z]+)(?: (?:[A-Za-z][a-z]*|[A-Z]+)){1,7})`")
+
+
+def _inline_code(match: re.Match[str]) -> str:
+    words = _CODE_AS_WORDS.fullmatch(match.group(0))
+    if words is not None and any(ch.isupper() for ch in words.group(1)):
+        return " " + words.group(1) + " "
+    return " "
+
+
 def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
     """The prose of a Slack ``text`` field (mrkdwn), noise removed."""
     text = mrkdwn or ""
@@ -128,7 +140,7 @@ def read_prose(mrkdwn: str, names: Mapping[str, str] | None = None) -> Prose:
     if "`" in text:
         before = text
         text = _CODE_BLOCK.sub("\n", text)
-        text = _INLINE_CODE.sub(" ", text)
+        text = _INLINE_CODE.sub(_inline_code, text)
         had_noise = text != before
     if "\n" in text:
         text, dropped = _drop_noise_lines(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
+from slack_events_dagster.domain.prose import read_prose
 from slack_events_dagster.domain.text import (
     slack_links,
     slack_markup_to_text,
@@ -40,3 +41,14 @@ def test_any_text_converts_without_error(text: str) -> None:
     assert isinstance(slack_markup_to_text(text), str)
     assert isinstance(strip_emoji(text), str)
     assert all(link.startswith(("http", "webcal")) for link in slack_links(text))
+
+
+def test_inline_code_that_is_words_stays_prose_and_real_code_goes() -> None:
+    assert read_prose("We've just launched our `new Developer Docs site` into beta!").text == (
+        "We've just launched our new Developer Docs site into beta!"
+    )
+    assert read_prose("the `Edit Source` button moved").text == "the Edit Source button moved"
+    # Code, or lowercase commands, are no prose.
+    assert read_prose("run `npm install foo` then see `module_{id}.js` at 10:00").text == (
+        "run then see at 10:00"
+    )
