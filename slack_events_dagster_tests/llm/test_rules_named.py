@@ -1272,3 +1272,19 @@ def test_a_status_page_update_of_a_recovery_is_titled_by_what_recovered() -> Non
         "2026-03-05T10:30:00",
     )
     assert (found.category, found.title) == (EventCategory.INCIDENT, "CMS sites outage")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tomorrow we're adding social sharing icons to the CMS theme",
+        "Don't forget to follow us on social media tomorrow for the recap",
+    ],
+)
+def test_social_as_an_adjective_is_no_party(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_a_social_is_still_a_party() -> None:
+    found = one("Reminder: the summer social is on Friday at 5pm!", "2026-03-05T09:00:00")
+    assert found.category is EventCategory.OTHER
