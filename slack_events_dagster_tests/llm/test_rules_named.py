@@ -1288,3 +1288,39 @@ def test_social_as_an_adjective_is_no_party(text: str) -> None:
 def test_a_social_is_still_a_party() -> None:
     found = one("Reminder: the summer social is on Friday at 5pm!", "2026-03-05T09:00:00")
     assert found.category is EventCategory.OTHER
+
+
+def test_a_name_before_crew_or_team_is_whose_event_it_is() -> None:
+    found = one(
+        "Pretty awesome live stream that is about to start from the Elm Berlin crew. "
+        "<https://www.youtube.com/watch?v=abc>",
+        "2026-03-05T09:00:00",
+    )
+    assert found.title == "Elm Berlin live stream"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        (
+            "Hi Ace, GitLab is presently experiencing a major outage across all tools which may "
+            "be the reason for this.",
+            "GitLab outage",
+        ),
+        (
+            "FYI Heroku is currently experiencing degraded performance",
+            "Heroku degraded performance",
+        ),
+    ],
+)
+def test_a_named_thing_experiencing_trouble_titles_the_incident(text: str, title: str) -> None:
+    found = one(text, "2026-03-05T09:00:00")
+    assert (found.category, found.title) == (EventCategory.INCIDENT, title)
+
+
+def test_looking_for_help_is_a_request_for_help() -> None:
+    text = (
+        "Hi everyone! looking for your help. Our integration between the CRM and ACC 2.4.6 "
+        "is experiencing frequent downtime"
+    )
+    assert drafts(text, "2026-03-05T09:00:00") == []

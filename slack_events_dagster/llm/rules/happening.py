@@ -338,6 +338,10 @@ _WEAK_NOW = frozenset(
         "currently live",
         "happening now",
         "happening right now",
+        "presently experiencing",
+        "currently experiencing",
+        "is experiencing",
+        "are experiencing",
     }
 )
 # Words between a subject and its "now" phrase ("HubSpot is *still* down").

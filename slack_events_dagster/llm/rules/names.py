@@ -188,7 +188,10 @@ def with_name(title: str, text: str, position: int) -> str | None:
         for begin, name in name_runs(sentence)
         if any(ch.isalpha() for ch in name)
         and name.split()[0].lower() not in _PRONOUN_NAMES
-        and not _PLACE_BEFORE.search(sentence[:begin])
+        and not (
+            _PLACE_BEFORE.search(sentence[:begin])
+            and not _HOST_AFTER.match(sentence, begin + len(name))
+        )
         and not _dated(name)
     ]
     runs += [
@@ -209,6 +212,10 @@ def with_name(title: str, text: str, position: int) -> str | None:
 _PRONOUN_NAMES = frozenset("i i'd i'm i'll i've".split())
 # "due in Ramp", "live in KnowBe4", "posted on YouTube": where it is, not what.
 _PLACE_BEFORE = re.compile(r"\b(?:in|at|on|via|from|by|through|inside)\s+(?:the\s+)?$", re.I)
+
+
+# "from the Dev HUG crew": whose it is, not where.
+_HOST_AFTER = re.compile(r"\s+(?:crew|team|folks|community|group|gang|squad)\b", re.I)
 
 
 def _dated(name: str) -> bool:
@@ -257,6 +264,32 @@ _RECOVERED = re.compile(
     r"(?:\s+(?:again|now|normally|properly|fine))?\b",
     re.IGNORECASE,
 )
+
+
+# "HubSpot is presently experiencing a major outage", "GitHub is experiencing degraded
+# performance": a named thing's trouble, said of it.
+_EXPERIENCING = re.compile(
+    r"(?P<what>\b[A-Z][\w.-]*(?:\s+[A-Z][\w.-]*){0,2})\s+(?:is|are)\s+"
+    r"(?:presently\s+|currently\s+|now\s+|still\s+)?experiencing\s+(?:an?\s+|some\s+)?"
+    r"(?:(?:major|partial|minor|widespread|intermittent)\s+)?"
+    r"(?P<trouble>(?i:outages?|issues|errors|problems|downtime|degraded\s+performance|degradation))\b"
+)
+
+
+def experiencing_title(text: str) -> str | None:
+    """ "HubSpot is presently experiencing a major outage" -> "HubSpot outage"."""
+    match = _EXPERIENCING.search(text)
+    if match is None:
+        return None
+    what = match["what"].split()
+    while what and what[0].lower() in _LEAD_TAGS:
+        what = what[1:]  # "FYI Heroku is ..."
+    if not what or what[0].lower() in _FUNCTION | _SOMETHING:
+        return None
+    return f"{' '.join(what)} {' '.join(match['trouble'].lower().split())}"
+
+
+_LEAD_TAGS = frozenset("fyi psa update note reminder heads hi hey hello alert".split())
 
 
 def recovered_title(text: str) -> str | None:

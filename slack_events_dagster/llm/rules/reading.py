@@ -542,6 +542,10 @@ def _blanked(text: str, when: When | None, blank: str = " ") -> str:
 def make_title(reading: Reading, links: list[str]) -> str:
     """The event's title (:func:`_title`); a generic one ("Public beta", "Sessions")
     takes the name written nearest the event word."""
+    if reading.category is EventCategory.INCIDENT:
+        experienced = names.experiencing_title(reading.prose.text)
+        if experienced is not None:
+            return titles.finish(experienced)
     title = _title(reading, links)
     generic = names.is_generic(title)
     if (generic or names.is_clause(title)) and reading.category is EventCategory.INCIDENT:

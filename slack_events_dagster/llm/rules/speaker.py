@@ -66,7 +66,7 @@ _ASKS_FOR_HELP = re.compile(
     r"|\bhow\s+(?:do|can|could|would|should)\s+i\b"
     r"|\bis\s+there\s+(?:a|any)\s+way\b"
     r"|\b(?:can|could)\s+(?:someone|anyone|somebody|anybody)\s+(?:help|tell|point|explain|dm)\b"
-    r"|\bhelp\s+me\b"
+    r"|\bhelp\s+me\b|\blooking\s+for\s+(?:your\s+|some\s+)?help\b"
     r"|\bi\s*(?:'m|’m|\s+am)\s+(?:facing|having\s+(?:an?\s+|some\s+)?(?:issue|problem|trouble)"
     r"|stuck|struggling)\b"
     r"|\bi\s+have\s+a\s+question\b"
