@@ -880,6 +880,8 @@ NOW_BY_CATEGORY: dict[EventCategory, WordSet] = {
         "is live now",
         "currently live",
         "being presented",
+        "is giving a talk",
+        "are giving a talk",
         "today s the day",
         "today is the day",
         "starting up",

@@ -1324,3 +1324,13 @@ def test_looking_for_help_is_a_request_for_help() -> None:
         "is experiencing frequent downtime"
     )
     assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_someone_giving_a_talk_is_a_talk_on_the_posting_day() -> None:
+    found = one(
+        "Ana Ruiz is giving a talk on “Scaling your docs site” "
+        "<https://conf.example.com/session/ana-ruiz-docs>",
+        "2026-03-05T09:00:00",
+    )
+    assert found.date_source is DateSource.POSTED
+    assert found.title == "Scaling your docs site talk"

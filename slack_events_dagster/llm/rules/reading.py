@@ -577,10 +577,16 @@ def make_title(reading: Reading, links: list[str]) -> str:
     return title
 
 
+# The words of an event phrase that are not its kind ("giving a talk", "talk by").
+_NOT_KIND = frozenset("giving give gives a an the her his their our my next by".split())
+
+
 def _kind_noun(reading: Reading) -> str:
     """The event word as written ("AMA", "webinar"), else the category's noun."""
     if reading.head is not None and not reading.head.text[:1].isdigit():
-        words = [w for w in reading.head.text.split() if not names.is_clause(w)]
+        words = [
+            w for w in reading.head.text.split() if not names.is_clause(w) and w not in _NOT_KIND
+        ]
         if words:
             return " ".join(words)
     return lx.CATEGORY[reading.category].noun if reading.category is not None else ""
