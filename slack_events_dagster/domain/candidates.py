@@ -124,6 +124,7 @@ _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
     r"|youtube\.com/live/|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
     r"|calendly\.com/|whereby\.com/|webcal://|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
+    r"|//events\.[a-z0-9-]+\.[a-z]+/|facebook\.com/events/|splashthat\.com"
 )
 _BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")
 _TRAILING_EMOJI = re.compile(r"(?:\s*:[a-z0-9_+'-]+:)+\s*$")

@@ -1019,6 +1019,8 @@ ANNOUNCE_WORDS = WordSet.of(
     "dont forget",
     "mark your calendar",
     "mark your calendars",
+    "marked your calendar",
+    "marked your calendars",
     "planned for",
     "will be",
     "will take place",

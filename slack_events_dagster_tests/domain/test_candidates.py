@@ -37,6 +37,9 @@ def score(text: str, **fields: Any) -> tuple[float, bool, list[str]]:
         "<!here> KubeCon Europe March 18-20, come find us at the booth",
         "Save the date: company offsite 2026-04-14 to 2026-04-16",
         "Q3 planning meeting in two weeks, invite to follow",
+        # An event's own page with a day, asked rhetorically.
+        "Have you marked your calendars? Ana has GraphQL topics this thursday "
+        "<https://events.example.com/events/details/acme-presents-graphql-night/>",
     ],
 )
 def test_announcements_are_candidates(text: str) -> None:

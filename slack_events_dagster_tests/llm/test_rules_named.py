@@ -13,6 +13,7 @@ import pytest
 
 from slack_events_dagster.domain.models import DateSource, EventCategory
 from slack_events_dagster.llm.rules import names, titles
+from slack_events_dagster.llm.rules.reading import slug_title
 from slack_events_dagster_tests.helpers.rules import drafts, one
 
 
@@ -1334,3 +1335,35 @@ def test_someone_giving_a_talk_is_a_talk_on_the_posting_day() -> None:
     )
     assert found.date_source is DateSource.POSTED
     assert found.title == "Scaling your docs site talk"
+
+
+@pytest.mark.parametrize(
+    ("url", "title"),
+    [
+        (
+            "https://www.eventbrite.com/e/introductory-data-exploration-with-python-2-day-course"
+            "-tickets-25675106936",
+            "introductory data exploration with python 2 day course",
+        ),
+        (
+            "https://events.Example.com/events/details/acme-developer-presents-graphql-query-"
+            "your-heart-out/?code=slack",
+            "graphql query your heart out",
+        ),
+        ("https://connpass.com/event/92617/", None),
+        ("https://example.com/blog/how-we-ship-every-day", None),  # no event page
+    ],
+)
+def test_an_event_pages_address_names_the_event(url: str, title: str | None) -> None:
+    assert slug_title(url) == title
+
+
+def test_a_dated_event_page_is_an_event_titled_by_its_address() -> None:
+    found = one(
+        "Hey folks - have you marked your calendars?\nAna is gonna have amazing GraphQL "
+        "topics this thursday...\n<https://events.example.com/events/details/acme-developer-"
+        "presents-graphql-query-your-heart-out/>",
+        "2026-03-05T09:00:00",
+    )
+    assert found.start_date == date(2026, 3, 5)
+    assert found.title == "Graphql query your heart out"

@@ -255,6 +255,9 @@ class RuleExtractor:
             reading.category is not None
             or (reading.announces and when.has_time)
             or reading.meeting_url is not None
+            # An event page whose address names the event ("<https://events.example.com/
+            # events/details/acme-presents-graphql-night/>"); a bare number names nothing.
+            or rd.slug_title(reading.url) is not None
             or reading.cancelled
             or reading.rescheduled
         )

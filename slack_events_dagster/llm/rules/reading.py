@@ -106,6 +106,8 @@ _MEETING_HOSTS = re.compile(
 _CALENDAR_LINK = re.compile(
     r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://"
     r"|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
+    r"|//events\.[a-z0-9-]+\.[a-z]+/|facebook\.com/events/|splashthat\.com",
+    re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?。！])\s+|\n+")
 _RELEASE = EventCategory.RELEASE
@@ -574,6 +576,11 @@ def make_title(reading: Reading, links: list[str]) -> str:
             named = names.with_name(kind, text, anchor)
             if named:
                 return titles.finish(named)
+        slug = slug_title(reading.url)
+        if slug is not None:
+            # "have you marked your calendars? ... <https://events.example.com/events/
+            # details/acme-presents-graphql-night/>": the event's page names it.
+            return titles.finish(slug)
     return title
 
 
@@ -739,6 +746,35 @@ _ISSUE_NAME = re.compile(
     r"(?P<name>[\w.-]+(?:\s+(?:and\s+|&\s+|of\s+)?(?!(?:please|see|is|are|was|has|for|to|in|"
     r"on|at|that|which|we|you)\b)[\w.-]+){1,5})"
 )
+
+
+def event_page(url: str | None) -> bool:
+    """An event's own page (Eventbrite, Meetup, lu.ma, connpass, an ``events.`` site)."""
+    return url is not None and _CALENDAR_LINK.search(url) is not None
+
+
+# An event page's path that names it: ".../e/introductory-data-exploration-with-python-
+# 2-day-course-tickets-25675106936", ".../details/acme-developer-presents-graphql-night/".
+_SLUG = re.compile(r"/(?P<slug>[A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+){2,})/?$")
+_SLUG_TAIL = frozenset({"tickets", "ticket", "registration", "register", "rsvp"})
+
+
+def slug_title(url: str | None) -> str | None:
+    """The name an event page's URL path gives it, or None."""
+    if not event_page(url):
+        return None
+    assert url is not None
+    match = _SLUG.search(url.split("?", 1)[0].split("#", 1)[0])
+    if match is None:
+        return None
+    words = match["slug"].split("-")
+    if "presents" in words:
+        words = words[words.index("presents") + 1 :]  # "acme-developer-presents-..."
+    while words and (words[-1].isdigit() or words[-1].lower() in _SLUG_TAIL):
+        words = words[:-1]
+    if not 2 <= len(words) <= 12:
+        return None
+    return " ".join(words)
 
 
 def status_linked(reading: Reading) -> bool:
