@@ -77,4 +77,13 @@ _ASKS_FOR_HELP = re.compile(
 
 def asks_for_help(prose: Prose) -> bool:
     """The message asks the channel for help with its author's own problem."""
+    if prose.token_set.isdisjoint(_HELP_WORDS):
+        return False  # most messages: no word any request for help needs
     return _ASKS_FOR_HELP.search(prose.lower) is not None
+
+
+# A word each branch of _ASKS_FOR_HELP holds.
+_HELP_WORDS = frozenset(
+    "anyone anybody someone somebody any how way help question error facing stuck "
+    "struggling having".split()
+)
