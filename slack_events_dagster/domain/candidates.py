@@ -120,11 +120,15 @@ _CHANGES_FOLLOW = re.compile(
 
 # A digit, a dot and a digit, or "v" and a digit: where a version can be.
 _VERSION_HINT = re.compile(r"\d\.\d")
+# An event's own page (lowercase addresses; the rule extractor reads the same hosts).
+EVENT_PAGE_HOSTS = (
+    r"eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
+    r"|//events\.[a-z0-9-]+\.[a-z]+/|facebook\.com/events/|splashthat\.com"
+)
 _MEETING_LINK = re.compile(
     r"zoom\.us/|meet\.google\.com/|teams\.microsoft\.com/|teams\.live\.com/|webex\.com/"
     r"|youtube\.com/live/|calendar\.google\.com/|outlook\.(?:office|live)\.com/(?:owa/)?calendar|\.ics\b"
-    r"|calendly\.com/|whereby\.com/|webcal://|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
-    r"|//events\.[a-z0-9-]+\.[a-z]+/|facebook\.com/events/|splashthat\.com"
+    r"|calendly\.com/|whereby\.com/|webcal://|" + EVENT_PAGE_HOSTS
 )
 _BOLD = re.compile(r"(?:^|[\s(])\*[^*\n]{2,80}\*(?=$|[\s.,:;!?)])")
 _TRAILING_EMOJI = re.compile(r"(?:\s*:[a-z0-9_+'-]+:)+\s*$")

@@ -104,9 +104,8 @@ _MEETING_HOSTS = re.compile(
     r"|whereby\.com/|youtube\.com/live/"
 )
 _CALENDAR_LINK = re.compile(
-    r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://"
-    r"|eventbrite\.|lu\.ma/|meetup\.com/|connpass\.com/"
-    r"|//events\.[a-z0-9-]+\.[a-z]+/|facebook\.com/events/|splashthat\.com",
+    r"calendar\.google\.com/|outlook\.(?:office|live)\.com/|\.ics\b|^webcal://|"
+    + signals.EVENT_PAGE_HOSTS,
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?。！])\s+|\n+")
@@ -412,7 +411,8 @@ def read(
         now_at = introduced(prose, head)
     if now_at is None and when is None and head is not None:
         now_at = tagged_now(prose, head)
-    if _REMINDER_SET.match(prose.text):
+    reminder_set = _REMINDER_SET.match(prose.text) is not None
+    if reminder_set:
         # Slackbot's word that someone set a reminder ("set up a reminder “成果報告の時間です！”
         # in this channel at 6PM Saturday"): what it quotes happens when it fires, not now.
         now_at = None
@@ -473,9 +473,7 @@ def read(
     )
     # The reminder's confirmation is Slackbot's, not an announcement by its author; what it
     # quotes is an event by its own words ("第48回もくもく会"), else a to-do.
-    announces = signals.announces(prose, message.text.lower()) and not _REMINDER_SET.match(
-        prose.text
-    )
+    announces = signals.announces(prose, message.text.lower()) and not reminder_set
     # "see you there", "wish I could": someone's attendance, unless the message itself
     # announces ("Tonight is our meetup! ... all the cool kids will be there").
     attendance = (
