@@ -1367,3 +1367,40 @@ def test_a_dated_event_page_is_an_event_titled_by_its_address() -> None:
     )
     assert found.start_date == date(2026, 3, 5)
     assert found.title == "Graphql query your heart out"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think the billing API 2.0 is now live for everyone",  # an opinion
+        "yep, it seems like Acme Cloud has been released",
+        "I feel like Acme should be checking how many of those landing pages are live",
+        "the more people contribute, the faster new features can be released.",
+        "Sounds like a case for open sourcing it and allowing pull requests",
+    ],
+)
+def test_a_hedged_now_phrase_reports_nothing(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We are working on rolling out template annotations for coded emails",
+        "In terms of launching a headless solution for Acme CMS, no timeline yet",
+        "Thanks for kicking off the discussion about Acme CMS themes",
+    ],
+)
+def test_a_now_phrase_as_a_gerund_after_a_preposition_reports_nothing(text: str) -> None:
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_where_someone_currently_lives_is_no_launch() -> None:
+    text = "Hi all! I am a developer from Vietnam, currently live in Lisbon. Looking for gigs."
+    assert drafts(text, "2026-03-05T09:00:00") == []
+
+
+def test_a_report_beside_a_hedge_in_another_clause_stands() -> None:
+    found = one("We think you'll love it: the Acme CLI 2.0 is now live", "2026-03-05T09:00:00")
+    assert found.start_date == date(2026, 3, 5)
+    assert "Acme CLI 2.0" in found.title

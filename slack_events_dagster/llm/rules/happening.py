@@ -75,6 +75,13 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
         if not lx.HYPOTHETICAL.isdisjoint(before) or not lx.FUTURE.isdisjoint(before):
             continue  # "if it is live", "will be released as a font": not happening now
         clause = _clause_start(lower, offsets, start)
+        phrase = prose.tokens[start:end]
+        if _hedged(prose.tokens[clause:start], phrase):
+            continue  # "I feel like HubSpot should be looking at how many pages are live"
+        if phrase[0].endswith("ing") and before[-1:] and before[-1] in _PREPOSITIONS:
+            continue  # "working on rolling out", "in terms of launching": a gerund, no report
+        if phrase == ["currently", "live"] and before[-1:] != ["is"] and before[-1:] != ["are"]:
+            continue  # "I am from Vietnam, currently live in Russia": where someone lives
         if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
             continue  # "the time we released X", "was down earlier" (in the same clause)
         following = prose.tokens[end] if end < len(prose.tokens) else ""
@@ -82,7 +89,6 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
             prose.tokens[max(clause, start - 4) : start]
         ):
             continue  # "nothing is live yet", "hasn't been rolled out to everyone": not so
-        phrase = prose.tokens[start:end]
         if (
             (following == "of" and phrase[-1] == "out" and not _out_of_beta(prose, end))
             or (
@@ -302,6 +308,27 @@ def supposed(prose: Prose, begin: int) -> bool:
         return False
     first = _clause_start(prose.lower, offsets, token)
     return not _SUPPOSING.isdisjoint(prose.tokens[first:token])
+
+
+# Words that make a clause an opinion rather than a report ("I feel like HubSpot should
+# look at how many pages are live", "sounds like a case for open sourcing"); people hedge
+# trouble they see all the same ("I think GitLab is down" reports an outage).
+_HEDGES = frozenset("think feel sounds seems seem guess believe suppose wonder".split())
+_TROUBLE_NOW = lx.NOW_BY_CATEGORY[EventCategory.INCIDENT]
+_PREPOSITIONS = frozenset("on of for about with without from by in at to into".split())
+
+
+def _hedged(clause: list[str], phrase: list[str]) -> bool:
+    """The clause before a "now" phrase makes it a possibility ("if", "should", "the faster
+    new features can be released") or, but for trouble, an opinion."""
+    if not lx.HYPOTHETICAL.isdisjoint(clause) or clause[-2:] in (["can", "be"], ["may", "be"]):
+        return True
+    if _HEDGES.isdisjoint(clause):
+        return False
+    trouble = tuple(phrase) in _TROUBLE_NOW.phrases or (
+        len(phrase) == 1 and phrase[0] in _TROUBLE_NOW.words
+    )
+    return not trouble
 
 
 def _clause_start(lower: str, offsets: list[int], token: int) -> int:
