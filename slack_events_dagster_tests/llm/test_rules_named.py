@@ -1404,3 +1404,24 @@ def test_a_report_beside_a_hedge_in_another_clause_stands() -> None:
     found = one("We think you'll love it: the Acme CLI 2.0 is now live", "2026-03-05T09:00:00")
     assert found.start_date == date(2026, 3, 5)
     assert "Acme CLI 2.0" in found.title
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # A tag before a Japanese line: the line runs on past the name.
+        (
+            "Reminder: 第12回Elm-jpもくもく会の時間です！自己紹介と今日やることを書いてください",
+            "第12回Elm-jpもくもく会",
+        ),
+        # The brackets around the event word name it.
+        ("Reminder: 「第3回 Rust-jp もくもく会」のお時間です！", "第3回 Rust-jp もくもく会"),
+        ("FYI: 「型システムまつり2026」のタイムテーブルが公開されました", "型システムまつり2026"),
+    ],
+)
+def test_a_japanese_title_is_the_name_not_the_line(text: str, title: str) -> None:
+    assert one(text, "2026-03-07T04:00:00", "Asia/Tokyo").title == title
+
+
+def test_a_number_written_onto_a_japanese_event_word_belongs_to_it() -> None:
+    assert titles.cjk_phrase("関数型まつり2025の発表準備", 3, "まつり") == "関数型まつり2025"

@@ -611,7 +611,20 @@ def _title(reading: Reading, links: list[str]) -> str:
         # "Hey all! ..." / "Hello developers, ...": the name is in what follows.
         marked = " " * greeting.end() + marked[greeting.end() :]
     text = marked.replace("\x00", " ")
+    head = reading.head
+    japanese = head is not None and titles.is_cjk(head.text)
+    if head is not None and japanese:
+        # 「関数型まつり2025」の詳細タイムテーブルが公開されました: the brackets name it.
+        bracketed = titles.cjk_bracketed(text, head.begin)
+        if bracketed:
+            return titles.finish(bracketed)
     tagged = clauses.LEADING_TAG.match(text)
+    if tagged is not None and head is not None and japanese:
+        # A Japanese line runs on past its name ("Reminder: 第52回もくもく会の時間です！好きな
+        # タイミングで..."): the run around its event word names it.
+        phrase = titles.cjk_phrase(text, head.begin, head.text)
+        if phrase:
+            return titles.finish(phrase)
     if tagged is not None:
         # "[Now Live] Customize the default company info": the line after the tag names it.
         clause = clauses.trimmed_clause(text[tagged.end() :])
@@ -641,7 +654,6 @@ def _title(reading: Reading, links: list[str]) -> str:
             # event's).
             kind = _kind_noun(reading) if reading.head is not None else ""
             return titles.finish(quoted if kind.lower() in quoted.lower() else f"{quoted} {kind}")
-    head = reading.head
     if reading.version and reading.category in (EventCategory.RELEASE, EventCategory.LAUNCH):
         versioned = titles.versioned_title(
             text, reading.category, head.begin if head is not None else None

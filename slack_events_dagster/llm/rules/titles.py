@@ -571,14 +571,33 @@ def _join(tokens: Sequence[Token]) -> str:
     return " ".join(token.text for token in tokens)
 
 
+_CLOSING = re.compile(r"[」』]")
+_ATTACHED = re.compile(r"[0-9A-Za-z][0-9A-Za-z.-]*")
+
+
+def cjk_bracketed(text: str, head_begin: int) -> str | None:
+    """The name in brackets around a Japanese event word: 「第46回 Haskell-jp もくもく会」."""
+    opening = max(text.rfind("「", 0, head_begin), text.rfind("『", 0, head_begin))
+    if opening < 0 or any(mark in text[opening:head_begin] for mark in "」』\n"):
+        return None
+    closing = _CLOSING.search(text, head_begin)
+    if closing is None or "\n" in text[head_begin : closing.start()]:
+        return None
+    return text[opening + 1 : closing.start()].strip() or None
+
+
 def cjk_phrase(text: str, head_begin: int, head_text: str) -> str | None:
-    """The run of CJK text around a Japanese event word, cut at particles and punctuation."""
+    """The run of CJK text around a Japanese event word, cut at particles and punctuation
+    (a number or name written right after it belongs to it: 関数型まつり2025)."""
     start = head_begin
     while (
         start > 0 and _CJK_BREAK.match(text, start - 1) is None and text[start - 1] not in "「『(（"
     ):
         start -= 1
     end = head_begin + len(head_text)
+    attached = _ATTACHED.match(text, end)
+    if attached is not None:
+        end = attached.end()
     phrase = text[start:end].strip(" 　:：")
     return phrase if len(phrase) > len(head_text) else None
 
