@@ -76,6 +76,14 @@ class WordSet:
         multi = _phrases(*(e for e in entries if " " in e))
         return cls(single, multi)
 
+    def __contains__(self, entry: object) -> bool:
+        """Whether ``entry`` (a word's tokens, ["is", "down"]) is one of the set's entries."""
+        if not isinstance(entry, list | tuple):
+            return False
+        if len(entry) == 1:
+            return entry[0] in self.words
+        return tuple(entry) in self.phrases
+
     def __or__(self, other: WordSet) -> WordSet:
         return WordSet(self.words | other.words, self.phrases | other.phrases)
 

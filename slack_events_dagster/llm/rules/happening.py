@@ -80,7 +80,7 @@ def reports_now(prose: Prose, heads: list[Head], raw: str) -> int | None:
             continue  # "I feel like HubSpot should be looking at how many pages are live"
         if phrase[0].endswith("ing") and before[-1:] and before[-1] in _PREPOSITIONS:
             continue  # "working on rolling out", "in terms of launching": a gerund, no report
-        if phrase == ["currently", "live"] and before[-1:] != ["is"] and before[-1:] != ["are"]:
+        if phrase == ["currently", "live"] and before[-1:] not in (["is"], ["are"]):
             continue  # "I am from Vietnam, currently live in Russia": where someone lives
         if not lx.PAST_CONTEXT.isdisjoint(prose.tokens[max(clause, start - 6) : start]):
             continue  # "the time we released X", "was down earlier" (in the same clause)
@@ -323,12 +323,7 @@ def _hedged(clause: list[str], phrase: list[str]) -> bool:
     new features can be released") or, but for trouble, an opinion."""
     if not lx.HYPOTHETICAL.isdisjoint(clause) or clause[-2:] in (["can", "be"], ["may", "be"]):
         return True
-    if _HEDGES.isdisjoint(clause):
-        return False
-    trouble = tuple(phrase) in _TROUBLE_NOW.phrases or (
-        len(phrase) == 1 and phrase[0] in _TROUBLE_NOW.words
-    )
-    return not trouble
+    return not _HEDGES.isdisjoint(clause) and phrase not in _TROUBLE_NOW
 
 
 def _clause_start(lower: str, offsets: list[int], token: int) -> int:

@@ -612,19 +612,16 @@ def _title(reading: Reading, links: list[str]) -> str:
         marked = " " * greeting.end() + marked[greeting.end() :]
     text = marked.replace("\x00", " ")
     head = reading.head
-    japanese = head is not None and titles.is_cjk(head.text)
-    if head is not None and japanese:
-        # 「関数型まつり2025」の詳細タイムテーブルが公開されました: the brackets name it.
-        bracketed = titles.cjk_bracketed(text, head.begin)
-        if bracketed:
-            return titles.finish(bracketed)
     tagged = clauses.LEADING_TAG.match(text)
-    if tagged is not None and head is not None and japanese:
-        # A Japanese line runs on past its name ("Reminder: 第52回もくもく会の時間です！好きな
-        # タイミングで..."): the run around its event word names it.
-        phrase = titles.cjk_phrase(text, head.begin, head.text)
-        if phrase:
-            return titles.finish(phrase)
+    if head is not None and titles.is_cjk(head.text):
+        # Japanese runs on without spaces: brackets around the event word name it
+        # (「関数型まつり2025」の詳細タイムテーブルが公開されました), and after a tag the run around
+        # it does ("Reminder: 第52回もくもく会の時間です！好きなタイミングで...").
+        named = titles.cjk_bracketed(text, head.begin)
+        if named is None and tagged is not None:
+            named = titles.cjk_phrase(text, head.begin, head.text)
+        if named:
+            return titles.finish(named)
     if tagged is not None:
         # "[Now Live] Customize the default company info": the line after the tag names it.
         clause = clauses.trimmed_clause(text[tagged.end() :])
