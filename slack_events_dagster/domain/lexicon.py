@@ -1001,6 +1001,9 @@ JA_EVENT_WORDS: tuple[tuple[str, EventCategory], ...] = (
     ("メンテナンス", EventCategory.MAINTENANCE),
     ("開催", EventCategory.MEETING),
 )
+# Those of them that are verbal nouns ("to present", "to hold"): what stands before one
+# is its object or a manner ("いくつかリリース", "オンライン開催"), not its name.
+JA_VERBAL_EVENT_WORDS = frozenset({"発表", "登壇", "リリース", "開催"})
 
 # Announcement phrasing: the author tells the channel about something.
 ANNOUNCE_WORDS = WordSet.of(

@@ -1425,3 +1425,32 @@ def test_a_japanese_title_is_the_name_not_the_line(text: str, title: str) -> Non
 
 def test_a_number_written_onto_a_japanese_event_word_belongs_to_it() -> None:
     assert titles.cjk_phrase("関数型まつり2025の発表準備", 3, "まつり") == "関数型まつり2025"
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # Without a tag, a noun event word's name stands before it or right after it.
+        ("第7回Elm-jpもくもく会の時間です！今日やることを書きましょう", "第7回Elm-jpもくもく会"),
+        ("明日は型理論勉強会です。資料はこちら", "型理論勉強会"),
+        ("今日は型システムまつり 2026 2日目です！15:30より発表があります", "型システムまつり 2026"),
+    ],
+)
+def test_a_japanese_event_noun_is_titled_by_its_name(text: str, title: str) -> None:
+    assert one(text, "2026-03-07T09:00:00", "Asia/Tokyo").title == title
+
+
+@pytest.mark.parametrize(
+    ("text", "head"),
+    [
+        # A verbal noun's object or manner is not its name.
+        ("パッケージをいくつかリリースしました", "リリース"),
+        ("今年もオンライン開催です", "開催"),
+        # Nor is an adverb in kana before a noun.
+        ("いつもどおり型システムまつりの準備をします", "まつり"),
+    ],
+)
+def test_what_stands_before_a_japanese_event_word_is_not_always_its_name(
+    text: str, head: str
+) -> None:
+    assert titles.cjk_name(text, text.index(head), head) is None

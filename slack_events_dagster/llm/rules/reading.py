@@ -618,8 +618,10 @@ def _title(reading: Reading, links: list[str]) -> str:
         # (「関数型まつり2025」の詳細タイムテーブルが公開されました), and after a tag the run around
         # it does ("Reminder: 第52回もくもく会の時間です！好きなタイミングで...").
         named = titles.cjk_bracketed(text, head.begin)
-        if named is None and tagged is not None:
-            named = titles.cjk_phrase(text, head.begin, head.text)
+        if named is None:
+            # After a tag, the run around any event word; else a noun's name before it.
+            read = titles.cjk_phrase if tagged is not None else titles.cjk_name
+            named = read(text, head.begin, head.text)
         if named:
             return titles.finish(named)
     if tagged is not None:

@@ -572,7 +572,9 @@ def _join(tokens: Sequence[Token]) -> str:
 
 
 _CLOSING = re.compile(r"[」』]")
-_ATTACHED = re.compile(r"[0-9A-Za-z][0-9A-Za-z.-]*")
+# Written onto the event word (関数型まつり2025), or a year after a space
+# (関数型まつり 2026).
+_ATTACHED = re.compile(r"[0-9A-Za-z][0-9A-Za-z.-]*|[ \u3000](?:19|20)\d\d(?![0-9A-Za-z])")
 
 
 def cjk_bracketed(text: str, head_begin: int) -> str | None:
@@ -588,7 +590,8 @@ def cjk_bracketed(text: str, head_begin: int) -> str | None:
 
 def cjk_phrase(text: str, head_begin: int, head_text: str) -> str | None:
     """The run of CJK text around a Japanese event word, cut at particles and punctuation
-    (a number or name written right after it belongs to it: 関数型まつり2025)."""
+    (a number or name written right after it belongs to it, and so does a year after a
+    space: 関数型まつり2025, 関数型まつり 2026)."""
     start = head_begin
     while (
         start > 0 and _CJK_BREAK.match(text, start - 1) is None and text[start - 1] not in "「『(（"
@@ -600,6 +603,21 @@ def cjk_phrase(text: str, head_begin: int, head_text: str) -> str | None:
         end = attached.end()
     phrase = text[start:end].strip(" 　:：")
     return phrase if len(phrase) > len(head_text) else None
+
+
+_HIRAGANA = re.compile(r"[\u3040-\u309f]")
+
+
+def cjk_name(text: str, head_begin: int, head_text: str) -> str | None:
+    """The name a Japanese event noun carries before it or written onto it, without a
+    tag to say so: 第33回Haskell-jpもくもく会, 並列・並行Haskell勉強会, 関数型まつり 2026. Not
+    for a verbal noun, nor after kana words ("いつもどおり関数型まつり")."""
+    if head_text in lx.JA_VERBAL_EVENT_WORDS:
+        return None
+    phrase = cjk_phrase(text, head_begin, head_text)
+    if phrase is None or _HIRAGANA.search(phrase[: phrase.find(head_text)]):
+        return None
+    return phrase
 
 
 # -- fallback: a heading or first clause, trimmed -----------------------------------------
