@@ -69,6 +69,9 @@ from slack_events_dagster.testing.workspace_gen import DEFAULT_END, generate_wor
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 LOCATION_MODULE = "bench.pipeline_location"
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Run as a script (python bench/pipeline.py), the report imports its sibling module.
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 INGEST_ASSETS = ("raw_slack_messages", "event_candidates", "events")
 DIGEST_ASSETS = ("daily_digest", "events_calendar")
 LLM_KEY = "sk-bench-key"
