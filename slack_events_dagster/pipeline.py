@@ -307,7 +307,9 @@ def _run(
         last_day=last,
         channels=len(wanted),
         runs=runs,
-        messages=sum(len(repository.get_messages(c.id, start_at, end_at)) for c in wanted),
+        messages=sum(
+            repository.count_messages(c.id, start_at, end_at, include_deleted=False) for c in wanted
+        ),
         candidates=len(repository.get_candidates(start=start_at, end=end_at)),
         events=repository.count_events(),
         failed_runs=failed,

@@ -15,6 +15,7 @@ from slack_events_dagster.dagster_storage import EVENT_BATCH_SIZE
 from slack_events_dagster.defs.resources import message_source
 from slack_events_dagster.pipeline import SAMPLE_END, SAMPLE_START, choose_range
 from slack_events_dagster.settings import load_settings
+from slack_events_dagster.steps import day_bounds
 from slack_events_dagster.storage.repository import SqlRepository
 
 # Each subcommand with the arguments it requires.
@@ -119,6 +120,11 @@ def test_run_prints_the_days_it_chose(
     assert out.splitlines()[0] == ("days 2026-03-02 .. 2026-03-22 (the days the export holds)")
     with SqlRepository.from_url(f"sqlite:///{database}") as repository:
         assert repository.get_digest(SAMPLE_END) is not None  # the run covered those days
+        # The summary counts the channel's readable messages of those days (a query).
+        [channel] = [c for c in repository.get_channels() if c.name == "deploys"]
+        start, end = day_bounds(SAMPLE_START, SAMPLE_END, "America/New_York")
+        readable = repository.get_messages(channel.id, start, end)
+    assert readable and f", {len(readable)} messages, " in out
 
 
 def test_listen_needs_the_api_source(

@@ -127,6 +127,8 @@ def test_deletion_keeps_the_text(repository: SqlRepository) -> None:
     assert repository.mark_messages_deleted("C1", [other.ts]) == 0
 
     assert repository.get_messages("C1") == []
+    assert repository.count_messages("C1", include_deleted=False) == 0
+    assert repository.count_messages("C1") == 2
     stored = repository.get_messages("C1", include_deleted=True)
     assert [(m.text, m.is_deleted) for m in stored] == [
         ("Offsite on Friday", True),
@@ -156,6 +158,9 @@ def test_messages_by_window_and_thread(repository: SqlRepository) -> None:
     assert {m.ts for m in repository.get_messages_by_keys(keys)} == {others[1].ts, parent.ts}
     assert repository.newest_message_ts("C1") == make_message(10).ts
     assert repository.count_messages("C2") == 3
+    # Counted by the database over the same window as get_messages.
+    assert repository.count_messages("C1", start, start + timedelta(minutes=6)) == len(window)
+    assert repository.count_messages("C1", start + timedelta(minutes=6)) == 1
 
 
 def test_changed_message_times_name_the_writes_since(repository: SqlRepository) -> None:

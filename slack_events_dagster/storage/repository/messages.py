@@ -314,11 +314,25 @@ class MessageTables(RepositoryCore):
             # posted_at is a float-derived instant: filter the edges exactly on the ts key.
             return {ts for (ts,) in conn.execute(query) if low <= ts_sort_key(ts) <= high}
 
-    def count_messages(self, channel_id: str | None = None) -> int:
+    def count_messages(
+        self,
+        channel_id: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        *,
+        include_deleted: bool = True,
+    ) -> int:
+        """Stored messages (of a channel, posted in [start, end)), counted by the database."""
         t = raw_slack_messages
         query = select(func.count()).select_from(t)
         if channel_id is not None:
             query = query.where(t.c.channel_id == channel_id)
+        if start is not None:
+            query = query.where(t.c.posted_at >= start)
+        if end is not None:
+            query = query.where(t.c.posted_at < end)
+        if not include_deleted:
+            query = query.where(t.c.is_deleted.is_(False))
         with self._transaction("count_messages") as conn:
             return int(conn.execute(query).scalar_one())
 
