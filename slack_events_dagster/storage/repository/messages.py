@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import orjson
 from sqlalchemy import (
     Connection,
+    Select,
     func,
     or_,
     select,
@@ -244,11 +245,7 @@ class MessageTables(RepositoryCore):
         include_deleted: bool = False,
     ) -> list[SlackMessage]:
         t = raw_slack_messages
-        query = select(t).where(t.c.channel_id == channel_id)
-        if start is not None:
-            query = query.where(t.c.posted_at >= start)
-        if end is not None:
-            query = query.where(t.c.posted_at < end)
+        query = _in_window(select(t).where(t.c.channel_id == channel_id), start, end)
         if not include_deleted:
             query = query.where(t.c.is_deleted.is_(False))
         with self._transaction("get_messages") as conn:
@@ -327,10 +324,7 @@ class MessageTables(RepositoryCore):
         query = select(func.count()).select_from(t)
         if channel_id is not None:
             query = query.where(t.c.channel_id == channel_id)
-        if start is not None:
-            query = query.where(t.c.posted_at >= start)
-        if end is not None:
-            query = query.where(t.c.posted_at < end)
+        query = _in_window(query, start, end)
         if not include_deleted:
             query = query.where(t.c.is_deleted.is_(False))
         with self._transaction("count_messages") as conn:
@@ -402,3 +396,13 @@ class MessageTables(RepositoryCore):
         with self._transaction("get_ingestion_states") as conn:
             rows = conn.execute(select(ingestion_state)).all()
         return {row.channel_id: IngestionState.model_validate(row._asdict()) for row in rows}
+
+
+def _in_window(query: Select[Any], start: datetime | None, end: datetime | None) -> Select[Any]:
+    """``query`` limited to messages posted in [start, end) (an open side when None)."""
+    t = raw_slack_messages
+    if start is not None:
+        query = query.where(t.c.posted_at >= start)
+    if end is not None:
+        query = query.where(t.c.posted_at < end)
+    return query
