@@ -22,7 +22,11 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+# Run as a script (python bench/extract.py), the sections import their sibling modules.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from slack_events_dagster.domain.candidates import build_candidates, score_message
 from slack_events_dagster.domain.models import SlackMessage
