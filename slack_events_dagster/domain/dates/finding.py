@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from bisect import bisect_right
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
@@ -114,17 +115,27 @@ def _numeric(first: int, second: int, order: DateOrder, sep: str) -> tuple[int, 
 
 
 class _Found:
-    """Date mentions in text order, none overlapping another."""
+    """Date mentions in text order, none overlapping another.
+
+    Kept sorted by where they begin, so a span is checked against its two neighbours
+    only: a pasted log holds hundreds of dates, and checking each new one against
+    every earlier one cost a tenth of the rule extractor's time."""
 
     def __init__(self) -> None:
         self.hits: list[DateMention] = []
+        self._begins: list[int] = []
 
     def free(self, begin: int, finish: int) -> bool:
-        return all(finish <= hit.begin or begin >= hit.finish for hit in self.hits)
+        at = bisect_right(self._begins, begin)
+        if at and self.hits[at - 1].finish > begin:
+            return False
+        return at == len(self.hits) or self.hits[at].begin >= finish
 
     def add(self, hit: DateMention) -> None:
         if self.free(hit.begin, hit.finish):
-            self.hits.append(hit)
+            at = bisect_right(self._begins, hit.begin)
+            self._begins.insert(at, hit.begin)
+            self.hits.insert(at, hit)
 
 
 def find_dates(lower: str, base: datetime, order: DateOrder = "month_first") -> list[DateMention]:
@@ -139,7 +150,7 @@ def find_dates(lower: str, base: datetime, order: DateOrder = "month_first") -> 
     if "月" in lower or "曜" in lower or "日" in lower:
         _japanese(lower, today, found)
     _relative(lower, today, found)
-    hits = sorted(found.hits, key=lambda hit: hit.begin)
+    hits = found.hits
     return _merge_neighbours(hits, lower)
 
 

@@ -187,12 +187,19 @@ def _sentence_span(lower: str, at: int) -> tuple[int, int]:
     return start, min(ends, default=len(lower))
 
 
-_QUESTION_SENTENCE = re.compile(r"[^.!?\n]*\?")
-
-
 def _question_spans(lower: str) -> list[tuple[int, int]]:
-    """Where the text asks: "can we get a 4.12.1 out today?" names no day of an event."""
-    return [match.span() for match in _QUESTION_SENTENCE.finditer(lower)]
+    """Where the text asks: "can we get a 4.12.1 out today?" names no day of an event.
+
+    Each question mark's sentence, from the mark before it (``.``, ``!``, ``?`` or a line
+    break) to it. Found from the marks, not by a pattern tried at every position, which
+    reads a long sentence once per character."""
+    spans = []
+    at = lower.find("?")
+    while at >= 0:
+        start = max(lower.rfind(mark, 0, at) for mark in ".!?\n") + 1
+        spans.append((start, at + 1))
+        at = lower.find("?", at + 1)
+    return spans
 
 
 def _inside(hit: DateMention | TimeMention, spans: Sequence[tuple[int, int]]) -> bool:
