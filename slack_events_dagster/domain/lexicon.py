@@ -492,6 +492,7 @@ CATEGORIES: tuple[CategorySpec, ...] = (
             "deprecation",
             "deprecated",
             "deprecating",
+            "removal",
             "eol",
             "due",
             "expires",

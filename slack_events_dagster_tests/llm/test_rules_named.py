@@ -1454,3 +1454,39 @@ def test_what_stands_before_a_japanese_event_word_is_not_always_its_name(
     text: str, head: str
 ) -> None:
     assert titles.cjk_name(text, text.index(head), head) is None
+
+
+def test_each_paragraph_with_its_own_event_and_day_gives_its_own_event() -> None:
+    # The second paragraph moves a removal (a deadline word): its day is not the launch's.
+    found = drafts(
+        "We have decided to launch the partner storefront for templates on March 25. "
+        "We'll check in with you before then.\n\n"
+        "Some of you were told about the cleanup of unused modules, which did not happen on "
+        "March 1. We are rescheduling the removal of unused modules to 4/8.",
+        at="2021-03-05T10:00",
+        zone="Europe/Berlin",
+    )
+    assert [(d.start, d.category, d.title) for d in found] == [
+        (date(2021, 3, 25), EventCategory.LAUNCH, "Partner storefront for templates launch"),
+        (date(2021, 4, 8), EventCategory.DEADLINE, "Unused modules removal"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "title"),
+    [
+        # "to launch" / "will release": the noun is a verb, what it acts on names it,
+        # and a preposition ends the name.
+        (
+            "Next Tuesday we will release the drag and drop editor alongside the classic one.",
+            "Drag and drop editor release",
+        ),
+        # The first mention is the word alone; a later one says what it is of.
+        (
+            "Heads up about the sunset: the sunset of the v1 contacts endpoints is on May 3.",
+            "V1 contacts endpoints sunset",
+        ),
+    ],
+)
+def test_an_event_word_is_titled_by_what_it_acts_on_or_is_of(text: str, title: str) -> None:
+    assert one(text, at="2021-03-05T10:00", zone="Europe/Berlin").title == title

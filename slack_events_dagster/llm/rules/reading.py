@@ -685,6 +685,11 @@ def _title(reading: Reading, links: list[str]) -> str:
             return named
     if head is not None:
         phrase = _phrase_at(text, head.begin, head.text, head.category)
+        if phrase and phrase.lower() == head.text.lower():
+            # "notified of stale assets removal ... rescheduling the removal of stale
+            # assets to 7/8": the event word alone names nothing; where it comes again
+            # with its thing, that mention names it.
+            phrase = _named_again(text, head) or phrase
         if phrase:
             return titles.finish(phrase)
     category = reading.category or EventCategory.OTHER
@@ -727,6 +732,27 @@ def _label_title(reading: Reading, heads: Sequence[Head]) -> str | None:
                 return titles.finish(f"{named} {lx.CATEGORY[reading.category].noun}")
     named = naming_label(reading.prose.text, reading.labels, positions, spans)
     return titles.finish(named) if named else None
+
+
+def _named_again(text: str, head: Head) -> str | None:
+    """The first later mention of ``head``'s word whose noun phrase says more than it,
+    for the words a title names by their thing ("the removal of stale assets", "an
+    outage of the package server"); a meeting's or a course's later mention is as often
+    another one ("meetings with Doctor B")."""
+    if not titles.named_by_its_thing(head.text):
+        return None
+    lower, word = text.lower(), head.text.lower()
+    at = lower.find(word, head.begin + len(word))
+    while at >= 0:
+        whole = (at == 0 or not lower[at - 1].isalnum()) and not lower[
+            at + len(word) : at + len(word) + 1
+        ].isalnum()
+        if whole:
+            phrase = _phrase_at(text, at, text[at : at + len(word)], head.category)
+            if phrase and phrase.lower() != word:
+                return phrase
+        at = lower.find(word, at + len(word))
+    return None
 
 
 def _phrase_at(text: str, begin: int, word: str, category: EventCategory) -> str | None:

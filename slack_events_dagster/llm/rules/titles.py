@@ -53,7 +53,8 @@ _FUNCTION = frozenset(
     "it they he she us them me here there what when where who how why which all any some "
     "each every about into onto over under up down out off just also very really now "
     "today tonight tomorrow please hey hi hello team folks everyone everybody guys all "
-    "y'all friendly quick another more most other such via per "
+    "y'all friendly quick another more most other such via per along alongside across using "
+    "since until during within without through "
     "we've we're we'll i'm i've i'll it's that's there's let's you're they're here's what's".split()
 )
 # Words that may stand in a name although lowercase ("live webinar", "data jam").
@@ -80,7 +81,7 @@ _VERBISH = frozenset(
 # Heads that read best with what they are of/on ("package server outage", "FTP sunset").
 _REORDER_HEADS = frozenset(
     "outage outages incident incidents downtime maintenance migration upgrade sunset "
-    "deprecation release deadline freeze cutover launch rollout".split()
+    "deprecation removal release deadline freeze cutover launch rollout".split()
 )
 # Heads that are verbs: the title is the subject or object and the category's noun.
 _VERB_HEADS = frozenset(
@@ -91,6 +92,9 @@ _VERB_HEADS = frozenset(
     "migrating replacing patching".split()
 )
 _LINKING = frozenset({"of", "for", "on", "about", "with", "in"})
+# Event nouns that are verbs after "to", "will", "we'll": "to launch the storefront".
+_DOABLE = frozenset("launch release sunset".split())
+_TO_DO = frozenset("to will we'll we'd shall would can".split())
 # Verbs of work on a thing, and the noun a title names that work by.
 _WORK_NOUNS = {
     "swapping": "swap",
@@ -129,6 +133,12 @@ def _tokens(text: str) -> tuple[Token, ...]:
         word = match.group(0).replace("’", "'")
         found.append(Token(word, match.start(), match.end(), word.lower()))
     return tuple(found)
+
+
+def named_by_its_thing(head: str) -> bool:
+    """A head titled by what it is of: "the removal of stale assets" -> "Stale assets
+    removal"."""
+    return head.lower() in _REORDER_HEADS
 
 
 def is_version(word: str) -> bool:
@@ -215,6 +225,13 @@ def noun_phrase(
     released = _versioned(tokens, index)
     if released is not None:
         return released + ("" if noun in released.lower() else " " + _release_noun(category))
+    if width == 1 and index and tokens[index - 1].lower in _TO_DO and head_lower in _DOABLE:
+        # "we have decided to launch the Marketplace storefront experience for themes",
+        # "we will release the new editor": the noun is a verb here, and what it acts on
+        # names the event.
+        done = _object(tokens, index + 1)
+        if done:
+            return _join(done) + " " + noun
     if verb or head_lower in _VERB_HEADS or head_lower.split()[-1] in _VERB_HEADS:
         work = _WORK_NOUNS.get(head_lower.split()[-1])
         if work is not None:
